@@ -1,0 +1,51 @@
+"""smkit: the SageMaker MLOps lifecycle, simple, composable and testable.
+
+Build immutable specs, hand them to a :class:`Session`; the ``local`` backend (default)
+runs everything on this machine, the ``aws`` backend sends the same work to AWS.
+
+Every public name is importable from here. Names are loaded on first use, so
+``import smkit`` stays fast and imports none of boto3, pandas, torch or sagemaker.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "Session": "smkit.session",
+    "StagingSpec": "smkit.staging",
+    "StagedData": "smkit.staging",
+    "RandomSplit": "smkit.staging",
+    "StratifiedSplit": "smkit.staging",
+    "TimeSplit": "smkit.staging",
+    "Report": "smkit.report",
+    "SmkitError": "smkit.errors",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__", "errors"])
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from smkit import errors
+    from smkit.errors import SmkitError
+    from smkit.report import Report
+    from smkit.session import Session
+    from smkit.staging import RandomSplit, StagedData, StagingSpec, StratifiedSplit, TimeSplit
+
+
+def __getattr__(name: str) -> Any:
+    if name == "errors":
+        return importlib.import_module("smkit.errors")
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'smkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,123 @@
+"""The AWS backend: boto3 requests to S3, SageMaker, Lambda and Step Functions.
+
+boto3 is imported only here (and only when a client is first needed). Every request is
+validated with botocore's parameter validation and recorded; with ``plan=True`` nothing is
+sent and :meth:`AwsBackend.plan` returns the exact requests a run would make.
+
+Configuration, each by argument first, then environment:
+
+- ``region``: ``AWS_REGION`` / ``AWS_DEFAULT_REGION`` / the profile's region;
+- ``profile``: ``AWS_PROFILE``;
+- ``role``: the SageMaker execution role ARN, ``SMKIT_ROLE``;
+- ``bucket``: the default bucket, ``SMKIT_BUCKET`` (else ``sagemaker-<region>-<account>``);
+- ``endpoint_url``: send everything to one URL (moto server, LocalStack),
+  ``SMKIT_AWS_ENDPOINT_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from smkit.backends._protocol import Resource
+from smkit.backends.aws.catalog import SageMakerCatalog
+from smkit.backends.aws.client import PlannedRequest, Requester
+from smkit.backends.aws.store import S3Store
+from smkit.errors import ConfigError
+
+__all__ = ["PLAN_ACCOUNT", "AwsBackend"]
+
+#: Account id used in ARNs built while planning (nothing is sent, so none is known).
+PLAN_ACCOUNT = "123456789012"
+
+
+class AwsBackend:
+    """Runs on real AWS (or on an AWS-compatible endpoint such as moto's server).
+
+    Args:
+        region: AWS region.
+        profile: Named AWS profile.
+        role: SageMaker execution role ARN.
+        bucket: Default S3 bucket for artifacts.
+        endpoint_url: Override for every service endpoint.
+        plan: Record and validate requests without sending them.
+        **options: Ignored options meant for other backends (e.g. ``root``).
+    """
+
+    name = "aws"
+
+    def __init__(
+        self,
+        *,
+        region: str | None = None,
+        profile: str | None = None,
+        role: str | None = None,
+        bucket: str | None = None,
+        endpoint_url: str | None = None,
+        plan: bool = False,
+        **options: Any,
+    ) -> None:
+        self.requester = Requester(
+            region=region,
+            profile=profile or os.environ.get("AWS_PROFILE"),
+            endpoint_url=endpoint_url,
+            plan=plan,
+        )
+        self.plan_mode = plan
+        self._role = role or os.environ.get("SMKIT_ROLE")
+        self._bucket = bucket or os.environ.get("SMKIT_BUCKET")
+        self.store = S3Store(self.requester)
+        self.catalog = SageMakerCatalog(self.requester)
+        self.options = options
+
+    def __repr__(self) -> str:
+        return f"AwsBackend(region={self.requester._region!r}, plan={self.plan_mode})"
+
+    @property
+    def region(self) -> str:
+        """The AWS region."""
+        return self.requester.region
+
+    @property
+    def account(self) -> str:
+        """The caller's account id (``PLAN_ACCOUNT`` while planning)."""
+        if self.plan_mode:
+            return PLAN_ACCOUNT
+        ident = self.requester.call("sts", "GetCallerIdentity")
+        return str(ident["Account"])
+
+    @property
+    def role(self) -> str:
+        """The SageMaker execution role ARN."""
+        if self._role:
+            return self._role
+        if self.plan_mode:
+            return f"arn:aws:iam::{PLAN_ACCOUNT}:role/SmkitSageMakerExecutionRole"
+        raise ConfigError(
+            "no SageMaker execution role configured",
+            hint="pass role='arn:aws:iam::<account>:role/<name>' or set SMKIT_ROLE",
+        )
+
+    @property
+    def bucket(self) -> str:
+        """The default bucket (``sagemaker-<region>-<account>`` unless configured)."""
+        if not self._bucket:
+            self._bucket = f"sagemaker-{self.region}-{self.account}"
+        return self._bucket
+
+    def plan(self) -> list[PlannedRequest]:
+        """Every request made (or, in plan mode, that would have been made) so far."""
+        return list(self.requester.requests)
+
+    def call(
+        self, service: str, operation: str, params: dict[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Send (or plan) one validated request; see :meth:`Requester.call`."""
+        return self.requester.call(service, operation, params, **kwargs)
+
+    def describe(self, kind: str, name: str) -> Resource:
+        """Describe a SageMaker resource."""
+        return self.catalog.describe(kind, name)
+
+    def close(self) -> None:
+        """Nothing to release: boto3 clients close with the process."""

@@ -1,0 +1,67 @@
+import pytest
+
+import smkit
+from smkit.backends.aws.client import validate_request
+from smkit.backends.aws.errors import translate
+from smkit.errors import (
+    AwsError,
+    ResourceNotFoundError,
+    ThrottlingError,
+    ValidationError,
+)
+
+
+def test_plan_mode_sends_nothing_and_validates(monkeypatch):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    s = smkit.Session("aws", plan=True, region="eu-west-1", endpoint_url="http://127.0.0.1:9")
+    s.store.put_bytes("s3://bkt/k.txt", b"abc")
+    plan = s.plan()
+    assert [(p.service, p.operation) for p in plan] == [("s3", "PutObject")]
+    assert plan[0].to_dict()["params"]["Body"] == "<3 bytes>"
+    assert plan[0].params["Metadata"]["sha256"]
+
+
+def test_botocore_validation_rejects_bad_request():
+    with pytest.raises(ValidationError, match="CreateModel"):
+        validate_request("sagemaker", "CreateModel", {"ModelName": 3})
+    with pytest.raises(ValidationError, match="no operation"):
+        validate_request("sagemaker", "CreateWidget", {})
+
+
+class _Fake(Exception):
+    def __init__(self, code, message="m"):
+        super().__init__(message)
+        self.response = {"Error": {"Code": code, "Message": message}}
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "cls"),
+    [
+        ("NoSuchKey", "x", ResourceNotFoundError),
+        ("ValidationException", "Could not find model", ResourceNotFoundError),
+        ("ThrottlingException", "slow", ThrottlingError),
+        ("ValidationException", "bad field", ValidationError),
+        ("InternalFailure", "boom", AwsError),
+    ],
+)
+def test_translate(code, message, cls):
+    err = translate(
+        _Fake(code, message), service="sagemaker", operation="DescribeModel", resource="m"
+    )
+    assert type(err) is cls
+    assert "DescribeModel" in str(err) and code in str(err)
+
+
+@pytest.mark.aws
+def test_client_error_translated_on_moto(aws_backend):
+    with pytest.raises(ResourceNotFoundError, match="DescribeEndpoint"):
+        aws_backend.catalog.describe("endpoint", "nope")
+
+
+def test_missing_region_is_clear(monkeypatch):
+    for var in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_CONFIG_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    s = smkit.Session("aws")
+    with pytest.raises(smkit.errors.ConfigError, match="region"):
+        _ = s.backend.region
