@@ -94,6 +94,42 @@ class Session:
 
         return run_staging(self, spec)
 
+    # -- capability verbs: each is implemented by the backend's mixin of that capability ----
+    def _verb(self, verb: str) -> Any:
+        method = getattr(self.backend, verb, None)
+        if method is None:
+            from smkit.errors import BackendError
+
+            raise BackendError(
+                f"backend {self.name!r} does not implement {verb!r}",
+                hint="use a backend that supports it (local and aws implement every verb)",
+            )
+        return method
+
+    def train(self, spec: Any) -> Any:
+        """Start a training job from a ``TrainingSpec``; returns a job handle."""
+        return self._verb("train")(spec)
+
+    def tune(self, spec: Any) -> Any:
+        """Start a hyper-parameter tuning job from a ``TuningSpec``; returns its handle."""
+        return self._verb("tune")(spec)
+
+    def deploy(self, model: Any, spec: Any) -> Any:
+        """Deploy a model (``ModelSpec`` or a trained job's model) behind an ``EndpointSpec``."""
+        return self._verb("deploy")(model, spec)
+
+    def predictor(self, name: str, **options: Any) -> Any:
+        """A predictor client for the endpoint ``name``."""
+        return self._verb("predictor")(name, **options)
+
+    def apply(self, plan: Any) -> Any:
+        """Carry out a ``MonitorPlan``; returns the monitor handle."""
+        return self._verb("apply_monitor")(plan)
+
+    def run_workflow(self, workflow: Any, input: Any = None, **options: Any) -> Any:
+        """Deploy (if needed) and run a ``Workflow``; returns the execution."""
+        return self._verb("run_workflow")(workflow, input, **options)
+
     def plan(self) -> list[Any]:
         """The AWS requests recorded so far (empty for backends that send none)."""
         planner = getattr(self.backend, "plan", None)

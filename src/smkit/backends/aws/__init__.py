@@ -22,7 +22,11 @@ from typing import Any
 from smkit.backends._protocol import Resource
 from smkit.backends.aws.catalog import SageMakerCatalog
 from smkit.backends.aws.client import PlannedRequest, Requester
+from smkit.backends.aws.monitoring import AwsMonitoring
+from smkit.backends.aws.serving import AwsServing
 from smkit.backends.aws.store import S3Store
+from smkit.backends.aws.training import AwsTraining
+from smkit.backends.aws.workflows import AwsWorkflows
 from smkit.errors import ConfigError
 
 __all__ = ["PLAN_ACCOUNT", "AwsBackend"]
@@ -31,8 +35,10 @@ __all__ = ["PLAN_ACCOUNT", "AwsBackend"]
 PLAN_ACCOUNT = "123456789012"
 
 
-class AwsBackend:
+class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
     """Runs on real AWS (or on an AWS-compatible endpoint such as moto's server).
+
+    The capability verbs come from one mixin per capability module beside this file.
 
     Args:
         region: AWS region.

@@ -17,7 +17,11 @@ from typing import Any
 
 from smkit.backends._protocol import Resource
 from smkit.backends.local.catalog import LocalCatalog
+from smkit.backends.local.monitoring import LocalMonitoring
+from smkit.backends.local.serving import LocalServing
 from smkit.backends.local.store import LocalStore
+from smkit.backends.local.training import LocalTraining
+from smkit.backends.local.workflows import LocalWorkflows
 
 __all__ = ["DEFAULT_ROOT", "LocalBackend", "default_root"]
 
@@ -29,8 +33,11 @@ def default_root() -> Path:
     return Path(os.environ.get("SMKIT_HOME") or DEFAULT_ROOT).resolve()
 
 
-class LocalBackend:
+class LocalBackend(LocalTraining, LocalServing, LocalMonitoring, LocalWorkflows):
     """Runs everything on this machine, below ``root``.
+
+    The capability verbs come from one mixin per capability module (``training.py``,
+    ``serving.py``, ``monitoring.py``, ``workflows.py`` beside this file).
 
     Args:
         root: The local root directory; defaults to :func:`default_root`.
