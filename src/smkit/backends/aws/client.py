@@ -101,7 +101,8 @@ class Requester:
         profile: Named AWS profile.
         endpoint_url: Send every request here (moto server, LocalStack).
         plan: Record requests without sending them.
-        max_attempts: botocore's retry attempts (standard mode, with backoff).
+        max_attempts: Total attempts per request, first included (botocore standard retry mode,
+            exponential backoff with jitter).
     """
 
     def __init__(
@@ -154,7 +155,7 @@ class Requester:
         with self._lock:
             if service not in self._clients:
                 config = require("botocore.config", "aws").Config(
-                    retries={"mode": "standard", "max_attempts": self.max_attempts},
+                    retries={"mode": "standard", "total_max_attempts": self.max_attempts},
                     user_agent_extra="smkit",
                 )
                 self._clients[service] = self.boto_session.client(
