@@ -79,3 +79,32 @@ def test_locked_catalog_waits_then_clear_error(tmp_path):
     assert time.monotonic() - start >= 0.4
     holder.execute("ROLLBACK")
     cat.create("model", "m", {}, status="Created")  # works once the lock is gone
+
+
+def _die_mid_transaction(path, ready):
+    import os
+    import signal
+
+    cat = LocalCatalog(path)
+    with cat._tx() as con:
+        con.execute("INSERT INTO resources VALUES ('model', 'half', 'Created', '{}', 0, 0)")
+        ready.set()
+        os.kill(os.getpid(), signal.SIGKILL)  # dies holding the write lock, uncommitted
+
+
+def test_catalog_survives_process_killed_mid_transaction(tmp_path):
+    path = tmp_path / "c.db"
+    cat = LocalCatalog(path, timeout=5)
+    cat.create("model", "before", {}, status="Created")
+    ctx = mp.get_context("spawn")
+    ready = ctx.Event()
+    proc = ctx.Process(target=_die_mid_transaction, args=(path, ready))
+    proc.start()
+    proc.join(30)
+    assert proc.exitcode == -9 and ready.is_set()
+    names = [m.name for m in cat.list("model")]
+    assert names == ["before"]  # the killed transaction left nothing behind
+    cat.create("model", "after", {}, status="Created")  # and the lock is gone
+    assert sorted(m.name for m in LocalCatalog(path).list("model")) == ["after", "before"]
+    integrity = sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0]
+    assert integrity == "ok"

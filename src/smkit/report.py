@@ -13,6 +13,7 @@ import html
 import json
 import math
 import platform
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +23,30 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Report", "to_jsonable"]
+__all__ = ["Report", "redact", "to_jsonable"]
+
+_SECRET_KEY = re.compile(r"secret|token|password|passwd|credential|authorization|api[_-]?key", re.I)
+_SECRET_VALUE = re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b|\bBearer\s+[\w\-.~+/]+=*", re.I)
+REDACTED = "***redacted***"
+
+
+def redact(value: Any) -> Any:
+    """Replace secrets in a JSON-able structure: values under secret-looking keys, AWS access
+    key ids and bearer tokens inside strings. Reports pass through this before being written."""
+    if isinstance(value, dict):
+        return {
+            k: (
+                REDACTED
+                if isinstance(k, str) and _SECRET_KEY.search(k) and v not in (None, "")
+                else redact(v)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, str):
+        return _SECRET_VALUE.sub(REDACTED, value)
+    return value
 
 
 def to_jsonable(value: Any) -> Any:
@@ -103,22 +127,24 @@ class Report:
         self.sections.append((heading, "mermaid", source))
 
     def to_dict(self) -> dict[str, Any]:
-        """The content of ``report.json``."""
-        return to_jsonable(
-            {
-                "name": self.name,
-                "status": self.status,
-                "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                "machine": {
-                    "cores": _cores(),
-                    "platform": platform.platform(),
-                    "python": platform.python_version(),
-                },
-                "metrics": self.metrics,
-                "artifacts": self.artifacts,
-                "timings": self.timings,
-                "details": self.details,
-            }
+        """The content of ``report.json`` (secrets redacted)."""
+        return redact(
+            to_jsonable(
+                {
+                    "name": self.name,
+                    "status": self.status,
+                    "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "machine": {
+                        "cores": _cores(),
+                        "platform": platform.platform(),
+                        "python": platform.python_version(),
+                    },
+                    "metrics": self.metrics,
+                    "artifacts": self.artifacts,
+                    "timings": self.timings,
+                    "details": self.details,
+                }
+            )
         )
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
@@ -162,9 +188,9 @@ class Report:
         for heading, kind, payload in self.sections:
             parts.append(f"<h2>{esc(heading)}</h2>")
             if kind == "text":
-                parts.append(f"<p>{esc(str(payload))}</p>")
+                parts.append(f"<p>{esc(redact(str(payload)))}</p>")
             elif kind == "table":
-                parts.append(_table(to_jsonable(payload)))
+                parts.append(_table(redact(to_jsonable(payload))))
             elif kind == "figure":
                 b64 = base64.b64encode(payload[1]).decode()
                 parts.append(f"<img alt='{esc(heading)}' src='data:image/png;base64,{b64}'>")
