@@ -1,0 +1,248 @@
+"""SageMaker data capture for local endpoints: a queue and a writer thread.
+
+The request path only decides whether a request is sampled and appends a tuple to a list
+(no JSON, no I/O); the writer thread turns queued events into SageMaker's capture lines
+(FORMATS.md §1) and writes one JSONL object per hour bucket per flush to::
+
+    {DestinationS3Uri}/{endpoint}/{variant}/yyyy/mm/dd/hh/{MM}-{SS}-{mmm}-{uuid4}.jsonl
+
+Objects are written atomically through the store, at most every ``flush_interval`` seconds
+or when ``max_batch`` events are waiting, whichever is first. :meth:`CaptureWriter.flush`
+blocks until every event submitted before the call is in the store, and
+:meth:`CaptureWriter.close` drains the queue before it returns, so an accepted, sampled
+request's record is never dropped on a clean shutdown (SIGTERM, idle timeout, delete). A
+``SIGKILL`` can lose at most the last ``flush_interval`` seconds of events.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import threading
+import time
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ["CaptureWriter", "capture_record", "encoding_for"]
+
+# (wall time, input bytes, input content type, output bytes, output content type, inference id)
+Event = tuple[float, bytes, str, bytes | None, str | None, str | None]
+
+
+def encoding_for(content_type: str, csv_types: tuple[str, ...], json_types: tuple[str, ...]) -> str:
+    """``CSV``, ``JSON`` or ``BASE64`` for a content type (parameters such as charset ignored)."""
+    mt = content_type.split(";", 1)[0].strip().lower()
+    if mt in csv_types:
+        return "CSV"
+    if mt in json_types:
+        return "JSON"
+    return "BASE64"
+
+
+def _payload(
+    data: bytes, content_type: str, mode: str, csv_types: tuple[str, ...], json_types: tuple[str, ...]
+) -> dict[str, str]:
+    enc = encoding_for(content_type, csv_types, json_types)
+    if enc != "BASE64":
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            enc = "BASE64"
+    if enc == "BASE64":
+        text = base64.b64encode(data).decode("ascii")
+    return {"observedContentType": content_type, "mode": mode, "data": text, "encoding": enc}
+
+
+def capture_record(
+    event: Event,
+    *,
+    capture_input: bool = True,
+    capture_output: bool = True,
+    csv_types: tuple[str, ...] = ("text/csv",),
+    json_types: tuple[str, ...] = ("application/json",),
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """One capture record, shaped exactly as SageMaker writes it."""
+    at, in_body, in_type, out_body, out_type, inference_id = event
+    data: dict[str, Any] = {}
+    if capture_input:
+        data["endpointInput"] = _payload(in_body, in_type, "INPUT", csv_types, json_types)
+    if capture_output and out_body is not None:
+        data["endpointOutput"] = _payload(
+            out_body, out_type or "application/octet-stream", "OUTPUT", csv_types, json_types
+        )
+    meta: dict[str, Any] = {
+        "eventId": event_id or str(uuid.uuid4()),
+        "inferenceTime": datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if inference_id:
+        meta["inferenceId"] = inference_id
+    return {"captureData": data, "eventMetadata": meta, "eventVersion": "0"}
+
+
+class CaptureWriter:
+    """Writes sampled request/response pairs as capture JSONL, off the request path.
+
+    Args:
+        store: The object store (``put_bytes``).
+        prefix: ``{DestinationS3Uri}/{endpoint}/{variant}`` (no trailing slash needed).
+        sampling_percentage: 0-100.
+        capture_input: Record request payloads.
+        capture_output: Record response payloads.
+        csv_types: Content types captured as CSV text.
+        json_types: Content types captured as JSON text.
+        flush_interval: Longest time an event waits in memory, in seconds.
+        max_batch: Events that trigger a write before the interval ends.
+        seed: Seed of the sampling generator (``None``: random).
+    """
+
+    def __init__(
+        self,
+        store: Any,
+        prefix: str,
+        *,
+        sampling_percentage: float = 100.0,
+        capture_input: bool = True,
+        capture_output: bool = True,
+        csv_types: tuple[str, ...] = ("text/csv",),
+        json_types: tuple[str, ...] = ("application/json",),
+        flush_interval: float = 1.0,
+        max_batch: int = 5000,
+        seed: int | None = None,
+    ) -> None:
+        self.store = store
+        self.prefix = prefix.rstrip("/")
+        self.percentage = float(sampling_percentage)
+        self.capture_input = capture_input
+        self.capture_output = capture_output
+        self.csv_types = tuple(t.lower() for t in csv_types)
+        self.json_types = tuple(t.lower() for t in json_types)
+        self.flush_interval = flush_interval
+        self.max_batch = max_batch
+        self._rng = random.Random(seed)
+        self._pending: list[Event] = []
+        self._cond = threading.Condition()
+        self._submitted = 0
+        self._written = 0
+        self._flush_wanted = False
+        self._closed = False
+        self.errors: list[str] = []
+        self.objects_written = 0
+        self._thread = threading.Thread(target=self._run, name="smkit-capture", daemon=True)
+        self._thread.start()
+
+    def sampled(self) -> bool:
+        """Whether the next request is captured (a Bernoulli draw at the percentage)."""
+        if self.percentage >= 100.0:
+            return True
+        if self.percentage <= 0.0:
+            return False
+        return self._rng.random() * 100.0 < self.percentage
+
+    def submit(self, event: Event) -> None:
+        """Queue one event (called on the request path; never blocks on I/O)."""
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("capture writer is closed")
+            self._pending.append(event)
+            self._submitted += 1
+            if len(self._pending) >= self.max_batch:
+                self._cond.notify_all()
+
+    @property
+    def submitted(self) -> int:
+        """Events accepted so far."""
+        return self._submitted
+
+    @property
+    def written(self) -> int:
+        """Events written to the store so far."""
+        return self._written
+
+    def flush(self, timeout: float | None = 30.0) -> bool:
+        """Block until every event submitted before this call is written.
+
+        Returns:
+            ``True`` when done, ``False`` if ``timeout`` passed first.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            target = self._submitted
+            self._flush_wanted = True
+            self._cond.notify_all()
+            while self._written < target:
+                if not self._thread.is_alive():
+                    return False
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._cond.wait(left if left is None else min(left, 0.5))
+        return True
+
+    def close(self, timeout: float | None = 60.0) -> None:
+        """Stop accepting events, write every queued one, and stop the thread."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+
+    # -- writer thread -------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                deadline = time.monotonic() + self.flush_interval
+                while (
+                    not self._closed
+                    and not self._flush_wanted
+                    and len(self._pending) < self.max_batch
+                ):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+                batch, self._pending = self._pending, []
+                self._flush_wanted = False
+                closing = self._closed
+            if batch:
+                self._write(batch)
+                with self._cond:
+                    self._written += len(batch)
+                    self._cond.notify_all()
+            if closing:
+                with self._cond:
+                    if not self._pending:
+                        return
+
+    def _write(self, batch: list[Event]) -> None:
+        groups: dict[str, list[Event]] = defaultdict(list)
+        for ev in batch:
+            groups[time.strftime("%Y/%m/%d/%H", time.gmtime(ev[0]))].append(ev)
+        for hour, events in groups.items():
+            lines = [
+                json.dumps(
+                    capture_record(
+                        ev,
+                        capture_input=self.capture_input,
+                        capture_output=self.capture_output,
+                        csv_types=self.csv_types,
+                        json_types=self.json_types,
+                    ),
+                    separators=(",", ":"),
+                )
+                for ev in events
+            ]
+            first = events[0][0]
+            stamp = time.strftime("%M-%S", time.gmtime(first)) + f"-{int(first * 1000) % 1000:03d}"
+            uri = f"{self.prefix}/{hour}/{stamp}-{uuid.uuid4()}.jsonl"
+            payload = ("\n".join(lines) + "\n").encode("utf-8")
+            for attempt in range(5):  # a transient disk error must not drop records
+                try:
+                    self.store.put_bytes(uri, payload, content_type="application/jsonl")
+                    self.objects_written += 1
+                    break
+                except Exception as exc:
+                    self.errors.append(f"{uri}: {exc}")
+                    time.sleep(0.05 * (2**attempt))
