@@ -24,6 +24,11 @@ _EXPORTS: dict[str, str] = {
     "TimeSplit": "smkit.staging",
     "Report": "smkit.report",
     "SmkitError": "smkit.errors",
+    "ModelSpec": "smkit.serving",
+    "EndpointSpec": "smkit.serving",
+    "DataCaptureSpec": "smkit.serving",
+    "Endpoint": "smkit.serving",
+    "Predictor": "smkit.serving",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__", "errors"])
@@ -32,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from smkit import errors
     from smkit.errors import SmkitError
     from smkit.report import Report
+    from smkit.serving import DataCaptureSpec, Endpoint, EndpointSpec, ModelSpec, Predictor
     from smkit.session import Session
     from smkit.staging import RandomSplit, StagedData, StagingSpec, StratifiedSplit, TimeSplit
 

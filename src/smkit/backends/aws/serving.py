@@ -1,9 +1,351 @@
-"""AWS backend verbs for serving (a mixin of :class:`~smkit.backends.aws.AwsBackend`)."""
+"""AWS backend verbs for serving (a mixin of :class:`~smkit.backends.aws.AwsBackend`).
+
+``deploy`` sends CreateModel, CreateEndpointConfig (with ``DataCaptureConfig`` when the spec
+captures) and CreateEndpoint, then waits (DescribeEndpoint polling, like boto3's
+``endpoint_in_service`` waiter) for ``InService``. Invocations go through
+``sagemaker-runtime`` InvokeEndpoint. Deleting sends DeleteEndpoint, DeleteEndpointConfig
+and DeleteModel, refusing while a monitoring schedule uses the endpoint unless forced.
+Every request goes through ``self.call`` (validated by botocore, recorded; in plan mode
+only recorded).
+"""
 
 from __future__ import annotations
 
-__all__ = ["AwsServing"]
+import io
+import tarfile
+import time
+from pathlib import Path
+from typing import Any
+
+from smkit.errors import (
+    AwsError,
+    ConfigError,
+    ResourceFailedError,
+    ResourceInUseError,
+    ResourceNotFoundError,
+    SmkitTimeoutError,
+    SourceNotFoundError,
+)
+
+__all__ = ["AwsServing", "default_image_uri"]
+
+_IMAGE_FRAMEWORK = {"xgboost": "xgboost", "sklearn": "sklearn", "pytorch": "pytorch"}
+_DEFAULT_VERSION = {"xgboost": "1.7-1", "sklearn": "1.2-1", "pytorch": "2.1"}
+_TRANSIENT_CODES = {"ServiceUnavailable", "InternalFailure", "InternalServerError", "InternalError"}
+
+
+def default_image_uri(framework: str, version: str | None, region: str, instance_type: str) -> str:
+    """The SageMaker inference image for a framework (from ``sagemaker``'s image URIs).
+
+    Raises:
+        ConfigError: the framework has no prebuilt image (give ``ModelSpec.image_uri``).
+    """
+    if framework not in _IMAGE_FRAMEWORK:
+        raise ConfigError(
+            f"no prebuilt SageMaker inference image for framework {framework!r}",
+            hint="set ModelSpec.image_uri to your container image",
+        )
+    from smkit._compat import require
+
+    image_uris = require("sagemaker.core.image_uris", "aws", feature="image URIs")
+    kwargs: dict[str, Any] = {
+        "region": region,
+        "version": version or _DEFAULT_VERSION[framework],
+        "instance_type": instance_type,
+        "image_scope": "inference",
+    }
+    if framework == "pytorch":
+        kwargs["py_version"] = "py310"
+    return str(image_uris.retrieve(_IMAGE_FRAMEWORK[framework], **kwargs))
 
 
 class AwsServing:
     """Serving verbs of the aws backend."""
+
+    # provided by AwsBackend
+    plan_mode: bool
+    store: Any
+
+    def call(
+        self, service: str, operation: str, params: dict[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:  # pragma: no cover - provided by AwsBackend
+        raise NotImplementedError
+
+    # -- deploy --------------------------------------------------------------------------
+    def _upload_source(self, model_name: str, source_dir: str) -> str:
+        src = Path(source_dir)
+        if not src.is_dir():
+            raise SourceNotFoundError(f"source_dir {source_dir!r} is not a directory")
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+            for path in sorted(src.rglob("*")):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    tar.add(path, arcname=path.relative_to(src).as_posix())
+        uri = f"s3://{self.bucket}/{model_name}/source/sourcedir.tar.gz"  # type: ignore[attr-defined]
+        self.store.put_bytes(uri, buf.getvalue(), content_type="application/gzip")
+        return uri
+
+    def _model_data_uri(self, model_name: str, model_data: str) -> str:
+        if model_data.startswith("s3://"):
+            return model_data
+        path = Path(model_data)
+        if not path.is_file():
+            raise SourceNotFoundError(f"model artifact {model_data!r} does not exist")
+        uri = f"s3://{self.bucket}/{model_name}/model.tar.gz"  # type: ignore[attr-defined]
+        self.store.put_file(uri, path)
+        return uri
+
+    def model_request(self, mspec: Any, model_name: str, instance_type: str) -> dict[str, Any]:
+        """The CreateModel request for a :class:`~smkit.serving.ModelSpec`."""
+        env = dict(mspec.env)
+        if mspec.entry_point:
+            env.setdefault("SAGEMAKER_PROGRAM", Path(mspec.entry_point).name)
+            source = mspec.source_dir or str(Path(mspec.entry_point).resolve().parent)
+            if source.startswith("s3://"):
+                env.setdefault("SAGEMAKER_SUBMIT_DIRECTORY", source)
+            else:
+                env.setdefault(
+                    "SAGEMAKER_SUBMIT_DIRECTORY", self._upload_source(model_name, source)
+                )
+            env.setdefault("SAGEMAKER_REGION", self.region)  # type: ignore[attr-defined]
+        image = mspec.image_uri or default_image_uri(
+            mspec.framework,
+            mspec.framework_version,
+            self.region,
+            instance_type,  # type: ignore[attr-defined]
+        )
+        container: dict[str, Any] = {
+            "Image": image,
+            "ModelDataUrl": self._model_data_uri(model_name, mspec.model_data),
+        }
+        if env:
+            container["Environment"] = env
+        return {
+            "ModelName": model_name,
+            "PrimaryContainer": container,
+            "ExecutionRoleArn": self.role,  # type: ignore[attr-defined]
+        }
+
+    def deploy(self, model: Any, spec: Any, *, wait: bool = True) -> Any:
+        """CreateModel, CreateEndpointConfig, CreateEndpoint; then wait for InService.
+
+        Returns:
+            The :class:`~smkit.serving.Endpoint` handle (in plan mode, without waiting).
+        """
+        from smkit.serving import Endpoint, EndpointSpec, as_model_spec
+
+        mspec = as_model_spec(model)
+        if not isinstance(spec, EndpointSpec):
+            raise ConfigError(f"deploy() needs an EndpointSpec, got {type(spec).__name__}")
+        model_name = mspec.name or f"{spec.name[:57]}-model"
+        self.call(
+            "sagemaker",
+            "CreateModel",
+            self.model_request(mspec, model_name, spec.instance_type),
+            resource=model_name,
+        )
+        config: dict[str, Any] = {
+            "EndpointConfigName": spec.config_name,
+            "ProductionVariants": [
+                {
+                    "VariantName": spec.variant,
+                    "ModelName": model_name,
+                    "InitialInstanceCount": spec.instance_count,
+                    "InstanceType": spec.instance_type,
+                    "InitialVariantWeight": 1.0,
+                }
+            ],
+        }
+        if spec.data_capture is not None:
+            dest = spec.data_capture.destination or f"s3://{self.bucket}/data-capture"  # type: ignore[attr-defined]
+            config["DataCaptureConfig"] = spec.data_capture.to_request(dest.rstrip("/"))
+        self.call("sagemaker", "CreateEndpointConfig", config, resource=spec.config_name)
+        self.call(
+            "sagemaker",
+            "CreateEndpoint",
+            {"EndpointName": spec.name, "EndpointConfigName": spec.config_name},
+            resource=spec.name,
+        )
+        endpoint = Endpoint(self, spec.name)
+        if wait and not self.plan_mode:
+            self.wait_endpoint(spec.name, timeout=max(spec.startup_timeout, 1800))
+        return endpoint
+
+    def wait_endpoint(self, name: str, *, timeout: float = 1800, poll: float = 15.0) -> None:
+        """Poll DescribeEndpoint until ``InService`` (boto3's ``endpoint_in_service`` waiter).
+
+        Raises:
+            ResourceFailedError: it ended ``Failed`` (FailureReason attached).
+            SmkitTimeoutError: not in service after ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        delay = 0.2
+        while True:
+            data = self.call("sagemaker", "DescribeEndpoint", {"EndpointName": name}, resource=name)
+            status = data.get("EndpointStatus")
+            if status == "InService":
+                return
+            if status == "Failed":
+                reason = data.get("FailureReason", "no reason given")
+                raise ResourceFailedError(
+                    f"endpoint {name!r} failed: {reason}", name=name, reason=reason
+                )
+            if time.monotonic() > deadline:
+                raise SmkitTimeoutError(f"endpoint {name!r} still {status} after {timeout:g}s")
+            time.sleep(delay)
+            delay = min(poll, delay * 2)
+
+    # -- describe ------------------------------------------------------------------------
+    def describe_endpoint(self, name: str) -> dict[str, Any]:
+        """DescribeEndpoint (plus ``Url``: the endpoint's runtime invocations URL)."""
+        data = self.call("sagemaker", "DescribeEndpoint", {"EndpointName": name}, resource=name)
+        data = {k: v for k, v in data.items() if k != "ResponseMetadata"}
+        if self.plan_mode:
+            data = {"EndpointName": name, "EndpointStatus": "Creating"}
+        variants = data.get("ProductionVariants") or [{}]
+        data.setdefault("VariantName", variants[0].get("VariantName", "AllTraffic"))
+        data["Url"] = (
+            f"https://runtime.sagemaker.{self.region}.amazonaws.com"  # type: ignore[attr-defined]
+            f"/endpoints/{name}/invocations"
+        )
+        return data
+
+    def list_endpoints(self, *, include_deleted: bool = False) -> list[dict[str, Any]]:
+        """ListEndpoints, then DescribeEndpoint for each."""
+        names: list[str] = []
+        token = None
+        while True:
+            params: dict[str, Any] = {"MaxResults": 100}
+            if token:
+                params["NextToken"] = token
+            resp = self.call("sagemaker", "ListEndpoints", params)
+            names += [e["EndpointName"] for e in resp.get("Endpoints", [])]
+            token = resp.get("NextToken")
+            if not token:
+                break
+        return [self.describe_endpoint(n) for n in names]
+
+    def endpoint(self, name: str) -> Any:
+        """The :class:`~smkit.serving.Endpoint` handle of an existing endpoint."""
+        from smkit.serving import Endpoint
+
+        return Endpoint(self, name)
+
+    # -- invoke --------------------------------------------------------------------------
+    def endpoint_transport(self, name: str) -> Any:
+        """A predictor transport calling ``sagemaker-runtime`` InvokeEndpoint."""
+        from smkit.serving.predictor import InvokeResult, TransientError
+
+        def invoke(
+            body: bytes,
+            *,
+            content_type: str,
+            accept: str,
+            custom_attributes: str | None = None,
+            inference_id: str | None = None,
+        ) -> InvokeResult:
+            params: dict[str, Any] = {
+                "EndpointName": name,
+                "Body": body,
+                "ContentType": content_type,
+                "Accept": accept,
+            }
+            if custom_attributes:
+                params["CustomAttributes"] = custom_attributes
+            if inference_id:
+                params["InferenceId"] = inference_id
+            try:
+                resp = self.call("sagemaker-runtime", "InvokeEndpoint", params, resource=name)
+            except AwsError as exc:
+                if exc.context.get("code") in _TRANSIENT_CODES:
+                    raise TransientError(str(exc)) from exc
+                raise
+            raw = resp.get("Body", b"")
+            out = raw.read() if hasattr(raw, "read") else bytes(raw or b"")
+            headers = {
+                "x-amzn-invoked-production-variant": resp.get("InvokedProductionVariant", "")
+            }
+            if resp.get("CustomAttributes"):
+                headers["x-amzn-sagemaker-custom-attributes"] = resp["CustomAttributes"]
+            return InvokeResult(
+                status=200,
+                body=out,
+                content_type=resp.get("ContentType", accept),
+                headers=headers,
+            )
+
+        return invoke
+
+    def predictor(
+        self, name: str, serializer: Any = "csv", deserializer: Any = None, **options: Any
+    ) -> Any:
+        """A :class:`~smkit.serving.Predictor` calling InvokeEndpoint."""
+        from smkit.serving import Predictor
+
+        return Predictor(
+            name,
+            self.endpoint_transport(name),
+            serializer=serializer,
+            deserializer=deserializer,
+            **options,
+        )
+
+    def flush_endpoint_capture(self, name: str, timeout: float = 30.0) -> None:
+        """On AWS SageMaker writes captures itself (within minutes); nothing to flush."""
+
+    # -- delete --------------------------------------------------------------------------
+    def _schedules_using(self, name: str) -> list[str]:
+        if self.plan_mode:
+            return []
+        try:
+            resp = self.call("sagemaker", "ListMonitoringSchedules", {"EndpointName": name})
+        except AwsError:
+            return []  # emulators without monitoring: nothing can use the endpoint
+        return [
+            s["MonitoringScheduleName"]
+            for s in resp.get("MonitoringScheduleSummaries", [])
+            if s.get("MonitoringScheduleStatus") not in ("Stopped", "Failed")
+        ]
+
+    def delete_endpoint(self, name: str, *, force: bool = False) -> None:
+        """DeleteEndpoint, DeleteEndpointConfig and DeleteModel.
+
+        Raises:
+            ResourceInUseError: a monitoring schedule uses it and ``force`` is false.
+        """
+        users = self._schedules_using(name)
+        if users and not force:
+            raise ResourceInUseError(
+                f"endpoint {name!r} is used by monitoring schedule(s) {', '.join(users)}",
+                hint="delete the schedules first, or pass force=True",
+                name=name,
+            )
+        config_name = model_names = None
+        if not self.plan_mode:
+            desc = self.call("sagemaker", "DescribeEndpoint", {"EndpointName": name}, resource=name)
+            config_name = desc.get("EndpointConfigName")
+            cfg = self.call(
+                "sagemaker",
+                "DescribeEndpointConfig",
+                {"EndpointConfigName": config_name},
+                resource=config_name,
+            )
+            model_names = [v["ModelName"] for v in cfg.get("ProductionVariants", [])]
+        else:
+            config_name = f"{name[:56]}-config"
+            model_names = [f"{name[:57]}-model"]
+        self.call("sagemaker", "DeleteEndpoint", {"EndpointName": name}, resource=name)
+        try:
+            self.call(
+                "sagemaker",
+                "DeleteEndpointConfig",
+                {"EndpointConfigName": config_name},
+                resource=config_name,
+            )
+        except ResourceNotFoundError:
+            pass
+        for m in model_names or []:
+            try:
+                self.call("sagemaker", "DeleteModel", {"ModelName": m}, resource=m)
+            except ResourceNotFoundError:
+                pass

@@ -43,7 +43,11 @@ def encoding_for(content_type: str, csv_types: tuple[str, ...], json_types: tupl
 
 
 def _payload(
-    data: bytes, content_type: str, mode: str, csv_types: tuple[str, ...], json_types: tuple[str, ...]
+    data: bytes,
+    content_type: str,
+    mode: str,
+    csv_types: tuple[str, ...],
+    json_types: tuple[str, ...],
 ) -> dict[str, str]:
     enc = encoding_for(content_type, csv_types, json_types)
     if enc != "BASE64":

@@ -98,8 +98,10 @@ class EndpointApp:
                 if self.capture is not None:
                     loop = asyncio.get_running_loop()
                     ok = await loop.run_in_executor(None, self.capture.flush, 60.0)
-                status, body = (200, b'{"flushed": true}') if ok else (
-                    _error(503, "FlushTimeout", "capture writer did not finish in 60 s")
+                status, body = (
+                    (200, b'{"flushed": true}')
+                    if ok
+                    else (_error(503, "FlushTimeout", "capture writer did not finish in 60 s"))
                 )
                 await _respond(send, status, body, _JSON)
             elif path in ("/invocations", "/ping", "/_smkit/flush"):
@@ -381,9 +383,7 @@ def serve(root: str, name: str) -> int:
             )
         elif status in ("InService", "Creating"):
             reason = "endpoint server stopped by a signal outside smkit"
-            catalog.update(
-                "endpoint", name, status="Failed", message=reason, FailureReason=reason
-            )
+            catalog.update("endpoint", name, status="Failed", message=reason, FailureReason=reason)
     return 0
 
 

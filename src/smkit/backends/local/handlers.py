@@ -160,7 +160,9 @@ def decode_array(body: bytes, content_type: str) -> Any:
             raise RequestError(400, "ClientError", f"body is not a .npy array: {exc}") from None
         return arr.reshape(1, -1) if arr.ndim == 1 else arr
     raise RequestError(
-        415, "UnsupportedMediaType", f"content type {content_type!r} is not one of {SUPPORTED_TYPES}"
+        415,
+        "UnsupportedMediaType",
+        f"content type {content_type!r} is not one of {SUPPORTED_TYPES}",
     )
 
 
@@ -209,9 +211,7 @@ def _load_xgboost(model_dir: Path) -> Any:
 
     import xgboost as xgb
 
-    path = _find(
-        model_dir, ("xgboost-model",), ("*.json", "*.ubj", "*.bst", "*.model", "*.pkl")
-    )
+    path = _find(model_dir, ("xgboost-model",), ("*.json", "*.ubj", "*.bst", "*.model", "*.pkl"))
     booster = xgb.Booster()
     try:
         with warnings.catch_warnings():  # "xgboost-model" has no extension: format guessed

@@ -523,9 +523,13 @@ class LocalServing:
                 rec = self.catalog.describe("gateway", GATEWAY_NAME)
             except ResourceNotFoundError:
                 rec = None
-            if rec is not None and rec.status == "InService" and rec.data.get("Url"):
-                if pid_alive(rec.data.get("Pid"), rec.data.get("ProcessStartTime")):
-                    return str(rec.data["Url"])
+            if (
+                rec is not None
+                and rec.status == "InService"
+                and rec.data.get("Url")
+                and pid_alive(rec.data.get("Pid"), rec.data.get("ProcessStartTime"))
+            ):
+                return str(rec.data["Url"])
             time.sleep(0.05)
         raise SmkitTimeoutError(
             f"the local gateway did not start in {timeout:g}s; log tail:\n{_log_tail(log_path)}"

@@ -1,0 +1,293 @@
+"""A local SageMaker Runtime: the InvokeEndpoint API in front of the local endpoints.
+
+Run as ``python -m smkit.backends.local.gateway --root ROOT [--daemon]`` (or let
+``backend.gateway()`` / ``smkit endpoints gateway`` start it on demand). It records itself
+in the catalog (kind ``gateway``, name ``local``) with its ``Pid``, ``Port`` and ``Url``, so
+code written for SageMaker runs unchanged against local endpoints::
+
+    boto3.client("sagemaker-runtime", endpoint_url=url).invoke_endpoint(
+        EndpointName="wine", ContentType="text/csv", Body=b"...")
+
+Route: ``POST /endpoints/{EndpointName}/invocations``. Request headers passed on:
+``Content-Type``, ``Accept``, ``X-Amzn-SageMaker-Custom-Attributes``,
+``X-Amzn-SageMaker-Inference-Id``. Response headers: ``Content-Type``,
+``x-Amzn-Invoked-Production-Variant``, ``X-Amzn-SageMaker-Custom-Attributes`` (when the
+model set it), ``x-amzn-RequestId``. Errors use SageMaker Runtime's shapes (rest-json, the
+code in ``x-amzn-ErrorType`` and the body):
+
+- unknown or not-in-service endpoint: 400 ``ValidationError``
+  ("Endpoint NAME of account 000000000000 not found.");
+- body over 6 MB: 413 ``ValidationError``;
+- the container answered an error: 424 ``ModelError`` with ``OriginalStatusCode`` and
+  ``OriginalMessage``;
+- the container is unreachable: 503 ``ServiceUnavailable``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import uuid
+from typing import Any
+
+__all__ = ["GatewayApp", "main"]
+
+MAX_BODY = 6 * 1024 * 1024
+_PASS_IN = {
+    b"content-type": "Content-Type",
+    b"accept": "Accept",
+    b"x-amzn-sagemaker-custom-attributes": "X-Amzn-SageMaker-Custom-Attributes",
+    b"x-amzn-sagemaker-inference-id": "X-Amzn-SageMaker-Inference-Id",
+}
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> tuple[int, bytes, list]:
+    body = {"__type": code, "code": code, "message": message, "Message": message, **extra}
+    headers = [(b"content-type", b"application/json"), (b"x-amzn-errortype", code.encode())]
+    return status, json.dumps(body).encode(), headers
+
+
+class GatewayApp:
+    """ASGI app routing SageMaker Runtime calls to local endpoints.
+
+    Args:
+        backend: A :class:`~smkit.backends.local.LocalBackend` (endpoint lookups).
+        on_startup: Called once the server is ready.
+        cache_ttl: Seconds an endpoint's URL is cached.
+    """
+
+    def __init__(self, backend: Any, on_startup: Any = None, cache_ttl: float = 2.0) -> None:
+        self.backend = backend
+        self.on_startup = on_startup
+        self.cache_ttl = cache_ttl
+        self._urls: dict[str, tuple[float, str, str]] = {}
+        self._client: Any = None
+
+    def _lookup(self, name: str, fresh: bool = False) -> tuple[str, str] | None:
+        hit = self._urls.get(name)
+        if hit and not fresh and time.monotonic() - hit[0] < self.cache_ttl:
+            return hit[1], hit[2]
+        from smkit.errors import ResourceNotFoundError
+
+        try:
+            data = self.backend.describe_endpoint(name)
+        except ResourceNotFoundError:
+            return None
+        if data.get("EndpointStatus") != "InService" or not data.get("Url"):
+            self._urls.pop(name, None)
+            return None
+        entry = (time.monotonic(), str(data["Url"]), str(data.get("VariantName") or "AllTraffic"))
+        self._urls[name] = entry
+        return entry[1], entry[2]
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                msg = await receive()
+                if msg["type"] == "lifespan.startup":
+                    import httpx
+
+                    self._client = httpx.AsyncClient(
+                        timeout=65.0,
+                        trust_env=False,
+                        limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+                    )
+                    if self.on_startup:
+                        self.on_startup()
+                    await send({"type": "lifespan.startup.complete"})
+                elif msg["type"] == "lifespan.shutdown":
+                    if self._client is not None:
+                        await self._client.aclose()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        request_id = str(uuid.uuid4())
+        path, method = scope["path"], scope["method"]
+        parts = path.strip("/").split("/")
+        if path == "/ping":
+            await _send(send, 200, b"", [], request_id)
+            return
+        if len(parts) != 3 or parts[0] != "endpoints" or parts[2] != "invocations":
+            await _send(
+                send, *_error(404, "UnknownOperationException", f"no route {path}"), request_id
+            )
+            return
+        if method != "POST":
+            await _send(send, *_error(405, "MethodNotAllowed", f"{method} {path}"), request_id)
+            return
+        from urllib.parse import unquote
+
+        name = unquote(parts[1])
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return
+            chunks.append(msg.get("body", b""))
+            size += len(chunks[-1])
+            more = msg.get("more_body", False)
+            if size > MAX_BODY:
+                await _send(
+                    send,
+                    *_error(
+                        413,
+                        "ValidationError",
+                        f"Request payload of {size}+ bytes exceeds the {MAX_BODY} byte limit.",
+                    ),
+                    request_id,
+                )
+                return
+        body = b"".join(chunks)
+        headers = {_PASS_IN[k]: v.decode("latin-1") for k, v in scope["headers"] if k in _PASS_IN}
+        found = self._lookup(name)
+        if found is None:
+            await _send(
+                send,
+                *_error(
+                    400, "ValidationError", f"Endpoint {name} of account 000000000000 not found."
+                ),
+                request_id,
+            )
+            return
+        import httpx
+
+        resp = None
+        for attempt in range(2):
+            url, variant = found
+            try:
+                resp = await self._client.post(url + "/invocations", content=body, headers=headers)
+                break
+            except httpx.TransportError:
+                found = self._lookup(name, fresh=True)
+                if found is None or attempt == 1:
+                    break
+        if resp is None:
+            if found is None:
+                status = self.backend.describe_endpoint(name).get("EndpointStatus")
+                await _send(
+                    send,
+                    *_error(400, "ValidationError", f"Endpoint {name} is {status}, not InService."),
+                    request_id,
+                )
+            else:
+                await _send(
+                    send,
+                    *_error(503, "ServiceUnavailable", f"Endpoint {name} did not answer."),
+                    request_id,
+                )
+            return
+        if resp.status_code >= 300:
+            original = resp.text
+            try:
+                original = json.loads(original).get("message", original)
+            except (ValueError, AttributeError):
+                pass
+            await _send(
+                send,
+                *_error(
+                    424,
+                    "ModelError",
+                    f"Received client error ({resp.status_code}) from primary with message "
+                    f'"{original}". See the endpoint\'s log for more information.',
+                    OriginalStatusCode=resp.status_code,
+                    OriginalMessage=original,
+                ),
+                request_id,
+            )
+            return
+        out_headers = [
+            (
+                b"content-type",
+                resp.headers.get("content-type", "application/octet-stream").encode(),
+            ),
+            (b"x-amzn-invoked-production-variant", variant.encode()),
+        ]
+        custom = resp.headers.get("x-amzn-sagemaker-custom-attributes")
+        if custom is not None:
+            out_headers.append((b"x-amzn-sagemaker-custom-attributes", custom.encode("latin-1")))
+        await _send(send, 200, resp.content, out_headers, request_id)
+
+
+async def _send(send: Any, status: int, body: bytes, headers: list, request_id: str) -> None:
+    hdrs = [
+        *headers,
+        (b"x-amzn-requestid", request_id.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": hdrs})
+    await send({"type": "http.response.body", "body": body})
+
+
+def serve(root: str) -> int:
+    """Serve the gateway for the local root ``root``; returns an exit code."""
+    import psutil
+    import uvicorn
+
+    from smkit.backends.local import LocalBackend
+    from smkit.backends.local.endpoint_server import _free_socket
+    from smkit.backends.local.serving import GATEWAY_NAME
+    from smkit.errors import ResourceNotFoundError
+
+    backend = LocalBackend(root)
+    catalog = backend.catalog
+    sock = _free_socket()
+    port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+
+    def started() -> None:
+        try:
+            rec = catalog.describe("gateway", GATEWAY_NAME)
+            if rec.status != "Deleted":
+                catalog.delete("gateway", GATEWAY_NAME, reason="replaced by a new gateway")
+        except ResourceNotFoundError:
+            pass
+        data = {
+            "Url": url,
+            "Port": port,
+            "Pid": os.getpid(),
+            "ProcessStartTime": psutil.Process().create_time(),
+        }
+        catalog.create("gateway", GATEWAY_NAME, data, status="InService")
+        print(f"gateway in service at {url} (pid {os.getpid()})", flush=True)
+
+    app = GatewayApp(backend, on_startup=started)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            http="httptools",
+            loop="uvloop",
+        )
+    )
+    try:
+        server.run(sockets=[sock])
+    finally:
+        try:
+            rec = catalog.describe("gateway", GATEWAY_NAME)
+            if rec.status == "InService" and rec.data.get("Pid") == os.getpid():
+                catalog.delete("gateway", GATEWAY_NAME, reason="gateway stopped")
+        except ResourceNotFoundError:
+            pass
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m smkit.backends.local.gateway")
+    parser.add_argument("--root", required=True, help="the local backend's root")
+    parser.add_argument("--daemon", action="store_true", help="fork and return at once")
+    args = parser.parse_args(argv)
+    if args.daemon and os.fork() > 0:
+        os._exit(0)
+    return serve(args.root)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
