@@ -1,9 +1,158 @@
-"""Local backend verbs for training (a mixin of :class:`~smkit.backends.local.LocalBackend`)."""
+"""Local backend verbs for training (a mixin of :class:`~smkit.backends.local.LocalBackend`).
+
+Jobs run as subprocesses under the SageMaker training-container contract
+(:mod:`smkit.backends.local.jobs`); tuning jobs drive optuna over them
+(:mod:`smkit.backends.local.tuning`). Records are DescribeTrainingJob /
+DescribeHyperParameterTuningJob shaped; reading one reconciles it with its process, so a job
+killed from outside shows ``Failed``.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from smkit.training.job import TrainingJob, TuningJob
+    from smkit.training.spec import TrainingSpec
+    from smkit.training.tuning import TuningSpec
 
 __all__ = ["LocalTraining"]
 
 
 class LocalTraining:
     """Training verbs of the local backend."""
+
+    store: Any
+    catalog: Any
+    root: Any
+
+    def _job_poll_delay(self, attempt: int) -> float:
+        return 0.1 if attempt < 20 else 0.25
+
+    # -- training --------------------------------------------------------------------------
+    def train(
+        self, spec: TrainingSpec, *, name: str | None = None, wait: bool = False
+    ) -> TrainingJob:
+        """Start a training job (a subprocess) and return its handle.
+
+        Args:
+            spec: What to train.
+            name: Job name (default: ``<prefix>-<timestamp>``).
+            wait: Block until it ends (raising if it fails).
+
+        Raises:
+            SourceNotFoundError: entry point, source dir or channel data missing.
+        """
+        from smkit.backends.local import jobs
+        from smkit.training.job import TrainingJob
+        from smkit.training.spec import TrainingSpec
+
+        if not isinstance(spec, TrainingSpec):
+            from smkit.errors import ConfigError
+
+            raise ConfigError(f"train() takes a TrainingSpec, got {type(spec).__name__}")
+        if name is not None:
+            jobs.check_name(name)
+        job = TrainingJob(self, jobs.submit(self, spec, name=name), spec)
+        return job.wait() if wait else job
+
+    def training_job(self, name: str) -> TrainingJob:
+        """A handle on an existing training job."""
+        from smkit.backends.local import jobs
+        from smkit.training.job import TrainingJob
+
+        jobs.require_job(self.catalog, name)
+        return TrainingJob(self, name)
+
+    def describe_training_job(self, name: str) -> dict[str, Any]:
+        """The job's DescribeTrainingJob-shaped record (reconciled with its process)."""
+        from smkit.backends.local import jobs
+
+        jobs.require_job(self.catalog, name)
+        return jobs.describe(self.catalog, name)
+
+    def list_training_jobs(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Every training job's record, newest first (each reconciled)."""
+        from smkit.backends.local import jobs
+
+        out = []
+        for res in self.catalog.list(jobs.KIND):
+            data = (
+                jobs.describe(self.catalog, res.name)
+                if res.status in jobs.ACTIVE
+                else {
+                    **res.data,
+                    "TrainingJobStatus": res.status,
+                }
+            )
+            if status is None or data["TrainingJobStatus"] == status:
+                out.append(data)
+        return out
+
+    def training_job_logs(self, name: str) -> str:
+        """The job's log text so far."""
+        from smkit.backends.local import jobs
+
+        jobs.require_job(self.catalog, name)
+        return jobs.logs(self.catalog, name)
+
+    def follow_training_job(self, name: str, emit: Callable[[str], None]) -> Callable[[], None]:
+        """A callable that emits the log lines written since its last call."""
+        from smkit.backends.local import jobs
+
+        return jobs.follow(self.catalog, name, emit)
+
+    def stop_training_job(self, name: str) -> None:
+        """Stop a running job (SIGTERM to the script; it ends ``Stopped``)."""
+        from smkit.backends.local import jobs
+
+        jobs.require_job(self.catalog, name)
+        jobs.stop(self.catalog, name)
+
+    # -- tuning ----------------------------------------------------------------------------
+    def tune(self, spec: TuningSpec, *, name: str | None = None, wait: bool = False) -> TuningJob:
+        """Start a hyperparameter tuning job and return its handle."""
+        from smkit.backends.local import tuning
+        from smkit.training.job import TuningJob
+        from smkit.training.tuning import TuningSpec
+
+        if not isinstance(spec, TuningSpec):
+            from smkit.errors import ConfigError
+
+            raise ConfigError(f"tune() takes a TuningSpec, got {type(spec).__name__}")
+        job = TuningJob(self, tuning.submit(self, spec, name=name), spec)
+        return job.wait() if wait else job
+
+    def tuning_job(self, name: str) -> TuningJob:
+        """A handle on an existing tuning job."""
+        from smkit.training.job import TuningJob
+
+        self.catalog.describe("tuning_job", name)
+        return TuningJob(self, name)
+
+    def describe_tuning_job(self, name: str) -> dict[str, Any]:
+        """The DescribeHyperParameterTuningJob-shaped record (reconciled)."""
+        from smkit.backends.local import tuning
+
+        res = tuning.reconcile(self.catalog, name)
+        return {**res.data, "HyperParameterTuningJobStatus": res.status}
+
+    def list_tuning_jobs(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Every tuning job's record, newest first."""
+        out = []
+        for res in self.catalog.list("tuning_job"):
+            data = self.describe_tuning_job(res.name)
+            if status is None or data["HyperParameterTuningJobStatus"] == status:
+                out.append(data)
+        return out
+
+    def tuning_job_trials(self, name: str) -> list[dict[str, Any]]:
+        """The training jobs of a tuning job (ListTrainingJobsForHyperParameterTuningJob)."""
+        return list(self.describe_tuning_job(name).get("TrainingJobSummaries", []))
+
+    def stop_tuning_job(self, name: str) -> None:
+        """Stop a tuning job and its running training jobs."""
+        from smkit.backends.local import tuning
+
+        tuning.stop(self.catalog, name)
