@@ -1,0 +1,1060 @@
+"""The local data-quality analyzer: SageMaker Model Monitor's statistics, constraints, checks.
+
+It reads a dataset once, in chunks, and keeps per column only a constant-size state
+(counts, Welford moments, min/max, a KLL sketch of ``k = 2048`` items, the first ``k`` raw
+values, and at most :data:`MAX_CATEGORIES` category counts), so peak memory grows with
+columns × sketch size, never with rows.
+
+Rules (FORMATS.md §2), each reproduced exactly:
+
+- header-less CSV columns are ``_c0``, ``_c1``...; capture JSONL gives the output column(s)
+  first (``output_columns_position: START``), then the input columns;
+- ``inferred_type``: ``Unknown`` when no value is present, ``String`` when any present value
+  is not a number, ``Fractional`` when any number is written as a fraction (``3.0``), else
+  ``Integral``;
+- ``sum`` is the row-order sum, ``mean = sum / n``, ``std_dev`` the population deviation by
+  Welford's one-pass update in row order (bit-identical to the rule at every size: the loop
+  runs compiled by numba above :data:`_JIT_MIN` values, in Python below, same IEEE steps);
+- 10 buckets with edges ``min + (max - min) * i / 10``; counts exact from the raw values
+  while ``n <= k``; above ``k`` they come from the sketch's ranks at the edges (Deequ does
+  the same), so they are within the KLL rank error ``ε·n`` per edge;
+- sketch: Apache DataSketches' KLL (``kll_doubles_sketch``, ``k = 2048``, ``c = 0.64``); the
+  file's ``sketch.data`` holds the raw values in row order while ``n <= k``, else the
+  sketch's retained items grouped by level (level ``i`` has weight ``2**i``).
+
+Numbers written as text that pyarrow cannot parse in a numeric column (a string in a numeric
+column) make that column re-read as text; a value is then classified one by one.
+*Inferred* choices, kept here in one place: ``is_non_negative = min >= 0``; a String column
+gets a ``domains`` constraint when it has at most :data:`MAX_DOMAIN` distinct values; in a
+fractional block a whole number (``3.0``) counts as Integral-compatible for the data-type
+check; ``NaN`` text counts as missing; Robust drift uses the KS critical value at
+``α =`` :data:`ROBUST_ALPHA`; ChiSquared drift flags a p-value below :data:`CHI2_ALPHA`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from smkit.errors import ConfigError, FormatError, SourceNotFoundError
+
+__all__ = [
+    "CHI2_ALPHA",
+    "DEFAULT_MONITORING_CONFIG",
+    "KLL_C",
+    "KLL_K",
+    "MAX_CATEGORIES",
+    "MAX_DOMAIN",
+    "ROBUST_ALPHA",
+    "ReadStats",
+    "StatisticsBuilder",
+    "check_constraints",
+    "compute_statistics",
+    "detect_format",
+    "feature_metrics",
+    "iter_capture_rows",
+    "suggest_constraints",
+]
+
+KLL_K = 2048
+KLL_C = 0.64
+MAX_CATEGORIES = 10_000
+MAX_DOMAIN = 1000
+ROBUST_ALPHA = 0.05
+CHI2_ALPHA = 0.05
+_JIT_MIN = 4096
+_CHUNK_ROWS = 65_536
+_INT_RE = re.compile(r"^[+-]?\d+$")
+_NUM_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|infinity)$", re.I)
+
+DEFAULT_MONITORING_CONFIG: dict[str, Any] = {
+    "evaluate_constraints": "Enabled",
+    "emit_metrics": "Enabled",
+    "datatype_check_threshold": 1.0,
+    "domain_content_threshold": 1.0,
+    "distribution_constraints": {
+        "perform_comparison": "Enabled",
+        "comparison_threshold": 0.1,
+        "comparison_method": "Robust",
+        "categorical_comparison_threshold": 0.1,
+        "categorical_drift_method": "LInfinity",
+    },
+}
+
+
+# --------------------------------------------------------------------------------------
+# per-column moments: Welford in row order
+# --------------------------------------------------------------------------------------
+def _moments_py(values: Any, state: list[float]) -> None:
+    n, total, mean, m2, lo, hi = state
+    for v in values.tolist():
+        n += 1.0
+        total += v
+        d = v - mean
+        dn = d / n
+        mean += dn
+        m2 += d * (d - dn)
+        if v < lo:
+            lo = v
+        if v > hi:
+            hi = v
+    state[:] = [n, total, mean, m2, lo, hi]
+
+
+_JIT: Any = None
+
+
+def _moments_jit() -> Any:
+    global _JIT
+    if _JIT is None:
+        try:
+            import numba
+        except ImportError:  # pragma: no cover - numba ships with shap
+            _JIT = False
+            return _JIT
+
+        @numba.njit(cache=False, nogil=True)
+        def kernel(values, n, total, mean, m2, lo, hi):  # type: ignore[no-untyped-def]
+            for i in range(values.shape[0]):
+                v = values[i]
+                n += 1.0
+                total += v
+                d = v - mean
+                dn = d / n
+                mean += dn
+                m2 += d * (d - dn)
+                if v < lo:
+                    lo = v
+                if v > hi:
+                    hi = v
+            return n, total, mean, m2, lo, hi
+
+        _JIT = kernel
+    return _JIT
+
+
+def _moments(values: Any, state: list[float]) -> None:
+    if len(values) >= _JIT_MIN:
+        kernel = _moments_jit()
+        if kernel:
+            state[:] = list(kernel(values, *state))
+            return
+    _moments_py(values, state)
+
+
+# --------------------------------------------------------------------------------------
+# one column's state
+# --------------------------------------------------------------------------------------
+class _Column:
+    """Streaming state of one column."""
+
+    def __init__(self, name: str) -> None:
+        import numpy as np
+
+        self.name = name
+        self.present = 0
+        self.missing = 0
+        self.n_int = 0  # values written as integers
+        self.n_frac = 0  # numbers written as fractions
+        self.n_whole = 0  # fractional-block values that are whole numbers
+        self.n_str = 0  # present values that are not numbers
+        self.moments = [0.0, 0.0, 0.0, 0.0, math.inf, -math.inf]
+        self.raw = np.empty(KLL_K, dtype=np.float64)
+        self.raw_n = 0
+        self.sketch: Any = None
+        self.categories: dict[str, int] = {}
+        self.overflow = 0  # values of categories beyond MAX_CATEGORIES
+
+    @property
+    def numeric_n(self) -> int:
+        return int(self.moments[0])
+
+    def _add_numbers(self, values: Any) -> None:
+        """Add finite float64 values (row order)."""
+        if not len(values):
+            return
+        if self.sketch is None:
+            from datasketches import kll_doubles_sketch
+
+            self.sketch = kll_doubles_sketch(KLL_K)
+        _moments(values, self.moments)
+        self.sketch.update(values)
+        room = KLL_K - self.raw_n
+        if room > 0:
+            take = values[:room]
+            self.raw[self.raw_n : self.raw_n + len(take)] = take
+            self.raw_n += len(take)
+
+    def _add_categories(self, values: Any, counts: Any) -> None:
+        cats = self.categories
+        for value, count in zip(values, counts):
+            if value in cats:
+                cats[value] += count
+            elif len(cats) < MAX_CATEGORIES:
+                cats[value] = count
+            else:
+                self.overflow += count
+
+    def update(self, array: Any) -> None:
+        """Add one chunk (a pyarrow array of int64, double, string or null type)."""
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+        typ = array.type
+        nulls = array.null_count
+        if pa.types.is_null(typ):
+            self.missing += len(array)
+            return
+        if pa.types.is_integer(typ):
+            values = array.drop_null().to_numpy(zero_copy_only=False).astype(np.float64)
+            self.missing += nulls
+            self.present += len(values)
+            self.n_int += len(values)
+            self._add_numbers(values)
+            return
+        if pa.types.is_floating(typ):
+            values = array.drop_null().to_numpy(zero_copy_only=False).astype(np.float64)
+            finite = np.isfinite(values)
+            nan = int(np.isnan(values).sum())
+            self.missing += nulls + nan
+            kept = values[~np.isnan(values)]
+            self.present += len(kept)
+            self.n_frac += len(kept)
+            fin = kept[np.isfinite(kept)] if not finite.all() else kept
+            self.n_whole += int((np.floor(fin) == fin).sum())
+            self._add_numbers(fin)
+            return
+        if pa.types.is_boolean(typ):
+            array = pc.cast(array, pa.string())
+            typ = array.type
+        if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+            array = pc.cast(array, pa.string())
+        # text: classify each distinct value once
+        self.missing += nulls
+        valid = array.drop_null()
+        counts = pc.value_counts(valid)
+        distinct = counts.field("values").to_pylist()
+        freq = counts.field("counts").to_pylist()
+        numeric_values: list[str] = []
+        for value, count in zip(distinct, freq):
+            text = value.strip()
+            if text.lower() == "nan":
+                self.missing += count
+                continue
+            self.present += count
+            if _INT_RE.match(text):
+                self.n_int += count
+                numeric_values.append(value)
+            elif _NUM_RE.match(text):
+                self.n_frac += count
+                numeric_values.append(value)
+                try:
+                    f = float(text)
+                    if math.isfinite(f) and f == math.floor(f):
+                        self.n_whole += count
+                except ValueError:  # pragma: no cover - the regex admits only floats
+                    pass
+            else:
+                self.n_str += count
+        kept = [(v, f) for v, f in zip(distinct, freq) if v.strip().lower() != "nan"]
+        self._add_categories([v for v, _ in kept], [f for _, f in kept])
+        if numeric_values:
+            mask = pc.is_in(valid, value_set=pa.array(numeric_values, type=valid.type))
+            numbers = pc.cast(pc.utf8_trim_whitespace(pc.filter(valid, mask)), pa.float64())
+            values = numbers.to_numpy(zero_copy_only=False)
+            self._add_numbers(values[np.isfinite(values)])
+
+    # -- results --------------------------------------------------------------------------
+    def inferred_type(self) -> str:
+        if self.present == 0:
+            return "Unknown"
+        if self.n_str:
+            return "String"
+        if self.n_frac:
+            return "Fractional"
+        return "Integral"
+
+    def sketch_data(self) -> list[list[float]]:
+        n = self.numeric_n
+        if n == 0:
+            return []
+        if n <= KLL_K:
+            return [[float(v) for v in self.raw[: self.raw_n]]]
+        levels: dict[int, list[float]] = {}
+        for item, weight in self.sketch:
+            level = int(weight).bit_length() - 1
+            levels.setdefault(level, []).append(float(item))
+        top = max(levels)
+        return [levels.get(i, []) for i in range(top + 1)]
+
+    def buckets(self) -> list[dict[str, float]]:
+        import numpy as np
+
+        n = self.numeric_n
+        if n == 0:
+            return []
+        lo, hi = self.moments[4], self.moments[5]
+        edges = [lo + (hi - lo) * i / 10 for i in range(11)]
+        if n <= KLL_K:
+            values = self.raw[: self.raw_n]
+            width = (hi - lo) / 10
+            if width > 0:
+                idx = np.floor((values - lo) / width)
+                idx = np.clip(np.nan_to_num(idx, nan=9.0), 0, 9).astype(np.int64)
+            else:
+                idx = np.full(len(values), 9, dtype=np.int64)
+            counts = np.bincount(idx, minlength=10).astype(float).tolist()
+        elif hi > lo:
+            inner = sorted(set(edges[1:10]))
+            cdf = self.sketch.get_cdf(inner, inclusive=False)
+            below = dict(zip(inner, cdf[:-1]))
+            ranks = [0.0] + [below[e] for e in edges[1:10]] + [1.0]
+            counts = [max(0.0, (ranks[i + 1] - ranks[i]) * n) for i in range(10)]
+        else:
+            counts = [0.0] * 9 + [float(n)]
+        return [
+            {"lower_bound": edges[i], "upper_bound": edges[i + 1], "count": float(counts[i])}
+            for i in range(10)
+        ]
+
+    def to_feature(self) -> dict[str, Any]:
+        inferred = self.inferred_type()
+        common = {"num_present": self.present, "num_missing": self.missing}
+        feature: dict[str, Any] = {"name": self.name, "inferred_type": inferred}
+        if inferred in ("Integral", "Fractional"):
+            n, total, _mean, m2, lo, hi = self.moments
+            feature["numerical_statistics"] = {
+                "common": common,
+                "mean": total / n if n else 0.0,
+                "sum": total,
+                "std_dev": math.sqrt(m2 / n) if n else 0.0,
+                "min": lo if n else 0.0,
+                "max": hi if n else 0.0,
+                "distribution": {
+                    "kll": {
+                        "buckets": self.buckets(),
+                        "sketch": {
+                            "parameters": {"c": KLL_C, "k": float(KLL_K)},
+                            "data": self.sketch_data(),
+                        },
+                    }
+                },
+            }
+        elif inferred == "String":
+            buckets = sorted(self.categories.items(), key=lambda kv: (-kv[1], kv[0]))
+            feature["string_statistics"] = {
+                "common": common,
+                "distinct_count": float(len(self.categories)),
+                "distribution": {
+                    "categorical": {"buckets": [{"value": v, "count": c} for v, c in buckets]}
+                },
+            }
+        else:
+            feature["string_statistics"] = {"common": common, "distinct_count": 0.0}
+        # smkit's own type counts, used by the data-type check of a later execution
+        feature["smkit_type_counts"] = {
+            "integral": self.n_int,
+            "fractional": self.n_frac,
+            "whole": self.n_whole,
+            "string": self.n_str,
+        }
+        if self.overflow:
+            feature["smkit_type_counts"]["categories_capped"] = self.overflow
+        return feature
+
+
+# --------------------------------------------------------------------------------------
+# the dataset state
+# --------------------------------------------------------------------------------------
+class StatisticsBuilder:
+    """Streaming statistics over chunks of columns.
+
+    Example:
+        >>> import pyarrow as pa
+        >>> b = StatisticsBuilder()
+        >>> b.update(["x"], [pa.array([1.0, 2.0])]); b.update(["x"], [pa.array([3.0])])
+        >>> b.result()["features"][0]["numerical_statistics"]["mean"]
+        2.0
+    """
+
+    def __init__(self) -> None:
+        self.columns: dict[str, _Column] = {}
+        self.item_count = 0
+
+    def update(self, names: list[str], arrays: list[Any]) -> None:
+        """Add one chunk: column names and pyarrow arrays of equal length."""
+        rows = len(arrays[0]) if arrays else 0
+        for name, array in zip(names, arrays):
+            col = self.columns.get(name)
+            if col is None:
+                col = self.columns[name] = _Column(name)
+                col.missing += self.item_count  # the column was absent so far
+            col.update(array)
+        for name, col in self.columns.items():
+            if name not in names:
+                col.missing += rows
+        self.item_count += rows
+
+    def result(self) -> dict[str, Any]:
+        """The ``statistics.json`` content."""
+        return {
+            "version": 0.0,
+            "dataset": {"item_count": self.item_count},
+            "features": [col.to_feature() for col in self.columns.values()],
+        }
+
+
+class ReadStats:
+    """Counts of what a reader skipped (corrupt capture lines...)."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self.skipped = 0
+        self.reasons: dict[str, int] = {}
+
+    def skip(self, reason: str) -> None:
+        self.skipped += 1
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"lines": self.lines, "skipped": self.skipped, "reasons": dict(self.reasons)}
+
+
+# --------------------------------------------------------------------------------------
+# readers
+# --------------------------------------------------------------------------------------
+def detect_format(path: str | Path) -> str:
+    """``csv``, ``jsonl`` or ``capture`` from the file's first non-empty line."""
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            text = line.strip()
+            if not text:
+                continue
+            if text.startswith("{"):
+                try:
+                    obj = json.loads(text)
+                except json.JSONDecodeError:
+                    return "jsonl"
+                return "capture" if isinstance(obj, dict) and "captureData" in obj else "jsonl"
+            return "csv"
+    return "csv"
+
+
+class _Retype(Exception):
+    def __init__(self, column: int, current: str) -> None:
+        self.column = column
+        self.current = current
+
+
+_CONV_RE = re.compile(r"CSV column #(\d+).*conversion error to (\w+)")
+
+
+def _iter_csv(
+    path: str | Path, header: bool, types: dict[int, Any], block_size: int
+) -> Iterator[tuple[list[str], list[Any]]]:
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    read = pcsv.ReadOptions(
+        block_size=block_size, autogenerate_column_names=not header, use_threads=True
+    )
+    parse = pcsv.ParseOptions(newlines_in_values=False)
+    names: list[str] | None = None
+    conv_types: dict[Any, Any] = {}
+    if types:
+        # column names are needed to pass types by name; read just the header row
+        if header:
+            with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+                first = next(csv.reader(fh), [])
+            names = list(first)
+        else:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                first = next(csv.reader(fh), [])
+            names = [f"f{i}" for i in range(len(first))]
+        conv_types = {names[i]: t for i, t in types.items() if i < len(names)}
+    convert = pcsv.ConvertOptions(
+        null_values=[""], strings_can_be_null=True, column_types=conv_types or None
+    )
+    try:
+        reader = pcsv.open_csv(
+            str(path), read_options=read, parse_options=parse, convert_options=convert
+        )
+    except pa.ArrowInvalid as exc:
+        _raise_csv(exc, path)
+    out_names = [
+        n if header else f"_c{i}" for i, n in enumerate(reader.schema.names)
+    ]
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except pa.ArrowInvalid as exc:
+            m = _CONV_RE.search(str(exc))
+            if m:
+                raise _Retype(int(m.group(1)), m.group(2)) from exc
+            _raise_csv(exc, path)
+        yield out_names, batch.columns
+
+
+def _raise_csv(exc: Exception, path: str | Path) -> None:
+    raise FormatError(f"{str(path)!r} does not parse as CSV: {exc}", path=str(path)) from exc
+
+
+def iter_capture_rows(
+    lines: Iterable[str], stats: ReadStats, *, include_output: bool = True
+) -> Iterator[list[str]]:
+    """Rows (lists of text fields) of SageMaker capture JSONL lines, output columns first.
+
+    CSV payloads may hold several rows; JSON payloads may hold a list, ``{"instances": [...]}``
+    or ``{"features": [...]}``. Corrupt lines are skipped and counted in ``stats``.
+    """
+    for line in lines:
+        text = line.strip()
+        if not text:
+            continue
+        stats.lines += 1
+        try:
+            obj = json.loads(text)
+            capture = obj["captureData"]
+            inputs = _payload_rows(capture["endpointInput"])
+            outputs = _payload_rows(capture["endpointOutput"]) if include_output else []
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            stats.skip(type(exc).__name__)
+            continue
+        if include_output and outputs and len(outputs) != len(inputs):
+            if len(outputs) == 1 and len(outputs[0]) == len(inputs):
+                outputs = [[v] for v in outputs[0]]  # one prediction per input row
+            else:
+                stats.skip("row count mismatch")
+                continue
+        for i, row in enumerate(inputs):
+            yield (outputs[i] if include_output and outputs else []) + row
+
+
+def _payload_rows(part: dict[str, Any]) -> list[list[str]]:
+    import base64
+
+    data = part["data"]
+    encoding = str(part.get("encoding", "CSV")).upper()
+    if encoding == "BASE64":
+        data = base64.b64decode(data).decode("utf-8")
+    ctype = str(part.get("observedContentType", "")).lower()
+    if encoding == "JSON" or "json" in ctype:
+        obj = json.loads(data)
+        if isinstance(obj, dict):
+            for key in ("instances", "features", "predictions", "inputs", "data"):
+                if key in obj:
+                    obj = obj[key]
+                    break
+            else:
+                return [[_text(v) for v in obj.values()]]
+        if isinstance(obj, list):
+            if obj and all(isinstance(r, list) for r in obj):
+                return [[_text(v) for v in r] for r in obj]
+            if obj and all(isinstance(r, dict) for r in obj):
+                return [[_text(v) for v in r.values()] for r in obj]
+            return [[_text(v) for v in obj]]
+        return [[_text(obj)]]
+    rows = [r for r in csv.reader(io.StringIO(data)) if r]
+    if not rows:
+        raise ValueError("empty payload")
+    return rows
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
+
+
+def _iter_rows_as_csv(
+    rows: Iterable[list[str]], names: list[str] | None
+) -> Iterator[tuple[list[str], list[Any]]]:
+    """Group text rows in chunks and parse each chunk with pyarrow's CSV type inference."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    buf: list[list[str]] = []
+
+    def flush() -> tuple[list[str], list[Any]]:
+        width = max(len(r) for r in buf)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        for r in buf:
+            writer.writerow(r + [""] * (width - len(r)))
+        cols = names[:width] if names else []
+        cols = cols + [f"_c{i}" for i in range(len(cols), width)]
+        table = pcsv.read_csv(
+            io.BytesIO(out.getvalue().encode("utf-8")),
+            read_options=pcsv.ReadOptions(column_names=[f"f{i}" for i in range(width)]),
+            convert_options=pcsv.ConvertOptions(null_values=[""], strings_can_be_null=True),
+        )
+        buf.clear()
+        return cols, [pa.chunked_array(c.chunks, type=c.type) for c in table.columns]
+
+    for row in rows:
+        buf.append(row)
+        if len(buf) >= _CHUNK_ROWS:
+            yield flush()
+    if buf:
+        yield flush()
+
+
+def _iter_jsonl_rows(
+    lines: Iterable[str], stats: ReadStats, names: list[str]
+) -> Iterator[list[str]]:
+    for line in lines:
+        text = line.strip()
+        if not text:
+            continue
+        stats.lines += 1
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError:
+            stats.skip("JSONDecodeError")
+            continue
+        if isinstance(obj, dict):
+            for key in obj:
+                if key not in names:
+                    names.append(key)
+            yield [_text(obj.get(k)) for k in names]
+        elif isinstance(obj, list):
+            yield [_text(v) for v in obj]
+        else:
+            yield [_text(obj)]
+
+
+def compute_statistics(
+    source: str | Path | Iterable[str],
+    *,
+    fmt: str | None = None,
+    header: bool = True,
+    block_size: int = 16 << 20,
+    read_stats: ReadStats | None = None,
+) -> dict[str, Any]:
+    """Statistics of a dataset, in SageMaker's ``statistics.json`` shape.
+
+    Args:
+        source: A file path (CSV, JSON lines, or capture JSONL), or an iterable of capture
+            JSONL lines (``fmt="capture"``).
+        fmt: ``csv``, ``jsonl`` or ``capture``; detected from the file when ``None``.
+        header: Whether a CSV's first row names the columns (else ``_c0``, ``_c1``...).
+        block_size: Bytes per CSV chunk.
+        read_stats: Filled with the count of lines read and skipped.
+
+    Raises:
+        SourceNotFoundError: the file does not exist.
+        FormatError: the file does not parse as its format.
+    """
+    stats = read_stats if read_stats is not None else ReadStats()
+    if isinstance(source, str | Path):
+        path = Path(source)
+        if not path.is_file():
+            raise SourceNotFoundError(f"no such data file: {str(path)!r}", path=str(path))
+        fmt = fmt or detect_format(path)
+    elif fmt is None:
+        fmt = "capture"
+    if fmt not in ("csv", "jsonl", "capture"):
+        raise ConfigError(f"unknown dataset format {fmt!r}; use csv, jsonl or capture")
+    if fmt == "csv":
+        return _csv_statistics(Path(source), header, block_size)  # type: ignore[arg-type]
+    builder = StatisticsBuilder()
+    if isinstance(source, str | Path):
+        with open(source, encoding="utf-8", errors="replace") as fh:
+            _feed_lines(builder, fh, fmt, stats)
+    else:
+        _feed_lines(builder, source, fmt, stats)
+    return builder.result()
+
+
+def _feed_lines(builder: StatisticsBuilder, lines: Iterable[str], fmt: str, stats: ReadStats) -> None:
+    if fmt == "capture":
+        for names, arrays in _iter_rows_as_csv(iter_capture_rows(lines, stats), None):
+            builder.update(names, arrays)
+    else:
+        names: list[str] = []
+        for cols, arrays in _iter_rows_as_csv(_iter_jsonl_rows(lines, stats, names), names):
+            builder.update(cols, arrays)
+
+
+def _csv_statistics(path: Path, header: bool, block_size: int) -> dict[str, Any]:
+    import pyarrow as pa
+
+    types: dict[int, Any] = {}
+    for _attempt in range(10_000):
+        builder = StatisticsBuilder()
+        try:
+            for names, arrays in _iter_csv(path, header, types, block_size):
+                builder.update(names, arrays)
+            return builder.result()
+        except _Retype as retype:
+            # int column meets a fraction: re-read as double; anything else: as text
+            nxt = pa.float64() if retype.current == "int64" else pa.string()
+            if types.get(retype.column) == nxt:
+                nxt = pa.string()
+            types[retype.column] = nxt
+    raise FormatError(f"{str(path)!r}: could not settle column types")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------------------
+# constraints
+# --------------------------------------------------------------------------------------
+def suggest_constraints(statistics: dict[str, Any]) -> dict[str, Any]:
+    """The ``constraints.json`` a baseline job suggests from its statistics."""
+    items = max(int(statistics.get("dataset", {}).get("item_count", 0)), 1)
+    features = []
+    for f in statistics["features"]:
+        inferred = f.get("inferred_type", "Unknown")
+        stats = f.get("numerical_statistics") or f.get("string_statistics") or {}
+        present = stats.get("common", {}).get("num_present", 0)
+        entry: dict[str, Any] = {
+            "name": f["name"],
+            "inferred_type": inferred,
+            "completeness": present / items,
+        }
+        if "numerical_statistics" in f:
+            entry["num_constraints"] = {"is_non_negative": f["numerical_statistics"]["min"] >= 0}
+        elif inferred == "String":
+            buckets = f["string_statistics"].get("distribution", {}).get("categorical", {})
+            values = [b["value"] for b in buckets.get("buckets", [])]
+            capped = f.get("smkit_type_counts", {}).get("categories_capped", 0)
+            if values and len(values) <= MAX_DOMAIN and not capped:
+                entry["string_constraints"] = {"domains": values}
+        features.append(entry)
+    return {
+        "version": 0.0,
+        "features": features,
+        "monitoring_config": json.loads(json.dumps(DEFAULT_MONITORING_CONFIG)),
+    }
+
+
+# --------------------------------------------------------------------------------------
+# checks
+# --------------------------------------------------------------------------------------
+def _merged_config(constraints: dict[str, Any], feature: dict[str, Any] | None) -> dict[str, Any]:
+    base = json.loads(json.dumps(DEFAULT_MONITORING_CONFIG))
+    cfg = constraints.get("monitoring_config") or constraints.get("monitoringConfig") or {}
+    _merge(base, cfg)
+    dist = base["distribution_constraints"]
+    if "enable_comparisons" in dist:  # older spelling
+        dist["perform_comparison"] = "Enabled" if dist["enable_comparisons"] else "Disabled"
+    if feature:
+        for holder in (feature, feature.get("num_constraints"), feature.get("string_constraints")):
+            if not isinstance(holder, dict):
+                continue
+            for key in ("monitoring_config_overrides", "monitoringConfigOverrides"):
+                over = holder.get(key)
+                if isinstance(over, dict):
+                    flat = dict(over)
+                    nested = flat.pop("distribution_constraints", None)
+                    for k, v in flat.items():
+                        if k in dist:
+                            dist[k] = v
+                        else:
+                            base[k] = v
+                    if isinstance(nested, dict):
+                        dist.update(nested)
+    return base
+
+
+def _merge(into: dict[str, Any], extra: dict[str, Any]) -> None:
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(into.get(k), dict):
+            _merge(into[k], v)
+        else:
+            into[k] = v
+
+
+def _enabled(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).lower() in ("enabled", "true", "1")
+
+
+def _pct(x: float) -> str:
+    return repr(float(x * 100.0))
+
+
+def _type_match(feature: dict[str, Any], expected: str) -> float | None:
+    counts = feature.get("smkit_type_counts")
+    stats = feature.get("numerical_statistics") or feature.get("string_statistics") or {}
+    present = stats.get("common", {}).get("num_present", 0)
+    if not present:
+        return None
+    if counts is None:  # a statistics file from SageMaker: only the inferred type is known
+        observed = feature.get("inferred_type")
+        order = {"Integral": 0, "Fractional": 1, "String": 2}
+        return 1.0 if order.get(observed, 3) <= order.get(expected, 3) else 0.0
+    if expected == "Integral":
+        ok = counts["integral"] + counts.get("whole", 0)
+    elif expected == "Fractional":
+        ok = counts["integral"] + counts["fractional"]
+    else:
+        return 1.0
+    return min(ok / present, 1.0)
+
+
+def _cdf_points(feature: dict[str, Any]) -> tuple[Any, Any] | None:
+    import numpy as np
+
+    num = feature.get("numerical_statistics")
+    if not num:
+        return None
+    data = num.get("distribution", {}).get("kll", {}).get("sketch", {}).get("data") or []
+    values, weights = [], []
+    for level, items in enumerate(data):
+        values.extend(items)
+        weights.extend([float(2**level)] * len(items))
+    if not values:
+        return None
+    v = np.asarray(values, dtype=np.float64)
+    w = np.asarray(weights)
+    order = np.argsort(v, kind="mergesort")
+    return v[order], w[order]
+
+
+def linf_distance(a: tuple[Any, Any], b: tuple[Any, Any]) -> float:
+    """L-infinity distance (KS statistic) between two weighted empirical CDFs."""
+    import numpy as np
+
+    va, wa = a
+    vb, wb = b
+    grid = np.union1d(va, vb)
+    ca = np.concatenate([[0.0], np.cumsum(wa)]) / wa.sum()
+    cb = np.concatenate([[0.0], np.cumsum(wb)]) / wb.sum()
+    fa = ca[np.searchsorted(va, grid, side="right")]
+    fb = cb[np.searchsorted(vb, grid, side="right")]
+    return float(np.max(np.abs(fa - fb)))
+
+
+def _categories(feature: dict[str, Any]) -> dict[str, float]:
+    stats = feature.get("string_statistics") or {}
+    buckets = stats.get("distribution", {}).get("categorical", {}).get("buckets", [])
+    return {str(b["value"]): float(b["count"]) for b in buckets}
+
+
+def _count(feature: dict[str, Any]) -> int:
+    stats = feature.get("numerical_statistics") or feature.get("string_statistics") or {}
+    return int(stats.get("common", {}).get("num_present", 0))
+
+
+def _ks_critical(n: int, m: int, alpha: float) -> float:
+    c = math.sqrt(-math.log(alpha / 2.0) / 2.0)
+    return c * math.sqrt((n + m) / (n * m))
+
+
+def drift_distances(
+    baseline: dict[str, Any], current: dict[str, Any], constraints: dict[str, Any] | None = None
+) -> dict[str, float]:
+    """Per-feature drift distance (numeric: KS; categorical: L-infinity)."""
+    base = {f["name"]: f for f in baseline.get("features", [])}
+    out: dict[str, float] = {}
+    for f in current.get("features", []):
+        b = base.get(f["name"])
+        if b is None:
+            continue
+        pa_, pb_ = _cdf_points(b), _cdf_points(f)
+        if pa_ is not None and pb_ is not None:
+            out[f["name"]] = linf_distance(pa_, pb_)
+        elif b.get("inferred_type") == "String" and f.get("inferred_type") == "String":
+            out[f["name"]] = _linf_categorical(_categories(b), _categories(f))
+    return out
+
+
+def _linf_categorical(a: dict[str, float], b: dict[str, float]) -> float:
+    ta, tb = sum(a.values()) or 1.0, sum(b.values()) or 1.0
+    return max((abs(a.get(k, 0.0) / ta - b.get(k, 0.0) / tb) for k in set(a) | set(b)), default=0.0)
+
+
+def _chi2_pvalue(a: dict[str, float], b: dict[str, float]) -> tuple[float, float]:
+    from scipy.stats import chi2_contingency
+
+    keys = sorted(set(a) | set(b))
+    table = [[a.get(k, 0.0) for k in keys], [b.get(k, 0.0) for k in keys]]
+    table = [[v for v, keep in zip(row, [a.get(k, 0) + b.get(k, 0) > 0 for k in keys]) if keep]
+             for row in table]
+    if len(table[0]) < 2:
+        return 0.0, 1.0
+    stat, p, _dof, _exp = chi2_contingency(table)
+    return float(stat), float(p)
+
+
+def check_constraints(
+    current: dict[str, Any],
+    constraints: dict[str, Any],
+    baseline_statistics: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Check current statistics against a baseline's constraints (and its statistics, for drift).
+
+    Returns:
+        The ``constraint_violations.json`` content.
+    """
+    violations: list[dict[str, str]] = []
+    cur = {f["name"]: f for f in current.get("features", [])}
+    items = max(int(current.get("dataset", {}).get("item_count", 0)), 1)
+    global_cfg = _merged_config(constraints, None)
+    if not _enabled(global_cfg.get("evaluate_constraints", "Enabled")):
+        return {"violations": []}
+    known = {c["name"] for c in constraints.get("features", [])}
+    base_stats = {f["name"]: f for f in (baseline_statistics or {}).get("features", [])}
+
+    def add(name: str, kind: str, text: str) -> None:
+        violations.append({"feature_name": name, "constraint_check_type": kind, "description": text})
+
+    for c in constraints.get("features", []):
+        name = c["name"]
+        cfg = _merged_config(constraints, c)
+        if not _enabled(cfg.get("evaluate_constraints", "Enabled")):
+            continue
+        f = cur.get(name)
+        if f is None:
+            add(
+                name,
+                "missing_column_check",
+                f"There are missing columns in current dataset. Number of columns in current "
+                f"dataset: {len(cur)}, Number of columns in baseline constraints: {len(known)}. "
+                f"Missing column: {name}",
+            )
+            continue
+        expected = c.get("inferred_type")
+        present = _count(f)
+        # data type
+        if expected in ("Integral", "Fractional", "String") and present:
+            match = _type_match(f, expected)
+            threshold = float(cfg.get("datatype_check_threshold", 1.0))
+            if match is not None and match < threshold:
+                add(
+                    name,
+                    "data_type_check",
+                    f"Data type match requirement is not met. Expected data type: {expected}, "
+                    f"Expected match: {_pct(threshold)}%. Observed: Only {_pct(match)}% of data "
+                    f"is {expected}.",
+                )
+        # completeness
+        if "completeness" in c:
+            expected_c = float(c["completeness"])
+            observed = present / items
+            if observed < expected_c:
+                add(
+                    name,
+                    "completeness_check",
+                    f"Data completeness requirement is not met. Expected completeness: "
+                    f"{_pct(expected_c)}%. Observed: Only {_pct(observed)}% of data is present.",
+                )
+        # domain
+        domains = (c.get("string_constraints") or {}).get("domains")
+        if domains and f.get("inferred_type") == "String":
+            cats = _categories(f)
+            total = sum(cats.values())
+            if total:
+                dset = set(map(str, domains))
+                inside = sum(v for k, v in cats.items() if k in dset) / total
+                threshold = float(cfg.get("domain_content_threshold", 1.0))
+                if inside < threshold:
+                    unknown = sorted(k for k in cats if k not in dset)[:5]
+                    add(
+                        name,
+                        "categorical_values_check",
+                        f"Categorical values requirement is not met. Expected: {_pct(threshold)}% "
+                        f"of values in the baseline domain. Observed: {_pct(inside)}%; values "
+                        f"outside it include {unknown}.",
+                    )
+        # drift
+        dist = cfg["distribution_constraints"]
+        b = base_stats.get(name)
+        if b is None or not _enabled(dist.get("perform_comparison", "Enabled")):
+            continue
+        pa_, pb_ = _cdf_points(b), _cdf_points(f)
+        if pa_ is not None and pb_ is not None:
+            distance = linf_distance(pa_, pb_)
+            threshold = float(dist.get("comparison_threshold", 0.1))
+            method = str(dist.get("comparison_method", "Robust"))
+            flagged = distance > threshold
+            detail = ""
+            if method == "Robust" and flagged:
+                crit = _ks_critical(_count(b), _count(f), ROBUST_ALPHA)
+                flagged = distance > crit
+                detail = f" (KS critical value at alpha {ROBUST_ALPHA}: {crit!r})"
+            if flagged:
+                add(
+                    name,
+                    "baseline_drift_check",
+                    f"Baseline drift distance: {distance!r} exceeds threshold: {threshold!r}"
+                    f" using {method} comparison{detail}",
+                )
+        elif b.get("inferred_type") == "String" and f.get("inferred_type") == "String":
+            bc, fc = _categories(b), _categories(f)
+            if not bc or not fc:
+                continue
+            method = str(dist.get("categorical_drift_method", "LInfinity"))
+            threshold = float(dist.get("categorical_comparison_threshold", 0.1))
+            if method == "ChiSquared":
+                stat, p = _chi2_pvalue(bc, fc)
+                if p < CHI2_ALPHA:
+                    add(
+                        name,
+                        "baseline_drift_check",
+                        f"Baseline drift: chi-square statistic {stat!r}, p-value {p!r} below "
+                        f"{CHI2_ALPHA} using ChiSquared comparison",
+                    )
+            else:
+                distance = _linf_categorical(bc, fc)
+                if distance > threshold:
+                    add(
+                        name,
+                        "baseline_drift_check",
+                        f"Baseline drift distance: {distance!r} exceeds threshold: {threshold!r}"
+                        f" using LInfinity comparison",
+                    )
+    for name in cur:
+        if name not in known and constraints.get("features"):
+            add(
+                name,
+                "extra_column_check",
+                f"There are extra columns in current dataset. Number of columns in current "
+                f"dataset: {len(cur)}, Number of columns in baseline constraints: {len(known)}. "
+                f"Extra column: {name}",
+            )
+    return {"violations": violations}
+
+
+def feature_metrics(
+    statistics: dict[str, Any], drift: dict[str, float] | None = None
+) -> dict[str, dict[str, float]]:
+    """CloudWatch-style metrics of one execution: ``feature_data_*``, ``feature_non_null_*``,
+    ``feature_baseline_drift_*`` (each a dict of statistic → value)."""
+    out: dict[str, dict[str, float]] = {}
+    items = max(int(statistics.get("dataset", {}).get("item_count", 0)), 1)
+    for f in statistics.get("features", []):
+        name = f["name"]
+        num = f.get("numerical_statistics")
+        stats = num or f.get("string_statistics") or {}
+        present = stats.get("common", {}).get("num_present", 0)
+        if num and present:
+            out[f"feature_data_{name}"] = {
+                "Max": num["max"],
+                "Min": num["min"],
+                "Sum": num["sum"],
+                "SampleCount": float(present),
+                "Average": num["mean"],
+            }
+        out[f"feature_non_null_{name}"] = {"Average": present / items}
+        if drift and name in drift:
+            out[f"feature_baseline_drift_{name}"] = {"Average": drift[name]}
+    return out
