@@ -1,9 +1,231 @@
-"""Local backend verbs for workflows (a mixin of :class:`~smkit.backends.local.LocalBackend`)."""
+"""Local backend verbs for workflows (a mixin of :class:`~smkit.backends.local.LocalBackend`).
+
+``run_workflow`` validates the workflow and its input, records the state machine (catalog
+kind ``state_machine``, shaped like ``DescribeStateMachine``) and the execution (kind
+``execution``, shaped like ``DescribeExecution`` plus its ``events``, shaped like
+``GetExecutionHistory``), and runs it in-process with
+:class:`~smkit.backends.local.asl.Executor`.
+"""
 
 from __future__ import annotations
 
-__all__ = ["LocalWorkflows"]
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from smkit.errors import ConfigError, FormatError, ResourceNotFoundError
+
+__all__ = ["LocalWorkflows", "local_invoke_endpoint"]
+
+_REGION = "us-east-1"
+_ACCOUNT = "123456789012"
+
+
+def parse_input(value: Any) -> Any:
+    """The execution input as JSON data: a JSON string is parsed; other values must be
+    JSON-serialisable. Raises :class:`FormatError` before anything runs."""
+    if isinstance(value, str | bytes):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise FormatError(
+                f"the execution input is not valid JSON: {exc}",
+                hint="pass a dict, or JSON text such as '{\"key\": \"value\"}'",
+            ) from None
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise FormatError(f"the execution input is not JSON-serialisable: {exc}") from None
+
+
+def local_invoke_endpoint(backend: Any) -> Any:
+    """An ``invoke_endpoint`` function for the executor that POSTs to a local endpoint's
+    ``/invocations`` (the ``Url`` in its catalog record)."""
+
+    def invoke(name: str, body: Any, content_type: str, accept: str | None) -> tuple[Any, str]:
+        import urllib.request
+
+        try:
+            record = backend.catalog.describe("endpoint", name)
+        except ResourceNotFoundError:
+            raise ResourceNotFoundError(f"no local endpoint named {name!r}") from None
+        url = record.data.get("Url")
+        if not url or record.status != "InService":
+            raise ResourceNotFoundError(f"endpoint {name!r} is {record.status}, not InService")
+        data = body.encode() if isinstance(body, str) else body
+        headers = {"Content-Type": content_type}
+        if accept:
+            headers["Accept"] = accept
+        request = urllib.request.Request(
+            url.rstrip("/") + "/invocations", data=data, headers=headers, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return (
+                response.read().decode("utf-8"),
+                response.headers.get("Content-Type", "application/json"),
+            )
+
+    return invoke
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class LocalWorkflows:
     """Workflows verbs of the local backend."""
+
+    catalog: Any
+
+    def deploy_workflow(self, workflow: Any, *, role_arn: str | None = None) -> dict[str, Any]:
+        """Record (or update) the state machine; returns its DescribeStateMachine record."""
+        definition = json.dumps(workflow.to_asl())
+        arn = f"arn:aws:states:{_REGION}:{_ACCOUNT}:stateMachine:{workflow.name}"
+        data = {
+            "stateMachineArn": arn,
+            "name": workflow.name,
+            "status": "ACTIVE",
+            "definition": definition,
+            "roleArn": role_arn or f"arn:aws:iam::{_ACCOUNT}:role/StepFunctionsRole",
+            "type": "STANDARD",
+            "creationDate": _now(),
+        }
+        try:
+            current = self.catalog.describe("state_machine", workflow.name)
+        except ResourceNotFoundError:
+            return self.catalog.create("state_machine", workflow.name, data, status="ACTIVE").data
+        if current.status != "ACTIVE":
+            return self.catalog.create("state_machine", workflow.name, data, status="ACTIVE").data
+        if current.data.get("definition") != definition:
+            return self.catalog.update(
+                "state_machine", workflow.name, definition=definition, updateDate=_now()
+            ).data
+        return current.data
+
+    def run_workflow(
+        self,
+        workflow: Any,
+        input: Any = None,
+        *,
+        handlers: dict[str, Any] | None = None,
+        name: str | None = None,
+        timeout: float | None = 900.0,
+        handler_timeout: float = 60.0,
+        clock: Any = None,
+        sleep: Any = None,
+        rng: Any = None,
+        invoke_endpoint: Any = None,
+        **options: Any,
+    ) -> Any:
+        """Run ``workflow`` in this process and record the execution.
+
+        Args:
+            workflow: A :class:`~smkit.workflow.Workflow` (or an ASL dict / JSON / file path).
+            input: The execution input (dict or JSON text); ``None`` is ``{}``.
+            handlers: Lambda function name → handler (callable, ``"module:function"`` or
+                LambdaSpec).
+            name: Execution name (default: a UUID).
+            timeout: Execution time limit in seconds (the workflow's TimeoutSeconds, if
+                smaller, wins); the execution ends ``TIMED_OUT`` past it.
+            handler_timeout: Timeout of plain-callable handlers.
+            clock: Epoch-seconds clock (tests inject a fake one).
+            sleep: Sleep function used by Wait states and Retry backoff.
+            rng: ``random.Random`` for ``JitterStrategy: FULL``.
+            invoke_endpoint: Replaces the local endpoint invoker for
+                ``sagemakerruntime:invokeEndpoint`` tasks.
+
+        Returns:
+            The :class:`~smkit.workflow.Execution` (check ``.status``; it does not raise
+            when the execution failed).
+
+        Raises:
+            ValidationError: the definition is invalid.
+            FormatError: the input is not JSON.
+        """
+        import time
+
+        from smkit.backends.local.asl import Executor
+        from smkit.workflow import Workflow
+
+        if options:
+            raise ConfigError(
+                f"unknown run_workflow option(s) {sorted(options)} for the local backend"
+            )
+        if not isinstance(workflow, Workflow):
+            workflow = Workflow.from_asl(workflow)
+        data = parse_input({} if input is None else input)
+        sm = self.deploy_workflow(workflow)
+        executor = Executor(
+            workflow,
+            handlers=handlers,
+            invoke_endpoint=invoke_endpoint or local_invoke_endpoint(self),
+            clock=clock or time.time,
+            sleep=sleep or time.sleep,
+            rng=rng,
+            timeout=timeout,
+            handler_timeout=handler_timeout,
+            name=name,
+            region=_REGION,
+            account=_ACCOUNT,
+            role_arn=sm["roleArn"],
+        )
+        record = {
+            "executionArn": executor.arn,
+            "stateMachineArn": executor.state_machine_arn,
+            "name": executor.name,
+            "status": "RUNNING",
+            "startDate": _now(),
+            "input": json.dumps(data),
+        }
+        self.catalog.create("execution", executor.name, record, status="RUNNING")
+        try:
+            execution = executor.run(data)
+        except BaseException:
+            self.catalog.update(
+                "execution", executor.name, status="ABORTED", stopDate=_now(),
+                events=executor.events,
+            )
+            raise
+        described = execution.describe()
+        self.catalog.update(
+            "execution",
+            executor.name,
+            status=execution.status,
+            message=execution.error,
+            events=execution.events,
+            **{k: v for k, v in described.items() if k not in ("status", "name")},
+        )
+        return execution
+
+    def describe_execution(self, execution_id: str) -> Any:
+        """The recorded execution (name or ARN) as an :class:`~smkit.workflow.Execution`."""
+        from smkit.workflow import Execution, Workflow
+
+        name = execution_id.rsplit(":", 1)[-1]
+        record = self.catalog.describe("execution", name)
+        data = record.data
+        workflow = None
+        sm_name = str(data.get("stateMachineArn", "")).rsplit(":", 1)[-1]
+        try:
+            sm = self.catalog.describe("state_machine", sm_name)
+            workflow = Workflow.from_asl(sm.data["definition"], name=sm_name)
+        except Exception:  # the definition changed or is gone: no diagram
+            workflow = None
+        return Execution(
+            arn=data["executionArn"],
+            name=data["name"],
+            state_machine_arn=data["stateMachineArn"],
+            status=record.status,
+            input=json.loads(data.get("input") or "null"),
+            output=json.loads(data["output"]) if data.get("output") else None,
+            error=data.get("error"),
+            cause=data.get("cause"),
+            start_date=data.get("startDate"),
+            stop_date=data.get("stopDate"),
+            events=list(data.get("events") or []),
+            workflow=workflow,
+        )
+
+    def execution_history(self, execution_id: str) -> list[dict[str, Any]]:
+        """The recorded ``GetExecutionHistory``-shaped events of an execution."""
+        return self.describe_execution(execution_id).events
