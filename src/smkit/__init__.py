@@ -29,6 +29,21 @@ _EXPORTS: dict[str, str] = {
     "DataCaptureSpec": "smkit.serving",
     "Endpoint": "smkit.serving",
     "Predictor": "smkit.serving",
+    "Workflow": "smkit.workflow",
+    "LambdaSpec": "smkit.workflow",
+    "Task": "smkit.workflow",
+    "Choice": "smkit.workflow",
+    "Pass": "smkit.workflow",
+    "Wait": "smkit.workflow",
+    "Succeed": "smkit.workflow",
+    "Fail": "smkit.workflow",
+    "Parallel": "smkit.workflow",
+    "Map": "smkit.workflow",
+    "Retry": "smkit.workflow",
+    "Catch": "smkit.workflow",
+    "Var": "smkit.workflow",
+    "When": "smkit.workflow",
+    "Condition": "smkit.workflow",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__", "errors"])
@@ -40,6 +55,23 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from smkit.serving import DataCaptureSpec, Endpoint, EndpointSpec, ModelSpec, Predictor
     from smkit.session import Session
     from smkit.staging import RandomSplit, StagedData, StagingSpec, StratifiedSplit, TimeSplit
+    from smkit.workflow import (
+        Catch,
+        Choice,
+        Condition,
+        Fail,
+        LambdaSpec,
+        Map,
+        Parallel,
+        Pass,
+        Retry,
+        Succeed,
+        Task,
+        Var,
+        Wait,
+        When,
+        Workflow,
+    )
 
 
 def __getattr__(name: str) -> Any:

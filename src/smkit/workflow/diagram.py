@@ -116,9 +116,7 @@ class _Drawer:
                     self.edge(sid, end_id, None, dotted=False, taken=seen)
                 elif state.next is not None:
                     nxt = str(state.next_name)
-                    self.edge(
-                        sid, self.node_id(scope, nxt), None, dotted=False, taken=taken(nxt)
-                    )
+                    self.edge(sid, self.node_id(scope, nxt), None, dotted=False, taken=taken(nxt))
             if isinstance(state, Succeed):
                 self.edge(sid, end_id, None, dotted=False, taken=seen)
             if isinstance(state, Choice):

@@ -75,8 +75,8 @@ def serialize_image_data(event: dict[str, Any], context: Any = None) -> dict[str
 
 
 def _endpoint_name(event: dict[str, Any], body: dict[str, Any]) -> str:
-    name = body.get("endpoint_name") or event.get("endpoint_name") or os.environ.get(
-        "ENDPOINT_NAME"
+    name = (
+        body.get("endpoint_name") or event.get("endpoint_name") or os.environ.get("ENDPOINT_NAME")
     )
     if not name:
         raise ValueError("no endpoint: set ENDPOINT_NAME or pass 'endpoint_name' in the event")

@@ -53,9 +53,7 @@ def resolve_handler(handler: Callable[..., Any] | str) -> Callable[..., Any]:
     if not sep:
         module_name, _, attr = handler.rpartition(".")
     if not module_name or not attr:
-        raise ConfigError(
-            f"handler {handler!r}: expected 'module:function' (or 'module.function')"
-        )
+        raise ConfigError(f"handler {handler!r}: expected 'module:function' (or 'module.function')")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -131,13 +129,11 @@ class LambdaSpec:
     def __attrs_post_init__(self) -> None:
         if not callable(self.handler) and not isinstance(self.handler, str):
             raise ValidationError(
-                f"LambdaSpec.handler must be a function or 'module:function', "
-                f"got {self.handler!r}"
+                f"LambdaSpec.handler must be a function or 'module:function', got {self.handler!r}"
             )
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", self.function_name):
             raise ValidationError(
-                f"Lambda function name {self.function_name!r}: use 1-64 letters, digits, "
-                "'-' or '_'"
+                f"Lambda function name {self.function_name!r}: use 1-64 letters, digits, '-' or '_'"
             )
         for key, value in self.environment.items():
             if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", key) or not isinstance(value, str):
@@ -202,7 +198,7 @@ def _module_files(module_name: str) -> list[tuple[str, Path]]:
         base = "/".join(parts)
         out.extend(_tree(path.parent, base))
     else:
-        out.append(("/".join(parts[:-1] + [path.name]), path))
+        out.append(("/".join([*parts[:-1], path.name]), path))
     # parent packages' __init__ files, so "a.b" imports
     for i in range(1, len(parts)):
         parent = importlib.import_module(".".join(parts[:i]))

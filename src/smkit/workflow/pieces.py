@@ -9,7 +9,8 @@ Example:
     >>> from smkit.workflow import image_classification_workflow
     >>> wf = image_classification_workflow("images", endpoint_name="img-clf", threshold=0.9)
     >>> list(wf.states)
-    ['SerializeImageData', 'Classify', 'ConfidenceCheck', 'ConfidenceCheckPassed', 'ConfidenceBelowThreshold']
+    ['SerializeImageData', 'Classify', 'ConfidenceCheck', 'ConfidenceCheckPassed', \
+     'ConfidenceBelowThreshold']
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def confidence_filter(
 
 
 def serialize_image_data_spec(**overrides: Any) -> LambdaSpec:
-    """The ``serializeImageData`` function (:func:`smkit.workflow.handlers.serialize_image_data`)."""
+    """The ``serializeImageData`` function
+    (:func:`smkit.workflow.handlers.serialize_image_data`)."""
     kwargs: dict[str, Any] = {
         "handler": "smkit.workflow.handlers:serialize_image_data",
         "name": "serializeImageData",
@@ -133,7 +135,7 @@ def image_classification_workflow(
         output_path="$.Payload",
         retry=retry,
     )
-    chain = serialize >> classify >> confidence_filter(threshold) >> Succeed(
-        "ConfidenceCheckPassed"
+    chain = (
+        serialize >> classify >> confidence_filter(threshold) >> Succeed("ConfidenceCheckPassed")
     )
     return Workflow(name, chain, comment="Serialize an image, classify it, filter on confidence")

@@ -284,20 +284,19 @@ def _path_out(value: str | None) -> Any:
 
 
 # -- Choice conditions ------------------------------------------------------------------------
-_COMPARISONS = tuple(
-    f"{kind}{op}{suffix}"
-    for kind, ops in (
-        ("String", ("Equals", "LessThan", "GreaterThan", "LessThanEquals", "GreaterThanEquals")),
-        ("Numeric", ("Equals", "LessThan", "GreaterThan", "LessThanEquals", "GreaterThanEquals")),
-        ("Boolean", ("Equals",)),
-        (
-            "Timestamp",
-            ("Equals", "LessThan", "GreaterThan", "LessThanEquals", "GreaterThanEquals"),
-        ),
-    )
-    for op in ops
-    for suffix in ("", "Path")
-) + (
+_ORDER_OPS = ("Equals", "LessThan", "GreaterThan", "LessThanEquals", "GreaterThanEquals")
+_COMPARISONS = (
+    *(
+        f"{kind}{op}{suffix}"
+        for kind, ops in (
+            ("String", _ORDER_OPS),
+            ("Numeric", _ORDER_OPS),
+            ("Boolean", ("Equals",)),
+            ("Timestamp", _ORDER_OPS),
+        )
+        for op in ops
+        for suffix in ("", "Path")
+    ),
     "StringMatches",
     "IsNull",
     "IsPresent",

@@ -1,9 +1,249 @@
-"""AWS backend verbs for workflows (a mixin of :class:`~smkit.backends.aws.AwsBackend`)."""
+"""AWS backend verbs for workflows (a mixin of :class:`~smkit.backends.aws.AwsBackend`).
+
+``deploy_workflow`` creates (or updates) one Lambda function per
+:class:`~smkit.workflow.LambdaSpec` attached to the workflow's tasks (CreateFunction with
+the deterministic zip, the role and the runtime) and the state machine (CreateStateMachine);
+``run_workflow`` deploys, starts an execution (StartExecution), polls DescribeExecution until
+it ends, and reads GetExecutionHistory. Every request goes through ``self.call`` (validated by
+botocore, recorded, not sent in plan mode).
+"""
 
 from __future__ import annotations
 
+import json
+import time
+from typing import Any
+
+from smkit.errors import ConfigError, ResourceExistsError, SmkitTimeoutError
+
 __all__ = ["AwsWorkflows"]
+
+_PLACEHOLDER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:"
+
+
+def _json(text: Any) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
 
 
 class AwsWorkflows:
     """Workflows verbs of the aws backend."""
+
+    call: Any
+    region: str
+    account: str
+    role: str
+    plan_mode: bool
+
+    # -- Lambda ---------------------------------------------------------------------------------
+    def deploy_function(self, spec: Any, *, role_arn: str | None = None) -> str:
+        """Create (or update) the Lambda function of ``spec``; returns its ARN."""
+        zip_bytes = spec.package()
+        role = role_arn or self.role
+        params: dict[str, Any] = {
+            "FunctionName": spec.function_name,
+            "Runtime": spec.runtime,
+            "Role": role,
+            "Handler": spec.handler_string,
+            "Code": {"ZipFile": zip_bytes},
+            "Timeout": int(spec.timeout),
+            "MemorySize": int(spec.memory),
+            "Publish": False,
+        }
+        if spec.environment:
+            params["Environment"] = {"Variables": dict(spec.environment)}
+        if spec.description:
+            params["Description"] = spec.description
+        try:
+            response = self.call("lambda", "CreateFunction", params, resource=spec.function_name)
+        except ResourceExistsError:
+            self.call(
+                "lambda",
+                "UpdateFunctionCode",
+                {"FunctionName": spec.function_name, "ZipFile": zip_bytes},
+                resource=spec.function_name,
+            )
+            config = {k: v for k, v in params.items() if k not in ("Code", "Publish")}
+            response = self.call(
+                "lambda", "UpdateFunctionConfiguration", config, resource=spec.function_name
+            )
+        return str(
+            response.get("FunctionArn")
+            or f"arn:aws:lambda:{self.region}:{self.account}:function:{spec.function_name}"
+        )
+
+    # -- Step Functions -------------------------------------------------------------------------
+    def _definition(self, workflow: Any) -> str:
+        text = json.dumps(workflow.to_asl())
+        real = f"arn:aws:lambda:{self.region}:{self.account}:function:"
+        return text.replace(_PLACEHOLDER_ARN, real)
+
+    def deploy_workflow(
+        self,
+        workflow: Any,
+        *,
+        role_arn: str | None = None,
+        lambda_role_arn: str | None = None,
+        handlers: dict[str, Any] | None = None,
+    ) -> str:
+        """Create the workflow's Lambda functions and its state machine; returns its ARN.
+
+        Args:
+            workflow: The :class:`~smkit.workflow.Workflow`.
+            role_arn: Role Step Functions assumes (default: the backend's role).
+            lambda_role_arn: Execution role of the functions (default: the backend's role).
+            handlers: Extra LambdaSpecs by function name (plain callables are refused:
+                AWS needs a packaged function).
+        """
+        from smkit.workflow import LambdaSpec
+
+        specs = dict(workflow.lambda_specs())
+        for name, value in (handlers or {}).items():
+            if not isinstance(value, LambdaSpec):
+                raise ConfigError(
+                    f"handler {name!r}: the aws backend needs a LambdaSpec to create the "
+                    "function, not a plain callable",
+                    hint="attach LambdaSpecs to the tasks (Task.lambda_(name, LambdaSpec(...)))",
+                )
+            specs[name] = value
+        for spec in specs.values():
+            self.deploy_function(spec, role_arn=lambda_role_arn)
+        definition = self._definition(workflow)
+        role = role_arn or self.role
+        arn = f"arn:aws:states:{self.region}:{self.account}:stateMachine:{workflow.name}"
+        try:
+            response = self.call(
+                "stepfunctions",
+                "CreateStateMachine",
+                {
+                    "name": workflow.name,
+                    "definition": definition,
+                    "roleArn": role,
+                    "type": "STANDARD",
+                },
+                resource=workflow.name,
+            )
+            arn = str(response.get("stateMachineArn") or arn)
+        except ResourceExistsError:
+            self.call(
+                "stepfunctions",
+                "UpdateStateMachine",
+                {"stateMachineArn": arn, "definition": definition, "roleArn": role},
+                resource=workflow.name,
+            )
+        return arn
+
+    def start_execution(
+        self, state_machine_arn: str, input: Any = None, *, name: str | None = None
+    ) -> str:
+        """StartExecution; returns the execution ARN."""
+        import uuid
+
+        from smkit.backends.local.workflows import parse_input
+
+        data = parse_input({} if input is None else input)
+        name = name or str(uuid.uuid4())
+        response = self.call(
+            "stepfunctions",
+            "StartExecution",
+            {"stateMachineArn": state_machine_arn, "name": name, "input": json.dumps(data)},
+            resource=name,
+        )
+        sm = state_machine_arn.rsplit(":", 1)[-1]
+        return str(
+            response.get("executionArn")
+            or f"arn:aws:states:{self.region}:{self.account}:execution:{sm}:{name}"
+        )
+
+    def execution_history(self, execution_arn: str) -> list[dict[str, Any]]:
+        """GetExecutionHistory (all pages), oldest first."""
+        events: list[dict[str, Any]] = []
+        token = None
+        while True:
+            params: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+            if token:
+                params["nextToken"] = token
+            response = self.call("stepfunctions", "GetExecutionHistory", params)
+            events.extend(response.get("events", []))
+            token = response.get("nextToken")
+            if not token:
+                return events
+
+    def describe_execution(self, execution_arn: str, *, history: bool = True) -> Any:
+        """DescribeExecution (and its history) as an :class:`~smkit.workflow.Execution`."""
+        from smkit.report import to_jsonable
+        from smkit.workflow import Execution
+
+        data = self.call("stepfunctions", "DescribeExecution", {"executionArn": execution_arn})
+        events = self.execution_history(execution_arn) if history and data else []
+        return Execution(
+            arn=execution_arn,
+            name=str(data.get("name") or execution_arn.rsplit(":", 1)[-1]),
+            state_machine_arn=str(data.get("stateMachineArn", "")),
+            status=str(data.get("status", "RUNNING")),
+            input=_json(data.get("input")),
+            output=_json(data.get("output")),
+            error=data.get("error"),
+            cause=data.get("cause"),
+            start_date=str(data["startDate"]) if data.get("startDate") else None,
+            stop_date=str(data["stopDate"]) if data.get("stopDate") else None,
+            events=to_jsonable(events),
+        )
+
+    def run_workflow(
+        self,
+        workflow: Any,
+        input: Any = None,
+        *,
+        name: str | None = None,
+        timeout: float | None = 900.0,
+        poll: float = 1.0,
+        role_arn: str | None = None,
+        lambda_role_arn: str | None = None,
+        handlers: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Any:
+        """Deploy the workflow, start an execution and wait for its end.
+
+        In plan mode nothing is sent; the returned execution has status ``RUNNING``.
+
+        Raises:
+            SmkitTimeoutError: the execution is still running after ``timeout`` seconds.
+        """
+        from smkit.backends.local.workflows import parse_input
+        from smkit.workflow import Execution, Workflow
+
+        if not isinstance(workflow, Workflow):
+            workflow = Workflow.from_asl(workflow)
+        data = parse_input({} if input is None else input)
+        arn = self.deploy_workflow(
+            workflow, role_arn=role_arn, lambda_role_arn=lambda_role_arn, handlers=handlers
+        )
+        execution_arn = self.start_execution(arn, data, name=name)
+        if self.plan_mode:
+            return Execution(
+                arn=execution_arn,
+                name=execution_arn.rsplit(":", 1)[-1],
+                state_machine_arn=arn,
+                status="RUNNING",
+                input=data,
+                workflow=workflow,
+            )
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            execution = self.describe_execution(execution_arn, history=False)
+            if execution.status != "RUNNING":
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                raise SmkitTimeoutError(
+                    f"execution {execution_arn} still RUNNING after {timeout:g}s",
+                    hint="pass a larger timeout= or check the execution in the console",
+                )
+            time.sleep(poll)
+        execution = self.describe_execution(execution_arn)
+        execution.workflow = workflow
+        return execution

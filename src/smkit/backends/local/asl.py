@@ -78,7 +78,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-class _ExecutionTimeout(Exception):
+class _ExecutionTimeout(Exception):  # noqa: N818 - internal control flow
     pass
 
 
@@ -297,9 +297,7 @@ class Executor:
         )
 
     # -- states -------------------------------------------------------------------------------
-    def _run_state(
-        self, state: State, raw: Any, scope: _Scope, ql: str
-    ) -> tuple[Any, str | None]:
+    def _run_state(self, state: State, raw: Any, scope: _Scope, ql: str) -> tuple[Any, str | None]:
         entered = self.clock()
         self._event(
             f"{state.TYPE}StateEntered",
@@ -354,10 +352,10 @@ class Executor:
         self, state: Any, raw: Any, result: Any, scope: _Scope, ctx: Any
     ) -> tuple[Any, dict[str, Any]]:
         bindings = self._bindings(scope, ctx, input=raw, result=result)
-        assigned = (
-            query.render_jsonata(state.assign, bindings) if state.assign is not None else {}
+        assigned = query.render_jsonata(state.assign, bindings) if state.assign is not None else {}
+        output = (
+            query.render_jsonata(state.output, bindings) if state.output is not None else result
         )
-        output = query.render_jsonata(state.output, bindings) if state.output is not None else result
         return output, assigned
 
     def _effective_input(self, state: Any, raw: Any, scope: _Scope, ctx: Any, ql: str) -> Any:
@@ -400,12 +398,18 @@ class Executor:
             output, assigned = self._finish_jsonata(state, raw, raw, scope, ctx)
             return output, nxt, assigned
         effective = query.select(
-            self._path(state.input_path), raw, field="InputPath", context=ctx,
+            self._path(state.input_path),
+            raw,
+            field="InputPath",
+            context=ctx,
             variables=scope.variables,
         )
         assigned = self._assign(state.assign, scope, ql, ctx, effective)
         output = query.select(
-            self._path(state.output_path), effective, field="OutputPath", context=ctx,
+            self._path(state.output_path),
+            effective,
+            field="OutputPath",
+            context=ctx,
             variables=scope.variables,
         )
         return output, nxt, assigned
@@ -432,7 +436,10 @@ class Executor:
         effective = raw
         if ql != "JSONata":
             effective = query.select(
-                self._path(state.input_path), raw, field="InputPath", context=ctx,
+                self._path(state.input_path),
+                raw,
+                field="InputPath",
+                context=ctx,
                 variables=scope.variables,
             )
         seconds: Any = None
@@ -442,15 +449,19 @@ class Executor:
         elif state.timestamp is not None:
             timestamp = query.render_jsonata(state.timestamp, bindings)
         elif state.seconds_path is not None:
-            seconds = query.read_path(state.seconds_path, effective, context=ctx,
-                                      variables=scope.variables)
+            seconds = query.read_path(
+                state.seconds_path, effective, context=ctx, variables=scope.variables
+            )
         elif state.timestamp_path is not None:
-            timestamp = query.read_path(state.timestamp_path, effective, context=ctx,
-                                        variables=scope.variables)
+            timestamp = query.read_path(
+                state.timestamp_path, effective, context=ctx, variables=scope.variables
+            )
         if timestamp is not None:
             target = _parse_timestamp(timestamp)
             if target is None:
-                raise StatesError("States.Runtime", f"{state.name}: {timestamp!r} is not a timestamp")
+                raise StatesError(
+                    "States.Runtime", f"{state.name}: {timestamp!r} is not a timestamp"
+                )
             seconds = target - self.clock()
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
             raise StatesError(
@@ -477,7 +488,10 @@ class Executor:
                     break
         else:
             effective = query.select(
-                self._path(state.input_path), raw, field="InputPath", context=ctx,
+                self._path(state.input_path),
+                raw,
+                field="InputPath",
+                context=ctx,
                 variables=scope.variables,
             )
             target = None
@@ -526,15 +540,19 @@ class Executor:
                 raise
 
     def _caught(
-        self, state: Any, catcher: Catch, exc: StatesError, raw: Any, scope: _Scope, ql: str,
+        self,
+        state: Any,
+        catcher: Catch,
+        exc: StatesError,
+        raw: Any,
+        scope: _Scope,
+        ql: str,
         ctx: Any,
     ) -> tuple[Any, str]:
         error_output = {"Error": exc.error, "Cause": exc.cause}
         if ql == "JSONata":
             bindings = self._bindings(scope, ctx, input=raw, errorOutput=error_output)
-            assigned = (
-                query.render_jsonata(catcher.assign, bindings) if catcher.assign else {}
-            )
+            assigned = query.render_jsonata(catcher.assign, bindings) if catcher.assign else {}
             output = (
                 query.render_jsonata(catcher.output, bindings)
                 if catcher.output is not None
@@ -551,12 +569,15 @@ class Executor:
         if ql == "JSONata" and value is not None:
             value = query.render_jsonata(value, self._bindings(scope, ctx, input=raw))
         elif state.timeout_seconds_path is not None:
-            value = query.read_path(state.timeout_seconds_path, raw, context=ctx,
-                                    variables=scope.variables)
+            value = query.read_path(
+                state.timeout_seconds_path, raw, context=ctx, variables=scope.variables
+            )
         if value is None or value is MISSING:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise StatesError("States.Runtime", f"{state.name}: TimeoutSeconds {value!r} is invalid")
+            raise StatesError(
+                "States.Runtime", f"{state.name}: TimeoutSeconds {value!r} is invalid"
+            )
         return float(value)
 
     def _task(self, state: Any, raw: Any, scope: _Scope, ql: str, ctx: Any) -> Any:
@@ -589,26 +610,39 @@ class Executor:
                 parameters=_dumps(effective),
                 **({"timeoutInSeconds": int(timeout)} if timeout else {}),
             )
-            self._event("TaskStarted", "taskStartedEventDetails", resourceType="lambda",
-                        resource="invoke")
+            self._event(
+                "TaskStarted", "taskStartedEventDetails", resourceType="lambda", resource="invoke"
+            )
             try:
                 value = self._call_lambda(fname, payload, timeout)
             except StatesError as exc:
                 kind = "TaskTimedOut" if exc.error == "States.Timeout" else "TaskFailed"
-                self._event(f"{kind}", f"{kind[0].lower()}{kind[1:]}EventDetails",
-                            resourceType="lambda", resource="invoke", error=exc.error,
-                            cause=exc.cause)
+                self._event(
+                    f"{kind}",
+                    f"{kind[0].lower()}{kind[1:]}EventDetails",
+                    resourceType="lambda",
+                    resource="invoke",
+                    error=exc.error,
+                    cause=exc.cause,
+                )
                 raise
             result = {
                 "ExecutedVersion": "$LATEST",
                 "Payload": value,
-                "SdkHttpMetadata": {"HttpHeaders": {"Content-Type": "application/json"},
-                                    "HttpStatusCode": 200},
+                "SdkHttpMetadata": {
+                    "HttpHeaders": {"Content-Type": "application/json"},
+                    "HttpStatusCode": 200,
+                },
                 "SdkResponseMetadata": {"RequestId": str(uuid.uuid4())},
                 "StatusCode": 200,
             }
-            self._event("TaskSucceeded", "taskSucceededEventDetails", resourceType="lambda",
-                        resource="invoke", output=_dumps(result))
+            self._event(
+                "TaskSucceeded",
+                "taskSucceededEventDetails",
+                resourceType="lambda",
+                resource="invoke",
+                output=_dumps(result),
+            )
         elif resource == SAGEMAKER_INVOKE:
             result = self._call_endpoint(state, effective)
         elif resource.startswith("arn:aws:lambda:") or resource.startswith("arn:aws-"):
@@ -625,11 +659,18 @@ class Executor:
                 result = self._call_lambda(fname, effective, timeout)
             except StatesError as exc:
                 kind = "TimedOut" if exc.error == "States.Timeout" else "Failed"
-                self._event(f"LambdaFunction{kind}", f"lambdaFunction{kind}EventDetails",
-                            error=exc.error, cause=exc.cause)
+                self._event(
+                    f"LambdaFunction{kind}",
+                    f"lambdaFunction{kind}EventDetails",
+                    error=exc.error,
+                    cause=exc.cause,
+                )
                 raise
-            self._event("LambdaFunctionSucceeded", "lambdaFunctionSucceededEventDetails",
-                        output=_dumps(result))
+            self._event(
+                "LambdaFunctionSucceeded",
+                "lambdaFunctionSucceededEventDetails",
+                output=_dumps(result),
+            )
         else:
             raise StatesError(
                 "States.Runtime",
@@ -678,14 +719,25 @@ class Executor:
             raise StatesError(
                 "States.Runtime", f"{state.name}: invokeEndpoint needs EndpointName and Body"
             )
-        self._event("TaskScheduled", "taskScheduledEventDetails",
-                    resourceType="aws-sdk:sagemakerruntime", resource="invokeEndpoint",
-                    region=self.region, parameters=_dumps(params))
-        self._event("TaskStarted", "taskStartedEventDetails",
-                    resourceType="aws-sdk:sagemakerruntime", resource="invokeEndpoint")
+        self._event(
+            "TaskScheduled",
+            "taskScheduledEventDetails",
+            resourceType="aws-sdk:sagemakerruntime",
+            resource="invokeEndpoint",
+            region=self.region,
+            parameters=_dumps(params),
+        )
+        self._event(
+            "TaskStarted",
+            "taskStartedEventDetails",
+            resourceType="aws-sdk:sagemakerruntime",
+            resource="invokeEndpoint",
+        )
         if self.invoke_endpoint is None:
-            raise StatesError("SageMakerRuntime.ValidationErrorException",
-                              "no endpoint invoker configured for the local executor")
+            raise StatesError(
+                "SageMakerRuntime.ValidationErrorException",
+                "no endpoint invoker configured for the local executor",
+            )
         body = params["Body"]
         content_type = params.get("ContentType", "application/json")
         if not isinstance(body, str):
@@ -698,17 +750,29 @@ class Executor:
             error = "SageMakerRuntime.ModelErrorException"
             if type(exc).__name__ == "ResourceNotFoundError":
                 error = "SageMakerRuntime.ValidationErrorException"
-            self._event("TaskFailed", "taskFailedEventDetails",
-                        resourceType="aws-sdk:sagemakerruntime", resource="invokeEndpoint",
-                        error=error, cause=str(exc))
+            self._event(
+                "TaskFailed",
+                "taskFailedEventDetails",
+                resourceType="aws-sdk:sagemakerruntime",
+                resource="invokeEndpoint",
+                error=error,
+                cause=str(exc),
+            )
             raise StatesError(error, str(exc)) from None
         if isinstance(out_body, bytes):
             out_body = out_body.decode("utf-8")
-        result = {"Body": out_body, "ContentType": out_type,
-                  "InvokedProductionVariant": "AllTraffic"}
-        self._event("TaskSucceeded", "taskSucceededEventDetails",
-                    resourceType="aws-sdk:sagemakerruntime", resource="invokeEndpoint",
-                    output=_dumps(result))
+        result = {
+            "Body": out_body,
+            "ContentType": out_type,
+            "InvokedProductionVariant": "AllTraffic",
+        }
+        self._event(
+            "TaskSucceeded",
+            "taskSucceededEventDetails",
+            resourceType="aws-sdk:sagemakerruntime",
+            resource="invokeEndpoint",
+            output=_dumps(result),
+        )
         return result
 
     def _parallel(self, state: Parallel, raw: Any, scope: _Scope, ql: str, ctx: Any) -> Any:
@@ -760,11 +824,19 @@ class Executor:
             effective = raw
         else:
             effective = query.select(
-                self._path(state.input_path), raw, field="InputPath", context=ctx,
+                self._path(state.input_path),
+                raw,
+                field="InputPath",
+                context=ctx,
                 variables=scope.variables,
             )
-            items = query.select(state.items_path or "$", effective, field="ItemsPath",
-                                 context=ctx, variables=scope.variables)
+            items = query.select(
+                state.items_path or "$",
+                effective,
+                field="ItemsPath",
+                context=ctx,
+                variables=scope.variables,
+            )
         if not isinstance(items, list):
             raise StatesError(
                 "States.Runtime", f"{state.name}: the items are not a JSON array: {items!r}"
@@ -773,8 +845,9 @@ class Executor:
         if ql == "JSONata" and isinstance(concurrency, str):
             concurrency = query.render_jsonata(concurrency, self._bindings(scope, ctx, input=raw))
         elif state.max_concurrency_path is not None:
-            concurrency = query.read_path(state.max_concurrency_path, effective, context=ctx,
-                                          variables=scope.variables)
+            concurrency = query.read_path(
+                state.max_concurrency_path, effective, context=ctx, variables=scope.variables
+            )
         self._event("MapStateStarted", "mapStateStartedEventDetails", length=len(items))
         selector = state.item_selector if state.item_selector is not None else state.parameters
         tolerated = state.tolerated_failure_percentage
@@ -792,23 +865,38 @@ class Executor:
                     )
                 else:
                     value = query.process_template(
-                        selector, effective, context=item_ctx, variables=scope.variables,
+                        selector,
+                        effective,
+                        context=item_ctx,
+                        variables=scope.variables,
                         field="ItemSelector",
                     )
             else:
                 value = copy.deepcopy(item)
-            self._event("MapIterationStarted", "mapIterationStartedEventDetails",
-                        name=state.name, index=index)
+            self._event(
+                "MapIterationStarted",
+                "mapIterationStartedEventDetails",
+                name=state.name,
+                index=index,
+            )
             try:
                 out = self._run_graph(state.iterator, value, child)
             except StatesError as exc:
-                self._event("MapIterationFailed", "mapIterationFailedEventDetails",
-                            name=state.name, index=index)
+                self._event(
+                    "MapIterationFailed",
+                    "mapIterationFailedEventDetails",
+                    name=state.name,
+                    index=index,
+                )
                 if tolerated is None and tolerated_count is None:
                     raise
                 return _Failed(exc)
-            self._event("MapIterationSucceeded", "mapIterationSucceededEventDetails",
-                        name=state.name, index=index)
+            self._event(
+                "MapIterationSucceeded",
+                "mapIterationSucceededEventDetails",
+                name=state.name,
+                index=index,
+            )
             return out
 
         try:
@@ -845,9 +933,7 @@ class _Failed:
 
 
 # -- Choice rules (JSONPath) ----------------------------------------------------------------------
-_TS = re.compile(
-    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
-)
+_TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
 def _parse_timestamp(value: Any) -> float | None:
@@ -884,8 +970,10 @@ _CMP = {
     "LessThanEquals": lambda a, b: a <= b,
     "GreaterThanEquals": lambda a, b: a >= b,
 }
-_OP = re.compile(r"^(String|Numeric|Boolean|Timestamp)(Equals|LessThan|GreaterThan|"
-                 r"LessThanEquals|GreaterThanEquals)(Path)?$")
+_OP = re.compile(
+    r"^(String|Numeric|Boolean|Timestamp)(Equals|LessThan|GreaterThan|"
+    r"LessThanEquals|GreaterThanEquals)(Path)?$"
+)
 
 
 def _eval_rule(rule: dict[str, Any], data: Any, ctx: Any, variables: dict[str, Any]) -> bool:

@@ -30,7 +30,7 @@ __all__ = ["LambdaContext", "LambdaFunctionError", "LambdaTimeout", "invoke"]
 _ENV_LOCK = threading.RLock()
 
 
-class LambdaTimeout(Exception):
+class LambdaTimeout(Exception):  # noqa: N818 - the name Lambda uses
     """Raised inside a handler's thread when its time is up; and by :func:`invoke`."""
 
 

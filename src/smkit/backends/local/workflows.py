@@ -30,7 +30,7 @@ def parse_input(value: Any) -> Any:
         except json.JSONDecodeError as exc:
             raise FormatError(
                 f"the execution input is not valid JSON: {exc}",
-                hint="pass a dict, or JSON text such as '{\"key\": \"value\"}'",
+                hint='pass a dict, or JSON text such as \'{"key": "value"}\'',
             ) from None
     try:
         return json.loads(json.dumps(value, allow_nan=False))
@@ -182,7 +182,10 @@ class LocalWorkflows:
             execution = executor.run(data)
         except BaseException:
             self.catalog.update(
-                "execution", executor.name, status="ABORTED", stopDate=_now(),
+                "execution",
+                executor.name,
+                status="ABORTED",
+                stopDate=_now(),
                 events=executor.events,
             )
             raise
