@@ -51,7 +51,8 @@ class DataQualityConfig:
 
     Attributes:
         baseline: The baseline dataset (``s3://`` URI or local path): CSV, JSON lines.
-        header: Whether the baseline CSV has a header row. Captured CSV has none, so its
+        header: Whether the baseline CSV has a header row (``None``: detected from the
+            first two rows). Captured CSV has none, so its
             columns are ``_c0``, ``_c1``... (output first): use a header-less baseline with
             the label/prediction first to compare like with like.
         monitoring_config: Overrides merged into the suggested ``monitoring_config``
@@ -59,7 +60,7 @@ class DataQualityConfig:
     """
 
     baseline: str
-    header: bool = True
+    header: bool | None = None
     monitoring_config: dict[str, Any] = attrs.field(factory=dict)
 
 
@@ -226,7 +227,7 @@ class MonitorPlan:
         self,
         baseline: str | None = None,
         *,
-        header: bool = True,
+        header: bool | None = None,
         monitoring_config: dict[str, Any] | None = None,
     ) -> MonitorPlan:
         """Add the data-quality monitor with its baseline dataset.
