@@ -100,9 +100,7 @@ def test_close_drains_everything_queued(tmp_path):
     w.close()
     records = _read_all(store, "s3://bkt/capture/ep/AllTraffic/")
     assert len(records) == 2000 == w.written
-    assert {r["eventMetadata"]["inferenceId"] for r in records} == {
-        f"id-{i}" for i in range(2000)
-    }
+    assert {r["eventMetadata"]["inferenceId"] for r in records} == {f"id-{i}" for i in range(2000)}
     with pytest.raises(RuntimeError, match="closed"):
         w.submit((0.0, b"", "text/csv", None, None, None))
 

@@ -299,7 +299,9 @@ def test_checksum_mismatch_and_unsafe_tarball_fail(session, artifacts, tmp_path)
         info.size = 3
         tar.addfile(info, io.BytesIO(b"bad"))
     with pytest.raises(ResourceFailedError, match="outside the destination|extract"):
-        session.deploy(ModelSpec(model_data=str(evil), framework="xgboost"), EndpointSpec(name="evil"))
+        session.deploy(
+            ModelSpec(model_data=str(evil), framework="xgboost"), EndpointSpec(name="evil")
+        )
     assert not (session.backend.root / "endpoints" / "evil" / "escape.txt").exists()
     with pytest.raises(SourceNotFoundError):
         session.deploy(
@@ -311,7 +313,10 @@ def test_checksum_mismatch_and_unsafe_tarball_fail(session, artifacts, tmp_path)
 def _cli(root, *args, check=True):
     env = {**os.environ, "SMKIT_HOME": str(root)}
     out = subprocess.run(
-        [sys.executable, "-m", "smkit.cli", *args], capture_output=True, text=True, env=env,
+        [sys.executable, "-m", "smkit.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
         timeout=120,
     )
     if check:
@@ -322,23 +327,43 @@ def _cli(root, *args, check=True):
 def test_cli_deploy_outlives_its_creator(artifacts, tmp_path):
     root = tmp_path / "cli-root"
     out = _cli(
-        root, "deploy", "--model-data", str(artifacts["wine"]), "--framework", "xgboost",
-        "--name", "cli-wine", "--capture-percentage", "50",
+        root,
+        "deploy",
+        "--model-data",
+        str(artifacts["wine"]),
+        "--framework",
+        "xgboost",
+        "--name",
+        "cli-wine",
+        "--capture-percentage",
+        "50",
     )
     url = out.stdout.strip().splitlines()[-1]
     assert url.startswith("http://127.0.0.1:")
     try:
         # the CLI process is gone; the endpoint still answers
-        r = httpx.post(url + "/invocations", content=WINE_CSV, trust_env=False,
-                       headers={"Content-Type": "text/csv"})
+        r = httpx.post(
+            url + "/invocations",
+            content=WINE_CSV,
+            trust_env=False,
+            headers={"Content-Type": "text/csv"},
+        )
         assert r.status_code == 200
         listed = json.loads(_cli(root, "endpoints", "list", "--json").stdout)
         assert listed[0]["EndpointName"] == "cli-wine" and listed[0]["Url"] == url
         assert listed[0]["DataCaptureConfig"]["CurrentSamplingPercentage"] == 50
         table = _cli(root, "endpoints", "list").stdout
         assert "cli-wine" in table and "s3://smkit/data-capture" in table
-        inv = _cli(root, "endpoints", "invoke", "cli-wine", "--content-type", "text/csv",
-                   "--body", WINE_CSV.strip())
+        inv = _cli(
+            root,
+            "endpoints",
+            "invoke",
+            "cli-wine",
+            "--content-type",
+            "text/csv",
+            "--body",
+            WINE_CSV.strip(),
+        )
         assert len(inv.stdout.strip().split(",")) == 3
         bad = _cli(root, "endpoints", "invoke", "cli-wine", "--body", "1,2", check=False)
         assert bad.returncode == 1 and "model error" in bad.stderr

@@ -115,8 +115,12 @@ def test_data_capture_round_trip_and_botocore_valid(pct, cin, cout, csv, js):
             {
                 "EndpointConfigName": "c",
                 "ProductionVariants": [
-                    {"VariantName": "AllTraffic", "ModelName": "m", "InstanceType": "ml.m5.large",
-                     "InitialInstanceCount": 1}
+                    {
+                        "VariantName": "AllTraffic",
+                        "ModelName": "m",
+                        "InstanceType": "ml.m5.large",
+                        "InitialInstanceCount": 1,
+                    }
                 ],
                 "DataCaptureConfig": req,
             },

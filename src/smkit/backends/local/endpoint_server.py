@@ -127,6 +127,11 @@ class EndpointApp:
             elif msg["type"] == "lifespan.shutdown":
                 if self._watch is not None:
                     self._watch.cancel()
+                if self.capture is not None:
+                    # uvicorn re-raises SIGTERM once it has stopped, so drain here, after
+                    # in-flight requests finished and before the process can end
+                    loop = asyncio.get_running_loop()
+                    await loop.run_in_executor(None, self.capture.close)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -202,11 +207,11 @@ class EndpointApp:
         headers = [(b"content-type", out_type.encode("latin-1")), self.variant_header]
         for k, v in extra.items():
             headers.append((k.lower().encode("latin-1"), v.encode("latin-1")))
+        cap = self.capture
+        if cap is not None and cap.sampled():  # queued before the caller sees the answer
+            cap.submit((time.time(), body, ctype, out, out_type, inference_id))
         await _respond(send, 200, out, headers)
         self.requests += 1
-        cap = self.capture
-        if cap is not None and cap.sampled():
-            cap.submit((time.time(), body, ctype, out, out_type, inference_id))
 
 
 def _too_large(size: int) -> tuple[int, bytes]:
@@ -368,10 +373,10 @@ def serve(root: str, name: str) -> int:
     }
     server = uvicorn.Server(uvicorn.Config(app, **config_kw))
     try:
-        server.run(sockets=[sock])
+        server.run(sockets=[sock])  # on SIGTERM/SIGINT uvicorn re-raises the signal at the end
     finally:
         if capture is not None:
-            capture.close()
+            capture.close()  # no-op when the lifespan shutdown already drained it
             if capture.errors:
                 print(f"capture errors: {capture.errors[-5:]}", file=sys.stderr)
         status = catalog.describe("endpoint", name).status
