@@ -10,6 +10,7 @@ from smkit.serving import DataCaptureSpec, EndpointSpec, ModelSpec
 
 pytestmark = [pytest.mark.aws, pytest.mark.timeout(120)]
 
+ARN = "arn:aws:sagemaker:us-east-1:123456789012:monitoring-schedule/wine-dq"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 
 
@@ -68,7 +69,7 @@ def test_delete_refuses_while_a_schedule_uses_it(aws_backend):
                 "MonitoringScheduleSummaries": [
                     {
                         "MonitoringScheduleName": "wine-dq",
-                        "MonitoringScheduleArn": "arn:aws:sagemaker:us-east-1:1:monitoring-schedule/x",
+                        "MonitoringScheduleArn": ARN,
                         "CreationTime": "2024-01-01T00:00:00Z",
                         "LastModifiedTime": "2024-01-01T00:00:00Z",
                         "MonitoringScheduleStatus": "Scheduled",
