@@ -24,6 +24,12 @@ _EXPORTS: dict[str, str] = {
     "TimeSplit": "smkit.staging",
     "Report": "smkit.report",
     "SmkitError": "smkit.errors",
+    "MonitorPlan": "smkit.monitoring",
+    "SHAPConfig": "smkit.monitoring",
+    "ModelConfig": "smkit.monitoring",
+    "DataConfig": "smkit.monitoring",
+    "ExplainabilityAnalysisConfig": "smkit.monitoring",
+    "CronSchedule": "smkit.monitoring",
     "ModelSpec": "smkit.serving",
     "EndpointSpec": "smkit.serving",
     "DataCaptureSpec": "smkit.serving",
@@ -51,6 +57,14 @@ __all__ = sorted([*_EXPORTS, "__version__", "errors"])
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from smkit import errors
     from smkit.errors import SmkitError
+    from smkit.monitoring import (
+        CronSchedule,
+        DataConfig,
+        ExplainabilityAnalysisConfig,
+        ModelConfig,
+        MonitorPlan,
+        SHAPConfig,
+    )
     from smkit.report import Report
     from smkit.serving import DataCaptureSpec, Endpoint, EndpointSpec, ModelSpec, Predictor
     from smkit.session import Session
