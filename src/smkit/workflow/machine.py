@@ -26,6 +26,7 @@ import attrs
 from smkit.errors import ValidationError
 from smkit.workflow.states import (
     COMPARISON_OPERATORS,
+    JSON_NULL,
     NULL,
     QUERY_LANGUAGES,
     STATE_TYPES,
@@ -280,8 +281,8 @@ def _state_from_asl(name: str, body: Any) -> State:
         if key in structural:
             continue
         if key in by_key:
-            if key in cls.NULLABLE and value is None:
-                value = NULL
+            if value is None:
+                value = NULL if key in cls.NULLABLE else JSON_NULL
             kwargs[by_key[key]] = value
         elif key in cls.EXTRA_ALLOWED:
             extra[key] = value

@@ -345,7 +345,7 @@ def parse_intrinsic(text: str) -> tuple[str, list[Any]]:
             expect_arg = False
             if m.group("str") is not None:
                 raw = m.group("str")[1:-1]
-                args.append(("lit", re.sub(r"\\(.)", r"\1", raw)))
+                args.append(("str", (re.sub(r"\\(.)", r"\1", raw), raw)))
             elif m.group("num") is not None:
                 num = m.group("num")
                 args.append(("lit", float(num) if any(c in num for c in ".eE") else int(num)))
@@ -398,8 +398,12 @@ def evaluate_intrinsic(
     def run(node: tuple[str, list[Any]]) -> Any:
         name, args = node
         values = []
-        for kind, value in args:
-            if kind == "lit":
+        for i, (kind, value) in enumerate(args):
+            if kind == "str":
+                unescaped, raw = value
+                # States.Format resolves \{ and \} itself: give it the template as written
+                values.append(raw if name == "States.Format" and i == 0 else unescaped)
+            elif kind == "lit":
                 values.append(value)
             elif kind == "fn":
                 values.append(run(value))
@@ -428,11 +432,15 @@ def _format(template: str, *args: Any) -> str:
     pieces = re.split(r"(?<!\\)\{\}", template)
     if len(pieces) - 1 != len(args):
         raise ValueError(f"{len(pieces) - 1} '{{}}' placeholders but {len(args)} arguments")
-    out = [pieces[0]]
+
+    def unescape(text: str) -> str:
+        return re.sub(r"\\([{}\\'])", r"\1", text)
+
+    out = [unescape(pieces[0])]
     for arg, piece in zip(args, pieces[1:], strict=True):
         out.append(arg if isinstance(arg, str) else json.dumps(arg, separators=(",", ":")))
-        out.append(piece)
-    return re.sub(r"\\([{}\\'])", r"\1", "".join(out))
+        out.append(unescape(piece))
+    return "".join(out)
 
 
 def _num(value: Any) -> int | float:

@@ -273,6 +273,28 @@ class Catch:
 NULL = "null"
 
 
+class _JsonNull:
+    """A JSON ``null`` given explicitly for a value field (``"Result": null``)."""
+
+    def __repr__(self) -> str:
+        return "JSON_NULL"
+
+    def __deepcopy__(self, memo: Any) -> _JsonNull:
+        return self
+
+    def __copy__(self) -> _JsonNull:
+        return self
+
+
+#: Stands for an explicit JSON ``null`` in ``result``/``output`` (absent is ``None``).
+JSON_NULL: Any = _JsonNull()
+
+
+def json_value(value: Any) -> Any:
+    """``value`` with :data:`JSON_NULL` turned into ``None``."""
+    return None if value is JSON_NULL else value
+
+
 def _null_path(data: dict[str, Any], key: str) -> str | None:
     if key not in data:
         return None
@@ -351,8 +373,10 @@ class Var:
 
     def _cmp(self, op: str, value: Any) -> Condition:
         if isinstance(value, Var):
-            kind = "Numeric" if op != "Equals" else "String"
-            return Condition({"Variable": self.path, f"{kind}{op}Path": value.path})
+            raise ValidationError(
+                f"{self!r}: comparing two variables needs the type, e.g. "
+                f"op('Numeric{op}Path', {value.path!r}) or op('String{op}Path', ...)"
+            )
         if isinstance(value, bool):
             if op != "Equals":
                 raise ValidationError(f"{self!r}: booleans support only == and !=")
@@ -515,7 +539,10 @@ class State:
             value = getattr(self, attr)
             if value is None:
                 continue
-            out[key] = _path_out(value) if key in self.NULLABLE else value
+            if value is JSON_NULL:
+                out[key] = None
+            else:
+                out[key] = _path_out(value) if key in self.NULLABLE else value
         out.update(self.extra)
         return out
 

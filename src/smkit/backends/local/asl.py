@@ -41,7 +41,16 @@ from smkit.workflow.execution import Execution
 from smkit.workflow.lambda_spec import LambdaSpec, resolve_handler
 from smkit.workflow.machine import Graph, Workflow
 from smkit.workflow.query import MISSING, StatesError
-from smkit.workflow.states import NULL, Catch, Choice, Map, Parallel, State, _Errors
+from smkit.workflow.states import (
+    NULL,
+    Catch,
+    Choice,
+    Map,
+    Parallel,
+    State,
+    _Errors,
+    json_value,
+)
 
 __all__ = ["Executor", "function_name_of", "match_error"]
 
@@ -354,7 +363,9 @@ class Executor:
         bindings = self._bindings(scope, ctx, input=raw, result=result)
         assigned = query.render_jsonata(state.assign, bindings) if state.assign is not None else {}
         output = (
-            query.render_jsonata(state.output, bindings) if state.output is not None else result
+            json_value(query.render_jsonata(state.output, bindings))
+            if state.output is not None
+            else result
         )
         return output, assigned
 
@@ -384,7 +395,7 @@ class Executor:
             output, assigned = self._finish_jsonata(state, raw, raw, scope, ctx)
             return output, self._next(state), assigned
         effective = self._effective_input(state, raw, scope, ctx, ql)
-        result = copy.deepcopy(state.result) if state.result is not None else effective
+        result = json_value(copy.deepcopy(state.result)) if state.result is not None else effective
         output, assigned = self._finish_jsonpath(state, raw, result, scope, ctx)
         return output, self._next(state), assigned
 

@@ -1,0 +1,174 @@
+"""AWS: requests validated by botocore, run on moto; same outputs as the local executor."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+
+from smkit.workflow import (
+    Catch,
+    Choice,
+    Fail,
+    LambdaSpec,
+    Map,
+    Parallel,
+    Pass,
+    Succeed,
+    Task,
+    Var,
+    Wait,
+    When,
+    Workflow,
+)
+
+
+def _config(moto, body):
+    req = urllib.request.Request(
+        f"{moto.url}/moto-api/config", data=json.dumps(body).encode(), method="POST"
+    )
+    urllib.request.urlopen(req, timeout=10).read()
+
+
+@pytest.fixture
+def with_role(aws_backend):
+    """The test role exists in moto's IAM (Lambda's CreateFunction checks it)."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    aws_backend.call(
+        "iam",
+        "CreateRole",
+        {"RoleName": "SmkitTestRole", "AssumeRolePolicyDocument": json.dumps(policy)},
+    )
+    return aws_backend
+
+
+@pytest.fixture
+def executing_moto(with_role, moto, monkeypatch):
+    """moto with its ASL interpreter on and Lambda without Docker (echoes the payload)."""
+    monkeypatch.setenv("MOTO_PORT", str(moto.port))
+    _config(
+        moto, {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+    )
+    yield with_role
+    _config(
+        moto, {"stepfunctions": {"execute_state_machine": False}, "lambda": {"use_docker": True}}
+    )
+
+
+def echo(event, context):
+    """The Lambda moto runs without Docker returns its payload: the same here."""
+    return event
+
+
+ECHO = LambdaSpec("test_workflow_moto:echo", name="echo")
+
+DEFINITIONS = {
+    "paths": (
+        Pass(
+            "Shape",
+            parameters={
+                "id.$": "$.id",
+                "msg.$": "States.Format('item {} of {}', $.id, $.owner.name)",
+                "both.$": "States.Array($.id, $.owner.name)",
+                "fixed": {"k": [1, 2]},
+            },
+            result_path="$.shaped",
+        )
+        >> Pass("Keep", input_path="$.shaped", result={"extra": True}, result_path="$.r")
+        >> Choice(
+            "Route",
+            [When((Var("$.id") >= 5) & Var("$.shaped.msg").matches("item *"), Succeed("Big"))],
+            default=Pass("Small", output_path="$.shaped.both"),
+        ),
+        [{"id": 7, "owner": {"name": "ann"}}, {"id": 2, "owner": {"name": "bob"}}],
+    ),
+    "parallel_map": (
+        Parallel("P", [Pass("A", result="a"), Pass("B", input_path="$.xs")], result_path="$.p")
+        >> Map(
+            "M",
+            Pass("Item", parameters={"double.$": "States.MathAdd($.v, $.v)"}),
+            items_path="$.xs",
+            item_selector={"v.$": "$$.Map.Item.Value"},
+            result_path="$.m",
+        )
+        >> Wait("W", 0),
+        [{"xs": [1, 2, 3]}],
+    ),
+    "lambda_forms": (
+        Task.lambda_("Direct", ECHO, result_selector={"got.$": "$.v"}, result_path="$.direct")
+        >> Task.lambda_(
+            "Wrapped",
+            ECHO,
+            integration=True,
+            result_selector={"p.$": "$.Payload"},
+            result_path="$.wrapped",
+        ),
+        [{"v": 1}],
+    ),
+    "fail": (
+        Pass("P", result={"x": 1}, result_path="$.p")
+        >> Fail("Nope", error="Custom.Error", cause="stop here"),
+        [{}],
+    ),
+}
+
+
+@pytest.mark.parametrize("key", sorted(DEFINITIONS))
+def test_same_outputs_on_moto_and_local(key, executing_moto, local_session):
+    chain, inputs = DEFINITIONS[key]
+    wf = Workflow(f"cmp-{key.replace('_', '-')}", chain)
+    for data in inputs:
+        local = local_session.run_workflow(wf, data, handlers={"echo": echo})
+        remote = executing_moto.run_workflow(wf, data, poll=0.1, timeout=60)
+        assert remote.status == local.status, (remote.error, remote.cause, local.cause)
+        assert remote.output == local.output
+        assert remote.error == local.error
+        if local.status == "FAILED":
+            assert remote.cause == local.cause
+        remote_types = [e["type"] for e in remote.events]
+        assert remote_types[0] == "ExecutionStarted"
+        # branches and iterations run concurrently on both: compare the visits as multisets
+        assert sorted(local.path) == sorted(
+            e["stateEnteredEventDetails"]["name"]
+            for e in remote.events
+            if e["type"].endswith("StateEntered")
+        )
+
+
+def test_deploy_creates_function_and_state_machine(with_role):
+    aws_backend = with_role
+    wf = Workflow("deployed", Task.lambda_("Direct", ECHO) >> Pass("Done"))
+    arn = aws_backend.deploy_workflow(wf)
+    fn = aws_backend.call("lambda", "GetFunction", {"FunctionName": "echo"})
+    assert fn["Configuration"]["Runtime"] == "python3.12"
+    assert fn["Configuration"]["Handler"] == "test_workflow_moto.echo"
+    sm = aws_backend.call("stepfunctions", "DescribeStateMachine", {"stateMachineArn": arn})
+    definition = json.loads(sm["definition"])
+    assert definition["States"]["Direct"]["Resource"].endswith(":function:echo")
+    # deploying again updates instead of failing
+    assert aws_backend.deploy_workflow(wf) == arn
+
+
+def test_plan_mode_records_requests():
+    from smkit.backends.aws import AwsBackend
+
+    backend = AwsBackend(plan=True, region="eu-west-1", role="arn:aws:iam::123456789012:role/r")
+    wf = Workflow(
+        "planned", Task.lambda_("Direct", ECHO, catch=[Catch("States.ALL", Succeed("S"))])
+    )
+    execution = backend.run_workflow(wf, {"a": 1})
+    ops = [r.operation for r in backend.plan()]
+    assert ops == ["CreateFunction", "CreateStateMachine", "StartExecution"]
+    assert execution.status == "RUNNING"
+    create = backend.plan()[0].params
+    assert create["Code"]["ZipFile"] == ECHO.package()
