@@ -408,7 +408,8 @@ class Var:
         return self._cmp("GreaterThanEquals", value)
 
     def op(self, operator: str, value: Any) -> Condition:
-        """Any operator by its ASL name, e.g. ``op("TimestampLessThan", "2024-01-01T00:00:00Z")``."""
+        """Any operator by its ASL name, e.g. ``op("TimestampLessThan", "2024-01-01T00:00:00Z")``.
+        """
         if operator not in COMPARISON_OPERATORS:
             raise ValidationError(
                 f"unknown comparison operator {operator!r}; known: "
