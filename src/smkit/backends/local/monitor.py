@@ -552,9 +552,14 @@ def _payload_rows(part: dict[str, Any]) -> list[list[str]]:
     if encoding == "JSON" or "json" in ctype:
         obj = json.loads(data)
         if isinstance(obj, dict):
-            for key in ("instances", "features", "predictions", "inputs", "data"):
+            for key in ("instances", "predictions", "inputs", "features", "data"):
                 if key in obj:
                     obj = obj[key]
+                    if key in ("instances", "predictions", "inputs") and isinstance(obj, list):
+                        # TF Serving style: a list of instances, each a row or a scalar
+                        return [
+                            [_text(v) for v in (r if isinstance(r, list) else [r])] for r in obj
+                        ]
                     break
             else:
                 return [[_text(v) for v in obj.values()]]
