@@ -408,7 +408,9 @@ class Var:
         return self._cmp("GreaterThanEquals", value)
 
     def op(self, operator: str, value: Any) -> Condition:
-        """Any operator by its ASL name, e.g. ``op("TimestampLessThan", "2024-01-01T00:00:00Z")``.
+        """Any operator by its ASL name.
+
+        Example: ``Var("$.t").op("TimestampLessThan", "2024-01-01T00:00:00Z")``.
         """
         if operator not in COMPARISON_OPERATORS:
             raise ValidationError(
