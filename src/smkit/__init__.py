@@ -88,9 +88,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
 
 
+_SUBPACKAGES = frozenset(
+    {"errors", "monitoring", "serving", "staging", "training", "usecases", "workflow"}
+)
+
+
 def __getattr__(name: str) -> Any:
-    if name == "errors":
-        return importlib.import_module("smkit.errors")
+    if name in _SUBPACKAGES:  # e.g. smkit.workflow.confidence_filter without an explicit import
+        return importlib.import_module(f"smkit.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'smkit' has no attribute {name!r}")
