@@ -606,7 +606,7 @@ class LocalMonitoring:
             reason = f"{type(exc).__name__}: {exc}"[:1024]
             catalog.update("monitoring_execution", name, status="Failed", FailureReason=reason,
                            MonitoringExecutionStatus="Failed")
-            self._after_run(schedule, name, "Failed", now, end, reason)
+            self._after_run(schedule, name, "Failed", when, end, reason)
             return MonitoringExecution(name, schedule, sdata["MonitoringType"], "Failed", reason)
         status = "CompletedWithViolations" if result.violations["violations"] else "Completed"
         result = attrs.evolve(result, name=name, status=status)
@@ -621,7 +621,7 @@ class LocalMonitoring:
             Message=result.message,
             MetricsSummary=getattr(self, "_last_metrics", {}),
         )
-        self._after_run(schedule, name, status, now, end, result.message)
+        self._after_run(schedule, name, status, when, end, result.message)
         return result
 
     def _after_run(self, schedule: str, name: str, status: str, now: datetime, end: datetime, msg: Any) -> None:
@@ -879,6 +879,11 @@ class LocalMonitoring:
             due = cron.next_after(last)
             if due is None or due > now:
                 continue
+            for _ in range(10_000):  # missed slots run once, as the latest of them
+                nxt = cron.next_after(due)
+                if nxt is None or nxt > now:
+                    break
+                due = nxt
             out.append(self._run_execution(rec.name, end=now, plan=plan, scheduled=due))
         return out
 
