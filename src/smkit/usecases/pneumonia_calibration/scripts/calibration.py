@@ -12,9 +12,10 @@ Calibrators map the classifier's logit ``z`` to a probability of the positive cl
 *cross-validated* log-loss on the validation outputs (k stratified folds; the winner is then
 refitted on all of them), so the flexible isotonic fit does not win by memorising the set.
 
-Metrics: :func:`expected_calibration_error` (15 equal-width bins; top-label confidence as in
-Guo et al. or positive-class probability), :func:`brier_score`, :func:`log_loss`,
-:func:`roc_auc`, :func:`reliability_diagram` data, and :func:`threshold_for_sensitivity`.
+Metrics: :func:`expected_calibration_error` (15 equal-width bins of the positive-class
+probability, or of the top-label confidence as in Guo et al.), :func:`brier_score`,
+:func:`log_loss`, :func:`roc_auc`, :func:`reliability_diagram` data, and
+:func:`threshold_for_sensitivity`.
 
 Run as a script over prediction CSVs (columns ``label`` (0/1 or NORMAL/PNEUMONIA) and
 ``logit``; other columns are carried into ``predictions.csv``)::
@@ -128,7 +129,7 @@ def _conf_and_hit(y: np.ndarray, p: np.ndarray, mode: str) -> tuple[np.ndarray, 
     raise ValueError(f"mode={mode!r}: use 'top_label' or 'positive'")
 
 
-def expected_calibration_error(y: Any, p: Any, n_bins: int = 15, mode: str = "top_label") -> float:
+def expected_calibration_error(y: Any, p: Any, n_bins: int = 15, mode: str = "positive") -> float:
     """Expected calibration error over ``n_bins`` equal-width bins of [0, 1].
 
     ``ECE = sum_b (n_b / n) * |acc_b - conf_b|``.
@@ -137,9 +138,10 @@ def expected_calibration_error(y: Any, p: Any, n_bins: int = 15, mode: str = "to
         y: Binary labels.
         p: Probabilities of the positive class.
         n_bins: Number of equal-width bins (15 as in Guo et al., 2017).
-        mode: ``"top_label"``: confidence is ``max(p, 1 - p)`` and accuracy whether the
-            predicted class (``p >= 0.5``) is right (Guo et al.); ``"positive"``: confidence is
-            ``p`` and accuracy the fraction of positives (the reliability diagram's view).
+        mode: ``"positive"`` (default): confidence is ``p`` and accuracy the fraction of
+            positives (the reliability diagram's view, and what a binary risk score needs);
+            ``"top_label"``: confidence is ``max(p, 1 - p)`` and accuracy whether the
+            predicted class (``p >= 0.5``) is right (Guo et al.).
 
     Returns:
         The ECE in [0, 1].
@@ -568,9 +570,11 @@ def calibrate_and_report(
     Returns:
         ``(calibrator, report)``; ``report`` has the selection, the decision threshold (on the
         calibrated probability, chosen on validation for ``sensitivity``) and, when test
-        outputs are given, ``ece_before``/``ece_after`` (top-label, ``n_bins`` bins),
-        ``ece_positive_*``, ``brier_*``, ``log_loss_*``, ``auc``, ``accuracy`` and the
-        reliability-diagram data before and after.
+        outputs are given, ``ece_before``/``ece_after`` (``n_bins`` equal-width bins of the
+        positive-class probability, the quantity the endpoint returns and the reliability
+        diagram shows), ``ece_top_label_*`` (Guo et al.'s top-label variant), ``brier_*``,
+        ``log_loss_*``, ``auc``, ``accuracy`` and the reliability-diagram data before and
+        after.
     """
     z_val, y_val = _arr(z_val), _labels(y_val)
     cal, selection = select_calibrator(z_val, y_val, methods, seed=seed)
@@ -582,8 +586,9 @@ def calibrate_and_report(
         "selection": selection,
         "n_bins": n_bins,
         "ece_definition": (
-            f"top-label confidence max(p, 1-p), {n_bins} equal-width bins (Guo et al., 2017); "
-            "ece_positive_* bins the positive-class probability"
+            f"{n_bins} equal-width bins of the predicted probability of the positive class, "
+            "ECE = sum_b n_b/n |fraction positive_b - mean probability_b|; ece_top_label_* "
+            "bins the top-label confidence max(p, 1-p) as in Guo et al. (2017)"
         ),
         "threshold": {
             "target_sensitivity": sensitivity,
@@ -594,15 +599,16 @@ def calibrate_and_report(
     if z_test is not None and y_test is not None:
         z_test, y_test = _arr(z_test), _labels(y_test)
         raw, calp = sigmoid(z_test), cal.predict(z_test)
+        tl = "top_label"
         report.update(
             {
                 "split": "test",
                 "n": int(y_test.size),
                 "n_positive": int(y_test.sum()),
-                "ece_before": expected_calibration_error(y_test, raw, n_bins),
-                "ece_after": expected_calibration_error(y_test, calp, n_bins),
-                "ece_positive_before": expected_calibration_error(y_test, raw, n_bins, "positive"),
-                "ece_positive_after": expected_calibration_error(y_test, calp, n_bins, "positive"),
+                "ece_before": expected_calibration_error(y_test, raw, n_bins, "positive"),
+                "ece_after": expected_calibration_error(y_test, calp, n_bins, "positive"),
+                "ece_top_label_before": expected_calibration_error(y_test, raw, n_bins, tl),
+                "ece_top_label_after": expected_calibration_error(y_test, calp, n_bins, tl),
                 "brier_before": brier_score(y_test, raw),
                 "brier_after": brier_score(y_test, calp),
                 "log_loss_before": log_loss(y_test, raw),
