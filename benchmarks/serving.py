@@ -1,0 +1,314 @@
+"""Serving throughput and latency: smkit's local endpoint against references in the same run.
+
+Run: ``.venv/bin/python benchmarks/serving.py [--duration 15] [--concurrency 1 8 32]``
+
+One XGBoost model trained on scikit-learn's wine data is served by
+
+- smkit's local endpoint with data capture off, and with 100% capture on;
+- a minimal Starlette app on uvicorn (httptools + uvloop) doing the same parse/predict/format
+  with no checks and no capture (the "bare minimal server" reference);
+- ``mlflow models serve`` (1 worker, ``--env-manager local``) when mlflow is importable;
+- at concurrency 8 only, a stdlib ``ThreadingHTTPServer`` (the other stack considered).
+
+Each server runs in its own process; a closed-loop keep-alive load generator
+(:mod:`smkit.serving.loadgen`) sends one wine row per request for ``--duration`` seconds per
+concurrency level, split into three windows: the throughput printed is the median of the
+windows, the latencies are percentiles over all requests. Ratios compare servers measured
+in this same run on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROW = "13.2,1.78,2.14,11.2,100,2.65,2.76,0.26,1.28,4.38,1.05,3.4,1050"
+COLUMNS = [f"f{i}" for i in range(13)]
+
+REFERENCE_APP = r"""
+import sys
+import numpy as np
+import xgboost as xgb
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+booster = xgb.Booster()
+booster.load_model(sys.argv[2])
+booster.set_param({"nthread": 1})
+
+async def invocations(request: Request) -> Response:
+    text = (await request.body()).decode()
+    arr = np.array([ln.split(",") for ln in text.splitlines() if ln], dtype=np.float32)
+    pred = booster.inplace_predict(arr)
+    return Response("\n".join(",".join(map(str, r)) for r in pred), media_type="text/csv")
+
+async def ping(request: Request) -> Response:
+    return Response(b"")
+
+app = Starlette(routes=[Route("/invocations", invocations, methods=["POST"]),
+                        Route("/ping", ping)])
+import uvicorn
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
+            access_log=False, http="httptools", loop="uvloop")
+"""
+
+STDLIB_APP = r"""
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import numpy as np
+import xgboost as xgb
+
+booster = xgb.Booster()
+booster.load_model(sys.argv[2])
+booster.set_param({"nthread": 1})
+
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+    def do_POST(self):
+        text = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        arr = np.array([ln.split(",") for ln in text.splitlines() if ln], dtype=np.float32)
+        out = "\n".join(",".join(map(str, r)) for r in booster.inplace_predict(arr)).encode()
+        self.send_response(200); self.send_header("Content-Type", "text/csv")
+        self.send_header("Content-Length", str(len(out))); self.end_headers()
+        self.wfile.write(out)
+
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url: str, proc: subprocess.Popen | None = None, timeout: float = 120) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=2, trust_env=False).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not ready after {timeout}s")
+
+
+def measure(url: str, body: bytes, ctype: str, concurrency: int, duration: float) -> dict:
+    from smkit.serving.loadgen import run_load
+
+    run_load(url, body, content_type=ctype, concurrency=concurrency, duration=0.5)  # warm up
+    windows = [
+        run_load(url, body, content_type=ctype, concurrency=concurrency, duration=duration / 3)
+        for _ in range(3)
+    ]
+    lat = sorted(x for w in windows for x in w.latencies)
+    bad = sum(n for w in windows for code, n in w.statuses.items() if code != 200)
+    return {
+        "rps": statistics.median(w.throughput for w in windows),
+        "p50": statistics.median(lat) * 1000 if lat else float("nan"),
+        "p99": lat[min(len(lat) - 1, round(0.99 * (len(lat) - 1)))] * 1000 if lat else 0,
+        "non200": bad,
+        "requests": len(lat),
+    }
+
+
+def build_model(tmp: Path) -> tuple[Path, Path]:
+    import tarfile
+
+    import xgboost as xgb
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    booster = xgb.train(
+        {"objective": "multi:softprob", "num_class": 3, "max_depth": 4, "nthread": 1},
+        xgb.DMatrix(X, label=y),
+        50,
+    )
+    model = tmp / "xgboost-model.json"
+    booster.save_model(str(model))
+    tar = tmp / "model.tar.gz"
+    with tarfile.open(tar, "w:gz") as t:
+        t.add(model, arcname="xgboost-model")
+    return model, tar
+
+
+def start_mlflow(tmp: Path, model_json: Path) -> tuple[subprocess.Popen, str] | None:
+    try:
+        import mlflow.xgboost
+        import xgboost as xgb
+    except ImportError:
+        return None
+    booster = xgb.Booster()
+    booster.load_model(str(model_json))
+    path = tmp / "mlflow-model"
+    mlflow.xgboost.save_model(booster, str(path))
+    port = free_port()
+    exe = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"file://{tmp}/mlruns",
+        "OMP_NUM_THREADS": "1",
+        # mlflow execs `uvicorn` by name: the venv's bin must be on PATH
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    proc = subprocess.Popen(
+        [
+            exe,
+            "models",
+            "serve",
+            "-m",
+            str(path),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--env-manager",
+            "local",
+            "-w",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp / "mlflow.log", "wb"),  # noqa: SIM115
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/ping", proc, timeout=180)
+    except (RuntimeError, TimeoutError) as exc:
+        proc.kill()
+        tail = (tmp / "mlflow.log").read_text(errors="replace")[-1500:]
+        print(f"mlflow models serve did not start ({exc}); log tail:\n{tail}")
+        return None
+    return proc, f"http://127.0.0.1:{port}/invocations"
+
+
+def start_script(tmp: Path, name: str, code: str, model_json: Path) -> tuple[subprocess.Popen, str]:
+    script = tmp / f"{name}.py"
+    script.write_text(code)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(port), str(model_json)],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        start_new_session=True,
+    )
+    wait_ready(f"http://127.0.0.1:{port}/ping", proc)
+    return proc, f"http://127.0.0.1:{port}/invocations"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds per level")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--no-mlflow", action="store_true", help="skip the MLflow reference")
+    parser.add_argument("--json", help="also write the results to this JSON file")
+    args = parser.parse_args()
+
+    from smkit.serving import DataCaptureSpec, EndpointSpec, ModelSpec
+    from smkit.session import Session
+
+    tmp = Path(tempfile.mkdtemp(prefix="smkit-bench-"))
+    session = Session("local", root=tmp / "root")
+    procs: list[subprocess.Popen] = []
+    try:
+        model_json, tar = build_model(tmp)
+        csv_body = (ROW + "\n").encode()
+        servers: dict[str, tuple[str, bytes, str]] = {}
+        for name, capture in (("smkit", None), ("smkit+capture", DataCaptureSpec(100))):
+            ep = session.deploy(
+                ModelSpec(model_data=str(tar), framework="xgboost"),
+                EndpointSpec(name=name.replace("+", "-"), data_capture=capture),
+            )
+            servers[name] = (ep.url + "/invocations", csv_body, "text/csv")
+        proc, url = start_script(tmp, "starlette_ref", REFERENCE_APP, model_json)
+        procs.append(proc)
+        servers["starlette-minimal"] = (url, csv_body, "text/csv")
+        if not args.no_mlflow:
+            started = start_mlflow(tmp, model_json)
+            if started is None:
+                print("mlflow: not importable or cannot serve offline; MLflow ratios skipped")
+            else:
+                procs.append(started[0])
+                mlflow_body = json.dumps(
+                    {
+                        "dataframe_split": {
+                            "columns": COLUMNS,
+                            "data": [[float(v) for v in ROW.split(",")]],
+                        }
+                    }
+                ).encode()
+                servers["mlflow"] = (started[1], mlflow_body, "application/json")
+        results: dict[str, dict[int, dict]] = {}
+        for name, (url, body, ctype) in servers.items():
+            results[name] = {}
+            for c in args.concurrency:
+                results[name][c] = measure(url, body, ctype, c, args.duration)
+        if 8 in args.concurrency:
+            proc, url = start_script(tmp, "stdlib_ref", STDLIB_APP, model_json)
+            procs.append(proc)
+            results["stdlib-threading"] = {8: measure(url, csv_body, "text/csv", 8, args.duration)}
+        print(
+            f"\nmachine: {os.cpu_count()} cores; {args.duration:g}s per level; one wine row per "
+            "request; rps = median of 3 windows"
+        )
+        print(f"{'server':<18} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8}")
+        for name, by_c in results.items():
+            for c, r in by_c.items():
+                print(
+                    f"{name:<18} {c:>4} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
+                    f"{r['non200']:>8}"
+                )
+        print("\nratios (same run):")
+        for c in args.concurrency:
+            on, off = results["smkit+capture"][c]["rps"], results["smkit"][c]["rps"]
+            bare = results["starlette-minimal"][c]["rps"]
+            line = (
+                f"  c={c:<3} capture on/off {on / off:5.2f}x   smkit+capture/starlette-minimal "
+                f"{on / bare:5.2f}x   smkit/starlette-minimal {off / bare:5.2f}x"
+            )
+            if "mlflow" in results:
+                ml = results["mlflow"][c]["rps"]
+                line += f"   smkit+capture/mlflow {on / ml:5.1f}x   smkit/mlflow {off / ml:5.1f}x"
+            print(line)
+        if "stdlib-threading" in results:
+            st = results["stdlib-threading"][8]["rps"]
+            print(
+                f"  c=8   stdlib ThreadingHTTPServer/starlette-minimal "
+                f"{st / results['starlette-minimal'][8]['rps']:5.2f}x"
+            )
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2))
+    finally:
+        for p in procs:
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        for rec in session.backend.list_endpoints():
+            session.backend.delete_endpoint(rec["EndpointName"], force=True)
+        session.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
