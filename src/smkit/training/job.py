@@ -195,7 +195,7 @@ class TrainingJob:
 
     @property
     def rule_statuses(self) -> dict[str, str]:
-        """Debugger rule name -> ``InProgress`` / ``NoIssuesFound`` / ``IssuesFound`` / ``Error``."""
+        """Debugger rule -> ``InProgress``/``NoIssuesFound``/``IssuesFound``/``Error``."""
         record = self.describe()
         statuses = {
             s["RuleConfigurationName"]: s["RuleEvaluationStatus"]

@@ -23,6 +23,7 @@ job's tensor directory) and returns a status as SageMaker reports it in
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -184,4 +185,4 @@ def summarise_steps(tensor_dir: str | Path) -> list[float]:
             times.append(float(json.loads(line)["time"]))
         except (ValueError, KeyError):
             continue
-    return [b - a for a, b in zip(times, times[1:])]
+    return [b - a for a, b in itertools.pairwise(times)]

@@ -306,7 +306,7 @@ class TrainingSpec:
             )
         if self.algorithm is not None and self.algorithm not in ALGORITHMS:
             raise ConfigError(
-                f"unknown algorithm {self.algorithm!r}; built-in algorithms: {', '.join(ALGORITHMS)}"
+                f"unknown algorithm {self.algorithm!r}; built-in: {', '.join(ALGORITHMS)}"
             )
         if self.framework is not None and self.framework not in FRAMEWORKS:
             raise ConfigError(

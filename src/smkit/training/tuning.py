@@ -30,6 +30,7 @@ __all__ = [
     "IntegerParameter",
     "ParameterRange",
     "TuningSpec",
+    "tuning_config",
 ]
 
 _SCALINGS = ("Auto", "Linear", "Logarithmic", "ReverseLogarithmic")
@@ -267,3 +268,35 @@ class TuningSpec:
     def evolve(self, **changes: Any) -> TuningSpec:
         """A copy with ``changes`` applied (validated again)."""
         return attrs.evolve(self, **changes)
+
+
+def tuning_config(spec: Any) -> dict[str, Any]:
+    """``HyperParameterTuningJobConfig`` of a :class:`~smkit.training.TuningSpec`."""
+    ranges: dict[str, list[dict[str, Any]]] = {
+        "IntegerParameterRanges": [],
+        "ContinuousParameterRanges": [],
+        "CategoricalParameterRanges": [],
+    }
+    for name, rng in sorted(spec.ranges.items()):
+        if isinstance(rng, ContinuousParameter):
+            ranges["ContinuousParameterRanges"].append(rng.to_aws(name))
+        elif isinstance(rng, CategoricalParameter):
+            ranges["CategoricalParameterRanges"].append(rng.to_aws(name))
+        else:
+            ranges["IntegerParameterRanges"].append(rng.to_aws(name))
+    config: dict[str, Any] = {
+        "Strategy": spec.strategy,
+        "HyperParameterTuningJobObjective": {
+            "Type": spec.objective_type,
+            "MetricName": spec.objective_metric,
+        },
+        "ResourceLimits": {
+            "MaxNumberOfTrainingJobs": spec.total_jobs,
+            "MaxParallelTrainingJobs": spec.max_parallel_jobs,
+        },
+        "ParameterRanges": ranges,
+        "TrainingJobEarlyStoppingType": spec.early_stopping,
+    }
+    if spec.seed is not None:
+        config["RandomSeed"] = int(spec.seed)
+    return config

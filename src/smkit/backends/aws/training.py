@@ -1,9 +1,398 @@
-"""AWS backend verbs for training (a mixin of :class:`~smkit.backends.aws.AwsBackend`)."""
+"""AWS backend verbs for training (a mixin of :class:`~smkit.backends.aws.AwsBackend`).
+
+``train`` sends ``CreateTrainingJob`` and ``tune`` ``CreateHyperParameterTuningJob``, built
+from the same specs the local backend runs:
+
+- script mode: the source directory is packed as ``sourcedir.tar.gz`` and uploaded to
+  ``s3://<bucket>/<job>/source/``, and the SDK's ``sagemaker_program`` /
+  ``sagemaker_submit_directory`` / ``sagemaker_region`` hyperparameters point at it;
+  the other hyperparameters are JSON-encoded as the SDK does;
+- built-in XGBoost: SageMaker's XGBoost algorithm image, hyperparameters as plain strings;
+- built-in AutoGluon: the AutoGluon training image running smkit's shipped trainer script;
+- image URIs come from ``sagemaker.core.image_uris`` (imported when first needed);
+- Debugger rules become ``DebugRuleConfigurations`` (with the region's rule image), a
+  ``DebugHookConfig`` and, with the profiler, ``ProfilerConfig`` +
+  ``ProfilerRuleConfigurations`` (the ``ProfilerReport`` rule).
+
+Local paths given as channels are uploaded first to ``s3://<bucket>/<job>/input/<channel>/``.
+Every request is validated by botocore (and only recorded in plan mode). Waiting polls
+``Describe*`` with exponential backoff (1 s doubling to 30 s).
+"""
 
 from __future__ import annotations
 
-__all__ = ["AwsTraining"]
+import io
+import json
+import tarfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from smkit import uri as s3uri
+from smkit.errors import ConfigError, ResourceNotFoundError, SourceNotFoundError
+
+if TYPE_CHECKING:
+    from smkit.training.job import TrainingJob, TuningJob
+    from smkit.training.spec import TrainingSpec
+    from smkit.training.tuning import TuningSpec
+
+__all__ = ["AwsTraining", "image_uri_for"]
+
+_PY_VERSIONS = {"pytorch": "py310", "autogluon": "py311", "sklearn": "py3"}
+_IMAGE_FRAMEWORK = {"sklearn": "sklearn", "pytorch": "pytorch", "xgboost": "xgboost"}
+
+
+def image_uri_for(spec: TrainingSpec, region: str) -> str:
+    """The training image of a spec: ``image_uri`` or SageMaker's prebuilt framework image.
+
+    Raises:
+        ConfigError: a ``custom`` framework without ``image_uri``, or an unknown version.
+    """
+    if spec.image_uri:
+        return spec.image_uri
+    framework = spec.effective_framework
+    if framework == "custom":
+        raise ConfigError(
+            "a custom-framework job needs image_uri on AWS",
+            hint="set framework= (sklearn, pytorch, xgboost, autogluon) or image_uri=",
+        )
+    from smkit._compat import require
+
+    image_uris = require("sagemaker.core.image_uris", "aws", feature="image URIs")
+    version = spec.effective_version
+    try:
+        return str(
+            image_uris.retrieve(
+                framework,
+                region=region,
+                version=version,
+                py_version=spec.py_version or _PY_VERSIONS.get(framework),
+                instance_type=spec.instance_type,
+                image_scope="training",
+            )
+        )
+    except Exception as exc:
+        raise ConfigError(
+            f"no SageMaker {framework} training image for version {version!r} in {region}: {exc}",
+            hint="pick a supported framework_version / py_version, or pass image_uri",
+        ) from exc
+
+
+def _debugger_image(region: str) -> str:
+    from smkit._compat import require
+
+    image_uris = require("sagemaker.core.image_uris", "aws", feature="image URIs")
+    return str(image_uris.retrieve("debugger", region=region))
+
+
+def _tar_dir(code: Path) -> bytes:
+    """``sourcedir.tar.gz`` of a directory (or of one file), caches and VCS folders left out."""
+    if code.is_file():
+        members = [(code, code.name)]
+    else:
+        members = [
+            (p, p.relative_to(code).as_posix())
+            for p in sorted(code.rglob("*"))
+            if "__pycache__" not in p.parts and ".git" not in p.parts
+        ]
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for path, arcname in members:
+            tar.add(path, arcname=arcname, recursive=False)
+    return buf.getvalue()
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in data.items():
+        if key == "ResponseMetadata":
+            continue
+        out[key] = value
+    return out
 
 
 class AwsTraining:
     """Training verbs of the aws backend."""
+
+    call: Callable[..., dict[str, Any]]
+    store: Any
+    region: str
+    role: str
+    bucket: str
+    plan_mode: bool
+
+    def _job_poll_delay(self, attempt: int) -> float:
+        return float(min(30.0, 2.0**attempt))
+
+    # -- request building ------------------------------------------------------------------
+    def _upload_local_channel(self, name: str, channel: str, path: Path) -> str:
+        prefix = f"s3://{self.bucket}/{name}/input/{channel}/"
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        for f in files:
+            rel = f.name if path.is_file() else f.relative_to(path).as_posix()
+            self.store.put_file(s3uri.join(prefix, rel), f)
+        return prefix
+
+    def training_request(self, spec: TrainingSpec, name: str) -> dict[str, Any]:
+        """The ``CreateTrainingJob`` parameters for ``spec`` (uploading code and local data)."""
+        from smkit.backends.local.jobs import _resolve_code, build_record
+
+        output_path = spec.output_path or f"s3://{self.bucket}/"
+        extra: dict[str, str] | None = None
+        if spec.algorithm != "xgboost":
+            code_dir, entry = _resolve_code(spec)
+            source_uri = f"s3://{self.bucket}/{name}/source/sourcedir.tar.gz"
+            self.store.put_bytes(source_uri, _tar_dir(code_dir))
+            extra = {
+                "sagemaker_program": json.dumps(entry),
+                "sagemaker_submit_directory": json.dumps(source_uri),
+                "sagemaker_container_log_level": "20",
+                "sagemaker_job_name": json.dumps(name),
+                "sagemaker_region": json.dumps(self.region),
+            }
+        inputs = {}
+        for cname, ch in spec.inputs.items():
+            if ch.uri.startswith("s3://"):
+                inputs[cname] = ch
+            else:
+                local = Path(ch.uri).expanduser()
+                if not local.exists():
+                    raise SourceNotFoundError(f"channel {cname!r}: no such path {ch.uri!r}")
+                import attrs
+
+                inputs[cname] = attrs.evolve(ch, uri=self._upload_local_channel(name, cname, local))
+        spec = spec.evolve(inputs=inputs)
+        record = build_record(
+            spec,
+            name,
+            output_path=output_path,
+            role=self.role,
+            image=image_uri_for(spec, self.region),
+            extra_hyperparameters=extra,
+        )
+        algo = record["AlgorithmSpecification"]
+        if spec.algorithm == "xgboost":
+            # the built-in algorithm defines its own metrics; send only the user's
+            algo["MetricDefinitions"] = [m.to_aws() for m in spec.metric_definitions]
+        if not algo["MetricDefinitions"]:
+            del algo["MetricDefinitions"]
+        params: dict[str, Any] = {
+            key: record[key]
+            for key in (
+                "TrainingJobName",
+                "AlgorithmSpecification",
+                "RoleArn",
+                "HyperParameters",
+                "InputDataConfig",
+                "OutputDataConfig",
+                "ResourceConfig",
+                "StoppingCondition",
+                "EnableNetworkIsolation",
+                "EnableManagedSpotTraining",
+            )
+        }
+        if not params["InputDataConfig"]:
+            del params["InputDataConfig"]
+        if spec.environment:
+            params["Environment"] = dict(spec.environment)
+        if spec.rules:
+            rule_image = _debugger_image(self.region)
+            params["DebugHookConfig"] = {
+                "S3OutputPath": record["DebugHookConfig"]["S3OutputPath"],
+                "LocalPath": "/opt/ml/output/tensors",
+                "CollectionConfigurations": [
+                    {"CollectionName": "losses", "CollectionParameters": {"save_interval": "1"}},
+                    {"CollectionName": "gradients"},
+                ],
+            }
+            params["DebugRuleConfigurations"] = [
+                {**cfg, "RuleEvaluatorImage": rule_image, "InstanceType": "ml.t3.medium"}
+                for cfg in record["DebugRuleConfigurations"]
+            ]
+        if "ProfilerConfig" in record:
+            params["ProfilerConfig"] = record["ProfilerConfig"]
+            params["ProfilerRuleConfigurations"] = [
+                {
+                    "RuleConfigurationName": "ProfilerReport",
+                    "RuleEvaluatorImage": _debugger_image(self.region),
+                    "RuleParameters": {"rule_to_invoke": "ProfilerReport"},
+                }
+            ]
+        else:
+            params["ProfilerConfig"] = {"DisableProfiler": True}
+        if spec.tags:
+            params["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(spec.tags.items())]
+        return params
+
+    # -- training --------------------------------------------------------------------------
+    def train(
+        self, spec: TrainingSpec, *, name: str | None = None, wait: bool = False
+    ) -> TrainingJob:
+        """Send ``CreateTrainingJob`` and return the job's handle."""
+        from smkit.backends.local.jobs import check_name, job_name
+        from smkit.training.job import TrainingJob
+
+        name = check_name(name) if name else job_name(spec.job_name_prefix())
+        params = self.training_request(spec, name)
+        self.call("sagemaker", "CreateTrainingJob", params, resource=name)
+        job = TrainingJob(self, name, spec)
+        return job.wait() if wait and not self.plan_mode else job
+
+    def training_job(self, name: str) -> TrainingJob:
+        """A handle on an existing training job."""
+        from smkit.training.job import TrainingJob
+
+        return TrainingJob(self, name)
+
+    def describe_training_job(self, name: str) -> dict[str, Any]:
+        """``DescribeTrainingJob``."""
+        if self.plan_mode:
+            raise ResourceNotFoundError(f"plan mode cannot describe training job {name!r}")
+        return _jsonable(
+            self.call("sagemaker", "DescribeTrainingJob", {"TrainingJobName": name}, resource=name)
+        )
+
+    def list_training_jobs(self, status: str | None = None) -> list[dict[str, Any]]:
+        """``ListTrainingJobs`` (every page), newest first."""
+        out: list[dict[str, Any]] = []
+        token = None
+        while True:
+            params: dict[str, Any] = {"MaxResults": 100, "SortOrder": "Descending"}
+            if status:
+                params["StatusEquals"] = status
+            if token:
+                params["NextToken"] = token
+            resp = self.call("sagemaker", "ListTrainingJobs", params)
+            out.extend(resp.get("TrainingJobSummaries", []))
+            token = resp.get("NextToken")
+            if not token:
+                return out
+
+    def training_job_logs(self, name: str) -> str:
+        """The job's CloudWatch log events (``/aws/sagemaker/TrainingJobs``)."""
+        lines: list[str] = []
+        token = None
+        try:
+            while True:
+                params: dict[str, Any] = {
+                    "logGroupName": "/aws/sagemaker/TrainingJobs",
+                    "logStreamNamePrefix": f"{name}/",
+                }
+                if token:
+                    params["nextToken"] = token
+                resp = self.call("logs", "FilterLogEvents", params, resource=name)
+                lines.extend(e.get("message", "") for e in resp.get("events", []))
+                token = resp.get("nextToken")
+                if not token:
+                    break
+        except ResourceNotFoundError:
+            return ""
+        return "\n".join(lines)
+
+    def stop_training_job(self, name: str) -> None:
+        """``StopTrainingJob``."""
+        self.call("sagemaker", "StopTrainingJob", {"TrainingJobName": name}, resource=name)
+
+    # -- tuning ----------------------------------------------------------------------------
+    def tuning_request(self, spec: TuningSpec, name: str) -> dict[str, Any]:
+        """The ``CreateHyperParameterTuningJob`` parameters for ``spec``."""
+        from smkit.training.tuning import tuning_config
+
+        training = self.training_request(spec.training_spec, name)
+        config = tuning_config(spec)
+        if spec.strategy == "Grid" and spec.max_jobs is None:
+            del config["ResourceLimits"]["MaxNumberOfTrainingJobs"]
+        algo = {
+            k: v
+            for k, v in training["AlgorithmSpecification"].items()
+            if k in ("TrainingImage", "TrainingInputMode", "MetricDefinitions")
+        }
+        if spec.objective_regex is not None or spec.training.algorithm != "xgboost":
+            defs = spec.training_spec.all_metric_definitions
+            algo["MetricDefinitions"] = [m.to_aws() for m in defs]
+        definition: dict[str, Any] = {
+            "StaticHyperParameters": training["HyperParameters"],
+            "AlgorithmSpecification": algo,
+            "RoleArn": training["RoleArn"],
+            "OutputDataConfig": training["OutputDataConfig"],
+            "ResourceConfig": training["ResourceConfig"],
+            "StoppingCondition": training["StoppingCondition"],
+        }
+        if "InputDataConfig" in training:
+            definition["InputDataConfig"] = training["InputDataConfig"]
+        if spec.training.environment:
+            definition["Environment"] = dict(spec.training.environment)
+        return {
+            "HyperParameterTuningJobName": name,
+            "HyperParameterTuningJobConfig": config,
+            "TrainingJobDefinition": definition,
+        }
+
+    def tune(self, spec: TuningSpec, *, name: str | None = None, wait: bool = False) -> TuningJob:
+        """Send ``CreateHyperParameterTuningJob`` and return the tuning job's handle."""
+        from smkit.backends.local.jobs import check_name
+        from smkit.training.job import TuningJob
+
+        if name is None:
+            prefix = (spec.base_job_name or spec.training.job_name_prefix())[:12].strip("-")
+            name = f"{prefix}-{datetime.now(UTC).strftime('%y%m%d-%H%M%S')}"
+        if len(name) > 32:
+            raise ConfigError(f"tuning job name {name!r} is longer than 32 characters")
+        check_name(name)
+        params = self.tuning_request(spec, name)
+        self.call("sagemaker", "CreateHyperParameterTuningJob", params, resource=name)
+        job = TuningJob(self, name, spec)
+        return job.wait() if wait and not self.plan_mode else job
+
+    def tuning_job(self, name: str) -> TuningJob:
+        """A handle on an existing tuning job."""
+        from smkit.training.job import TuningJob
+
+        return TuningJob(self, name)
+
+    def describe_tuning_job(self, name: str) -> dict[str, Any]:
+        """``DescribeHyperParameterTuningJob``."""
+        if self.plan_mode:
+            raise ResourceNotFoundError(f"plan mode cannot describe tuning job {name!r}")
+        return _jsonable(
+            self.call(
+                "sagemaker",
+                "DescribeHyperParameterTuningJob",
+                {"HyperParameterTuningJobName": name},
+                resource=name,
+            )
+        )
+
+    def list_tuning_jobs(self, status: str | None = None) -> list[dict[str, Any]]:
+        """``ListHyperParameterTuningJobs`` (first 100)."""
+        params: dict[str, Any] = {"MaxResults": 100, "SortOrder": "Descending"}
+        if status:
+            params["StatusEquals"] = status
+        resp = self.call("sagemaker", "ListHyperParameterTuningJobs", params)
+        return list(resp.get("HyperParameterTuningJobSummaries", []))
+
+    def tuning_job_trials(self, name: str) -> list[dict[str, Any]]:
+        """``ListTrainingJobsForHyperParameterTuningJob`` (every page)."""
+        out: list[dict[str, Any]] = []
+        token = None
+        while True:
+            params: dict[str, Any] = {"HyperParameterTuningJobName": name, "MaxResults": 100}
+            if token:
+                params["NextToken"] = token
+            resp = self.call(
+                "sagemaker", "ListTrainingJobsForHyperParameterTuningJob", params, resource=name
+            )
+            out.extend(resp.get("TrainingJobSummaries", []))
+            token = resp.get("NextToken")
+            if not token:
+                return out
+
+    def stop_tuning_job(self, name: str) -> None:
+        """``StopHyperParameterTuningJob``."""
+        self.call(
+            "sagemaker",
+            "StopHyperParameterTuningJob",
+            {"HyperParameterTuningJobName": name},
+            resource=name,
+        )

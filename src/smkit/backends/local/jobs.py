@@ -132,7 +132,11 @@ def _channel_exists(store: Any, uri: str) -> bool:
 
 
 def _resolve_code(spec: Any) -> tuple[Path, str]:
-    """(source directory, entry point file name) of a spec, checked to exist."""
+    """(code to copy, entry point file name) of a spec, checked to exist.
+
+    The code is the source directory, or the entry point file alone when there is none
+    (as the SageMaker SDK uploads it).
+    """
     if spec.algorithm is not None:
         return _TRAINERS, _BUILTIN_SCRIPTS[spec.algorithm]
     entry = spec.entry_point
@@ -152,7 +156,7 @@ def _resolve_code(spec: Any) -> tuple[Path, str]:
     path = Path(entry).expanduser().resolve()
     if not path.is_file():
         raise SourceNotFoundError(f"entry point {entry!r} not found", path=str(path))
-    return path.parent, path.name
+    return path, path.name
 
 
 def build_record(
@@ -315,9 +319,12 @@ def submit(
         if jobdir.exists():
             shutil.rmtree(jobdir)
         paths.create()
-        shutil.copytree(
-            code_dir, paths.code, dirs_exist_ok=True, ignore=_code_ignorer(backend.root)
-        )
+        if code_dir.is_file():
+            shutil.copy2(code_dir, paths.code / code_dir.name)
+        else:
+            shutil.copytree(
+                code_dir, paths.code, dirs_exist_ok=True, ignore=_code_ignorer(backend.root)
+            )
         pid, started = _start_supervisor(backend.root, name, jobdir)
     except BaseException as exc:
         backend.catalog.update(
@@ -744,10 +751,7 @@ class _Supervisor:
         try:
             self.download()
             env, argv = self.write_config()
-            if self.stop_requested():
-                rc = -signal.SIGTERM
-            else:
-                rc = self.run_script(env, argv)
+            rc = -signal.SIGTERM if self.stop_requested() else self.run_script(env, argv)
         except Exception as exc:
             error = f"ClientError: {type(exc).__name__}: {exc}"
             self.log(f"smkit: {error}")

@@ -32,44 +32,11 @@ from typing import Any
 
 from smkit.backends.local import jobs
 from smkit.errors import ValidationError
+from smkit.training.tuning import tuning_config
 
 __all__ = ["KIND", "reconcile", "run_supervisor", "stop", "submit", "tuning_config"]
 
 KIND = "tuning_job"
-
-
-def tuning_config(spec: Any) -> dict[str, Any]:
-    """``HyperParameterTuningJobConfig`` of a :class:`~smkit.training.TuningSpec`."""
-    from smkit.training.tuning import CategoricalParameter, ContinuousParameter
-
-    ranges: dict[str, list[dict[str, Any]]] = {
-        "IntegerParameterRanges": [],
-        "ContinuousParameterRanges": [],
-        "CategoricalParameterRanges": [],
-    }
-    for name, rng in sorted(spec.ranges.items()):
-        if isinstance(rng, ContinuousParameter):
-            ranges["ContinuousParameterRanges"].append(rng.to_aws(name))
-        elif isinstance(rng, CategoricalParameter):
-            ranges["CategoricalParameterRanges"].append(rng.to_aws(name))
-        else:
-            ranges["IntegerParameterRanges"].append(rng.to_aws(name))
-    config: dict[str, Any] = {
-        "Strategy": spec.strategy,
-        "HyperParameterTuningJobObjective": {
-            "Type": spec.objective_type,
-            "MetricName": spec.objective_metric,
-        },
-        "ResourceLimits": {
-            "MaxNumberOfTrainingJobs": spec.total_jobs,
-            "MaxParallelTrainingJobs": spec.max_parallel_jobs,
-        },
-        "ParameterRanges": ranges,
-        "TrainingJobEarlyStoppingType": spec.early_stopping,
-    }
-    if spec.seed is not None:
-        config["RandomSeed"] = int(spec.seed)
-    return config
 
 
 def submit(backend: Any, spec: Any, *, name: str | None = None) -> str:
