@@ -88,7 +88,9 @@ def bench_baseline(rows: int, repeat: int) -> dict[str, float]:
             lambda: suggest_constraints(compute_statistics(path)), repeat
         )
         out = subprocess.run(
-            [sys.executable, "-c", _RSS_CODE, str(path)], capture_output=True, text=True,
+            [sys.executable, "-c", _RSS_CODE, str(path)],
+            capture_output=True,
+            text=True,
             check=True,
         )
         rss = json.loads(out.stdout)

@@ -37,22 +37,33 @@ def register_endpoint(backend: Any, name: str = "ep", *, capture: bool = True) -
 
 
 def capture_line(
-    features: list[Any], output: Any, when: datetime, *, event_id: str | None = None,
+    features: list[Any],
+    output: Any,
+    when: datetime,
+    *,
+    event_id: str | None = None,
     inference_id: str | None = None,
 ) -> str:
-    meta = {"eventId": event_id or str(uuid.uuid4()), "inferenceTime": when.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    meta = {
+        "eventId": event_id or str(uuid.uuid4()),
+        "inferenceTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
     if inference_id:
         meta["inferenceId"] = inference_id
     return json.dumps(
         {
             "captureData": {
                 "endpointInput": {
-                    "observedContentType": "text/csv", "mode": "INPUT",
-                    "data": ",".join(map(str, features)) + "\n", "encoding": "CSV",
+                    "observedContentType": "text/csv",
+                    "mode": "INPUT",
+                    "data": ",".join(map(str, features)) + "\n",
+                    "encoding": "CSV",
                 },
                 "endpointOutput": {
-                    "observedContentType": "text/csv; charset=utf-8", "mode": "OUTPUT",
-                    "data": str(output), "encoding": "CSV",
+                    "observedContentType": "text/csv; charset=utf-8",
+                    "mode": "OUTPUT",
+                    "data": str(output),
+                    "encoding": "CSV",
                 },
             },
             "eventMetadata": meta,

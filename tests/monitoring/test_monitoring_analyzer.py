@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -80,7 +81,9 @@ def test_small_csv_is_bit_identical_to_the_rules(tmp_path):
     stats = compute_statistics(path, block_size=4096)  # many chunks
     fa, fb, fc = _feature(stats, "a"), _feature(stats, "b"), _feature(stats, "c")
     assert (fa["inferred_type"], fb["inferred_type"], fc["inferred_type"]) == (
-        "Fractional", "Integral", "String",
+        "Fractional",
+        "Integral",
+        "String",
     )
     for feat, vals in ((fa, [float(v) for v in a]), (fb, [float(v) for v in b])):
         ref = reference_numeric(vals)
@@ -119,7 +122,9 @@ def test_string_in_numeric_column_late_in_the_file(tmp_path):
     fx = _feature(stats, "x")
     assert fx["inferred_type"] == "String"
     assert fx["smkit_type_counts"]["integral"] == 3000
-    base = compute_statistics(_write(tmp_path / "b.csv", ["x,y"] + [f"{i},{i}.5" for i in range(50)]))
+    base = compute_statistics(
+        _write(tmp_path / "b.csv", ["x,y"] + [f"{i},{i}.5" for i in range(50)])
+    )
     violations = check_constraints(stats, suggest_constraints(base), base)["violations"]
     dtype = [v for v in violations if v["constraint_check_type"] == "data_type_check"]
     assert [v["feature_name"] for v in dtype] == ["x"]
@@ -144,7 +149,7 @@ def test_chunked_equals_whole(values, cuts):
     whole.update(["v"], [pa.array(values, type=pa.float64())])
     chunked = StatisticsBuilder()
     bounds = sorted({0, len(values), *[c % (len(values) + 1) for c in cuts]})
-    for lo, hi in zip(bounds, bounds[1:]):
+    for lo, hi in itertools.pairwise(bounds):
         chunked.update(["v"], [pa.array(values[lo:hi], type=pa.float64())])
     a = whole.result()["features"][0]["numerical_statistics"]
     b = chunked.result()["features"][0]["numerical_statistics"]
@@ -195,29 +200,48 @@ def _stats_of(tmp_path: Path, name: str, cols: dict[str, np.ndarray]) -> dict:
 def test_drift_flags_only_shifted_features(tmp_path):
     rng = np.random.default_rng(11)
     cats = np.array(["a", "b", "c"])
-    base = _stats_of(tmp_path, "b.csv", {
-        "x": np.round(rng.normal(0, 1, 3000), 5), "y": np.round(rng.normal(5, 2, 3000), 5),
-        "c": cats[rng.integers(0, 3, 3000)],
-    })
+    base = _stats_of(
+        tmp_path,
+        "b.csv",
+        {
+            "x": np.round(rng.normal(0, 1, 3000), 5),
+            "y": np.round(rng.normal(5, 2, 3000), 5),
+            "c": cats[rng.integers(0, 3, 3000)],
+        },
+    )
     constraints = suggest_constraints(base)
-    same = _stats_of(tmp_path, "s.csv", {
-        "x": np.round(rng.normal(0, 1, 1000), 5), "y": np.round(rng.normal(5, 2, 1000), 5),
-        "c": cats[rng.integers(0, 3, 1000)],
-    })
+    same = _stats_of(
+        tmp_path,
+        "s.csv",
+        {
+            "x": np.round(rng.normal(0, 1, 1000), 5),
+            "y": np.round(rng.normal(5, 2, 1000), 5),
+            "c": cats[rng.integers(0, 3, 1000)],
+        },
+    )
     assert check_constraints(same, constraints, base)["violations"] == []
-    shifted = _stats_of(tmp_path, "d.csv", {
-        "x": np.round(rng.normal(0, 1, 1000), 5), "y": np.round(rng.normal(6.5, 2, 1000), 5),
-        "c": np.where(rng.random(1000) < 0.7, "a", cats[rng.integers(0, 3, 1000)]),
-    })
+    shifted = _stats_of(
+        tmp_path,
+        "d.csv",
+        {
+            "x": np.round(rng.normal(0, 1, 1000), 5),
+            "y": np.round(rng.normal(6.5, 2, 1000), 5),
+            "c": np.where(rng.random(1000) < 0.7, "a", cats[rng.integers(0, 3, 1000)]),
+        },
+    )
     found = check_constraints(shifted, constraints, base)["violations"]
     assert sorted((v["feature_name"], v["constraint_check_type"]) for v in found) == [
-        ("c", "baseline_drift_check"), ("y", "baseline_drift_check"),
+        ("c", "baseline_drift_check"),
+        ("y", "baseline_drift_check"),
     ]
     # ChiSquared and Simple methods, thresholds from monitoring_config
     cfg = json.loads(json.dumps(constraints))
     cfg["monitoring_config"]["distribution_constraints"].update(
-        {"categorical_drift_method": "ChiSquared", "comparison_method": "Simple",
-         "comparison_threshold": 0.9}
+        {
+            "categorical_drift_method": "ChiSquared",
+            "comparison_method": "Simple",
+            "comparison_threshold": 0.9,
+        }
     )
     found = check_constraints(shifted, cfg, base)["violations"]
     assert [(v["feature_name"], "ChiSquared" in v["description"]) for v in found] == [("c", True)]
@@ -238,21 +262,38 @@ def test_robust_needs_the_ks_critical_value_for_few_samples(tmp_path):
 
 
 def test_completeness_domains_missing_and_extra_columns_and_overrides(tmp_path):
-    base = compute_statistics(_write(tmp_path / "b.csv", ["a,b,c"] + [f"{i},x,{i}" for i in range(20)]))
+    base = compute_statistics(
+        _write(tmp_path / "b.csv", ["a,b,c"] + [f"{i},x,{i}" for i in range(20)])
+    )
     constraints = suggest_constraints(base)
     cur = compute_statistics(
-        _write(tmp_path / "c.csv", ["a,b,d"] + [f"{'' if i % 4 == 0 else i},{'xy'[i % 2]},1" for i in range(20)])
+        _write(
+            tmp_path / "c.csv",
+            ["a,b,d"] + [f"{'' if i % 4 == 0 else i},{'xy'[i % 2]},1" for i in range(20)],
+        )
     )
-    found = {(v["feature_name"], v["constraint_check_type"]) for v in check_constraints(cur, constraints)["violations"]}
+    found = {
+        (v["feature_name"], v["constraint_check_type"])
+        for v in check_constraints(cur, constraints)["violations"]
+    }
     assert found == {
-        ("a", "completeness_check"), ("b", "categorical_values_check"),
-        ("c", "missing_column_check"), ("d", "extra_column_check"),
+        ("a", "completeness_check"),
+        ("b", "categorical_values_check"),
+        ("c", "missing_column_check"),
+        ("d", "extra_column_check"),
     }
     # per-feature overrides (both spellings) switch a check off or relax it
     feats = {f["name"]: f for f in constraints["features"]}
-    feats["b"]["string_constraints"]["monitoringConfigOverrides"] = {"domain_content_threshold": 0.4}
-    feats["a"]["num_constraints"]["monitoring_config_overrides"] = {"evaluate_constraints": "Disabled"}
-    found = {(v["feature_name"], v["constraint_check_type"]) for v in check_constraints(cur, constraints)["violations"]}
+    feats["b"]["string_constraints"]["monitoringConfigOverrides"] = {
+        "domain_content_threshold": 0.4
+    }
+    feats["a"]["num_constraints"]["monitoring_config_overrides"] = {
+        "evaluate_constraints": "Disabled"
+    }
+    found = {
+        (v["feature_name"], v["constraint_check_type"])
+        for v in check_constraints(cur, constraints)["violations"]
+    }
     assert found == {("c", "missing_column_check"), ("d", "extra_column_check")}
 
 
@@ -262,7 +303,10 @@ def test_all_null_column_and_jsonl_input(tmp_path):
     stats = compute_statistics(path)
     assert _feature(stats, "a")["inferred_type"] == "Fractional"
     assert _feature(stats, "b")["inferred_type"] == "Unknown"
-    assert _feature(stats, "c")["string_statistics"]["common"] == {"num_present": 1, "num_missing": 2}
+    assert _feature(stats, "c")["string_statistics"]["common"] == {
+        "num_present": 1,
+        "num_missing": 2,
+    }
     assert stats["dataset"]["item_count"] == 3
 
 
@@ -276,7 +320,9 @@ def test_capture_jsonl_with_corrupt_lines(tmp_path):
     stats = compute_statistics(path, read_stats=read)
     assert read.skipped == 2
     names = [f["name"] for f in stats["features"]]
-    assert names[0] == "_c0" and _feature(stats, "_c0")["inferred_type"] == "Fractional"  # output first
+    assert (
+        names[0] == "_c0" and _feature(stats, "_c0")["inferred_type"] == "Fractional"
+    )  # output first
     assert len(names) == 8
     json_capture = compute_statistics(FIXTURES / "monitor-captured-data.jsonl")
     assert json_capture["dataset"]["item_count"] == 6
@@ -291,7 +337,9 @@ def test_fixtures_parse_and_our_files_parse_the_same_way(tmp_path):
     ours = compute_statistics(_write(tmp_path / "d.csv", ["message"] + ["hi"] * 4))
     fixture = json.loads((FIXTURES / "monitor-statistics.json").read_text())
     assert set(ours) == set(fixture)
-    assert set(ours["features"][0]["string_statistics"]) == set(fixture["features"][0]["string_statistics"])
+    assert set(ours["features"][0]["string_statistics"]) == set(
+        fixture["features"][0]["string_statistics"]
+    )
     text = dumps_jackson(ours)
     assert '"version" : 0.0' in text and '"features" : [ {' in text
     assert json.loads(text) == json.loads(json.dumps(ours))

@@ -15,11 +15,17 @@ def _plan() -> MonitorPlan:
     return (
         MonitorPlan("churn")
         .data_quality(baseline="s3://bkt/train.csv", header=False)
-        .model_quality(baseline="s3://bkt/val.csv", problem_type="BinaryClassification",
-                       ground_truth="s3://bkt/gt/", inference_attribute=None,
-                       probability_attribute="prob")
-        .explainability(SHAPConfig(baseline=[[1, 2, 3]], num_samples=50),
-                        data=DataConfig("s3://bkt/train.csv", "s3://bkt/clarify/", label=0))
+        .model_quality(
+            baseline="s3://bkt/val.csv",
+            problem_type="BinaryClassification",
+            ground_truth="s3://bkt/gt/",
+            inference_attribute=None,
+            probability_attribute="prob",
+        )
+        .explainability(
+            SHAPConfig(baseline=[[1, 2, 3]], num_samples=50),
+            data=DataConfig("s3://bkt/train.csv", "s3://bkt/clarify/", label=0),
+        )
         .schedule("hourly")
     )
 
@@ -29,9 +35,15 @@ def test_plan_mode_records_validated_requests():
     monitor = backend.apply_monitor(_plan())
     ops = [r.operation for r in backend.plan()]
     assert ops == [
-        "CreateProcessingJob", "CreateDataQualityJobDefinition", "CreateMonitoringSchedule",
-        "CreateProcessingJob", "CreateModelQualityJobDefinition", "CreateMonitoringSchedule",
-        "PutObject", "CreateProcessingJob", "CreateModelExplainabilityJobDefinition",
+        "CreateProcessingJob",
+        "CreateDataQualityJobDefinition",
+        "CreateMonitoringSchedule",
+        "CreateProcessingJob",
+        "CreateModelQualityJobDefinition",
+        "CreateMonitoringSchedule",
+        "PutObject",
+        "CreateProcessingJob",
+        "CreateModelExplainabilityJobDefinition",
         "CreateMonitoringSchedule",
     ]
     reqs = backend.plan()
@@ -43,22 +55,38 @@ def test_plan_mode_records_validated_requests():
     assert schedule["MonitoringType"] == "DataQuality"
     assert schedule["MonitoringJobDefinitionName"] == reqs[1].params["JobDefinitionName"]
     dq = reqs[1].params
-    assert dq["DataQualityBaselineConfig"]["StatisticsResource"]["S3Uri"].endswith("/statistics.json")
+    assert dq["DataQualityBaselineConfig"]["StatisticsResource"]["S3Uri"].endswith(
+        "/statistics.json"
+    )
     assert dq["DataQualityJobInput"]["EndpointInput"]["EndpointName"] == "churn"
     mq = reqs[4].params
     assert mq["ModelQualityAppSpecification"]["ProblemType"] == "BinaryClassification"
     assert mq["ModelQualityJobInput"]["GroundTruthS3Input"]["S3Uri"] == "s3://bkt/gt/"
     assert monitor.schedules["ModelExplainability"] == "churn-explainability"
     started = monitor.run_now()
-    assert backend.plan()[-1].params["MonitoringScheduleConfig"]["ScheduleConfig"]["ScheduleExpression"] == "NOW"
+    assert (
+        backend.plan()[-1].params["MonitoringScheduleConfig"]["ScheduleConfig"][
+            "ScheduleExpression"
+        ]
+        == "NOW"
+    )
     assert set(started) == {"DataQuality", "ModelQuality", "ModelExplainability"}
 
 
 def test_moto_accepts_the_baseline_job_and_job_definition(aws_backend):
     plan = MonitorPlan("churn").data_quality(baseline="s3://smkit-test/train.csv").schedule("daily")
-    aws_backend._dq(plan, "baseline-churn-1", "churn-dq-1", "s3://smkit-test/mon/base",
-                    "s3://smkit-test/mon/reports", aws_backend.region, aws_backend.role)
-    job = aws_backend.call("sagemaker", "DescribeProcessingJob", {"ProcessingJobName": "baseline-churn-1"})
+    aws_backend._dq(
+        plan,
+        "baseline-churn-1",
+        "churn-dq-1",
+        "s3://smkit-test/mon/base",
+        "s3://smkit-test/mon/reports",
+        aws_backend.region,
+        aws_backend.role,
+    )
+    job = aws_backend.call(
+        "sagemaker", "DescribeProcessingJob", {"ProcessingJobName": "baseline-churn-1"}
+    )
     assert job["ProcessingJobName"] == "baseline-churn-1"
     assert job["ProcessingInputs"][0]["S3Input"]["S3Uri"] == "s3://smkit-test/train.csv"
     definition = aws_backend.call(
@@ -78,32 +106,63 @@ def test_stubbed_schedule_creation_and_capture_check(monkeypatch):
     client = backend.requester.client("sagemaker")
     plan = MonitorPlan("churn").data_quality(baseline="s3://bkt/train.csv").schedule("daily")
     with Stubber(client) as stub:
-        stub.add_response("describe_endpoint", {
-            "EndpointName": "churn", "EndpointArn": "arn:aws:sagemaker:us-east-1:1:endpoint/churn",
-            "EndpointStatus": "InService", "CreationTime": "2024-01-01T00:00:00Z",
-            "LastModifiedTime": "2024-01-01T00:00:00Z",
-            "DataCaptureConfig": {"EnableCapture": True, "CaptureStatus": "Started",
-                                  "CurrentSamplingPercentage": 100,
-                                  "DestinationS3Uri": "s3://bkt/capture", "KmsKeyId": ""},
-        }, {"EndpointName": "churn"})
-        stub.add_response("create_processing_job", {"ProcessingJobArn": "arn:aws:sagemaker:us-east-1:1:processing-job/x"}, None)
-        stub.add_response("create_data_quality_job_definition", {"JobDefinitionArn": "arn:aws:sagemaker:us-east-1:1:data-quality-job-definition/x"}, None)
+        stub.add_response(
+            "describe_endpoint",
+            {
+                "EndpointName": "churn",
+                "EndpointArn": "arn:aws:sagemaker:us-east-1:1:endpoint/churn",
+                "EndpointStatus": "InService",
+                "CreationTime": "2024-01-01T00:00:00Z",
+                "LastModifiedTime": "2024-01-01T00:00:00Z",
+                "DataCaptureConfig": {
+                    "EnableCapture": True,
+                    "CaptureStatus": "Started",
+                    "CurrentSamplingPercentage": 100,
+                    "DestinationS3Uri": "s3://bkt/capture",
+                    "KmsKeyId": "",
+                },
+            },
+            {"EndpointName": "churn"},
+        )
+        stub.add_response(
+            "create_processing_job",
+            {"ProcessingJobArn": "arn:aws:sagemaker:us-east-1:1:processing-job/x"},
+            None,
+        )
+        stub.add_response(
+            "create_data_quality_job_definition",
+            {"JobDefinitionArn": "arn:aws:sagemaker:us-east-1:1:data-quality-job-definition/x"},
+            None,
+        )
         stub.add_response(
             "create_monitoring_schedule",
-            {"MonitoringScheduleArn": "arn:aws:sagemaker:us-east-1:1:monitoring-schedule/churn-data-quality"},
-            {"MonitoringScheduleName": "churn-data-quality",
-             "MonitoringScheduleConfig": {"ScheduleConfig": {"ScheduleExpression": "cron(0 0 ? * * *)"},
-                                          "MonitoringJobDefinitionName": ANY,
-                                          "MonitoringType": "DataQuality"}},
+            {
+                "MonitoringScheduleArn": "arn:aws:sagemaker:us-east-1:1:"
+                "monitoring-schedule/churn-data-quality"
+            },
+            {
+                "MonitoringScheduleName": "churn-data-quality",
+                "MonitoringScheduleConfig": {
+                    "ScheduleConfig": {"ScheduleExpression": "cron(0 0 ? * * *)"},
+                    "MonitoringJobDefinitionName": ANY,
+                    "MonitoringType": "DataQuality",
+                },
+            },
         )
         monitor = backend.apply_monitor(plan)
         stub.assert_no_pending_responses()
     assert monitor.schedules == {"DataQuality": "churn-data-quality"}
     with Stubber(client) as stub:
-        stub.add_response("describe_endpoint", {
-            "EndpointName": "churn", "EndpointArn": "arn:aws:sagemaker:us-east-1:1:endpoint/churn",
-            "EndpointStatus": "InService", "CreationTime": "2024-01-01T00:00:00Z",
-            "LastModifiedTime": "2024-01-01T00:00:00Z",
-        }, {"EndpointName": "churn"})
+        stub.add_response(
+            "describe_endpoint",
+            {
+                "EndpointName": "churn",
+                "EndpointArn": "arn:aws:sagemaker:us-east-1:1:endpoint/churn",
+                "EndpointStatus": "InService",
+                "CreationTime": "2024-01-01T00:00:00Z",
+                "LastModifiedTime": "2024-01-01T00:00:00Z",
+            },
+            {"EndpointName": "churn"},
+        )
         with pytest.raises(OrderError, match="no data capture"):
             backend.apply_monitor(plan)

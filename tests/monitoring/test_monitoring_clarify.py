@@ -30,8 +30,12 @@ def test_linear_model_kernel_shap_is_exact():
     x = rng.normal(0, 1, (8, 3))
     w = np.array([2.0, -1.0, 0.5])
     baseline = [[0.5, 0.5, 0.5]]
-    res = explain(x, SHAPConfig(baseline=baseline), feature_names=["a", "b", "c"],
-                  predict_fn=lambda rows: np.asarray(rows) @ w)
+    res = explain(
+        x,
+        SHAPConfig(baseline=baseline),
+        feature_names=["a", "b", "c"],
+        predict_fn=lambda rows: np.asarray(rows) @ w,
+    )
     local = res["local"]["label0"]
     np.testing.assert_allclose(local, (x - 0.5) * w, atol=1e-8)  # absent features take baseline
     assert res["coalitions"] == 6  # min(default, 2^3 - 2)
@@ -56,7 +60,9 @@ def test_kmeans_baseline_when_none_and_logit():
         z = np.asarray(rows) @ np.array([1.5, -0.5])
         return 1 / (1 + np.exp(-z))
 
-    res = explain(x, SHAPConfig(use_logit=True, num_clusters=3), feature_names=["a", "b"], predict_fn=prob)
+    res = explain(
+        x, SHAPConfig(use_logit=True, num_clusters=3), feature_names=["a", "b"], predict_fn=prob
+    )
     assert res["baseline"].shape == (3, 2)
     # with the logit link the explained output is linear, so values are exact
     centre = res["baseline"].mean(axis=0)
@@ -77,13 +83,24 @@ def test_tree_fast_path_agrees_with_kernel():
     kern = explain(x[:5], cfg, feature_names=names, model=model, method="kernel")
     np.testing.assert_allclose(tree["local"]["label0"], kern["local"]["label0"], atol=2e-2)
     # without logit the probability is not TreeSHAP's raw output: KernelSHAP is used
-    assert explain(x[:2], SHAPConfig(baseline=[x.mean(axis=0).tolist()], num_samples=50),
-                   feature_names=names, model=model)["method"] == "kernel"
+    assert (
+        explain(
+            x[:2],
+            SHAPConfig(baseline=[x.mean(axis=0).tolist()], num_samples=50),
+            feature_names=names,
+            model=model,
+        )["method"]
+        == "kernel"
+    )
 
 
 def test_analysis_files_have_clarifys_shape(tmp_path):
-    res = explain(np.eye(3), SHAPConfig(baseline=[[0, 0, 0]]), feature_names=["a", "b", "c"],
-                  predict_fn=lambda r: np.asarray(r).sum(axis=1))
+    res = explain(
+        np.eye(3),
+        SHAPConfig(baseline=[[0, 0, 0]]),
+        feature_names=["a", "b", "c"],
+        predict_fn=lambda r: np.asarray(r).sum(axis=1),
+    )
     paths = write_analysis(res, tmp_path, ["a", "b", "c"])
     ours = read_analysis(paths["analysis"])
     theirs = json.loads((FIXTURES / "clarify-explainability-analysis.json").read_text())
@@ -93,7 +110,9 @@ def test_analysis_files_have_clarifys_shape(tmp_path):
     )
     rows = list(csv.reader(io.StringIO(paths["local"].read_text())))
     assert rows[0] == ["a", "b", "c"] and len(rows) == 4
-    two = dict(res, labels=["l0", "l1"], local={"l0": res["local"]["label0"], "l1": res["local"]["label0"]})
+    two = dict(
+        res, labels=["l0", "l1"], local={"l0": res["local"]["label0"], "l1": res["local"]["label0"]}
+    )
     assert local_values_csv(two, ["a", "b", "c"]).splitlines()[0].startswith("l0___a,l0___b")
 
 
@@ -103,7 +122,15 @@ def test_ndcg_and_drift_violations():
     swapped = ndcg(base, {"c": 9, "b": 5, "a": 1})
     expected = (0.2 + 0.3 / np.log2(3) + 0.5 / 2) / (0.5 + 0.3 / np.log2(3) + 0.2 / 2)
     assert swapped == pytest.approx(expected)
-    doc = lambda g: {"version": "1.0", "explanations": {"kernel_shap": {"label0": {"global_shap_values": g, "expected_value": 0}}}}  # noqa: E731
+
+    def doc(g):
+        return {
+            "version": "1.0",
+            "explanations": {
+                "kernel_shap": {"label0": {"global_shap_values": g, "expected_value": 0}}
+            },
+        }
+
     assert attribution_drift(doc(base), doc({"a": 3, "b": 2, "c": 1}))["violations"] == []
     v = attribution_drift(doc(base), doc({"a": 0.0, "b": 0.1, "c": 0.9}))["violations"]
     assert v[0]["constraint_check_type"] == "feature_attribution_drift_check"

@@ -73,8 +73,10 @@ def test_drifted_stream_flags_only_the_shifted_feature(setup):
 
 
 def test_empty_window_says_no_data_and_corrupt_lines_are_counted(setup):
-    session, backend, tmp, rng = setup
-    monitor = session.apply(MonitorPlan("ep").data_quality(baseline=str(tmp / "train.csv")).schedule("daily"))
+    session, backend, tmp, _rng = setup
+    monitor = session.apply(
+        MonitorPlan("ep").data_quality(baseline=str(tmp / "train.csv")).schedule("daily")
+    )
     run = monitor.run_now()
     assert run.status == "Completed" and run.executions[0].message == "no data"
     when = past(1)
@@ -98,8 +100,10 @@ def test_plan_order_is_checked_against_the_endpoint(local_session, tmp_path):
 
 
 def test_run_due_runs_only_what_is_due(setup):
-    session, backend, tmp, rng = setup
-    session.apply(MonitorPlan("ep").data_quality(baseline=str(tmp / "train.csv")).schedule("hourly"))
+    session, backend, tmp, _rng = setup
+    session.apply(
+        MonitorPlan("ep").data_quality(baseline=str(tmp / "train.csv")).schedule("hourly")
+    )
     now = datetime.now(UTC)
     assert backend.run_due(now=now) == []  # created just now: next hour not reached
     later = now + timedelta(hours=1, minutes=1)
@@ -118,34 +122,71 @@ def test_model_quality_merges_ground_truth(setup):
     labels = (p + rng.normal(0, 0.2, n) > 0.5).astype(int)
     lines = ["label,prob"] + [f"{a},{b:.4f}" for a, b in zip(labels, p)]
     (tmp / "val.csv").write_text("\n".join(lines) + "\n")
-    plan = MonitorPlan("ep").model_quality(
-        baseline=str(tmp / "val.csv"), problem_type="BinaryClassification",
-        ground_truth="s3://smkit/gt/ep", inference_attribute=None, probability_attribute="prob",
-    ).schedule("hourly")
+    plan = (
+        MonitorPlan("ep")
+        .model_quality(
+            baseline=str(tmp / "val.csv"),
+            problem_type="BinaryClassification",
+            ground_truth="s3://smkit/gt/ep",
+            inference_attribute=None,
+            probability_attribute="prob",
+        )
+        .schedule("hourly")
+    )
     monitor = session.apply(plan)
-    base_stats = json.loads(backend.store.get_bytes(
-        "s3://smkit/monitoring/ep/ep-model-quality/baseline/statistics.json"))
+    base_stats = json.loads(
+        backend.store.get_bytes(
+            "s3://smkit/monitoring/ep/ep-model-quality/baseline/statistics.json"
+        )
+    )
     metrics = base_stats["binary_classification_metrics"]
     assert isinstance(metrics["accuracy"]["standard_deviation"], float)  # n >= 200
-    assert {"auc", "f0_5", "f1", "f2", "accuracy_best_constant_classifier", "confusion_matrix",
-            "receiver_operating_characteristic_curve", "precision_recall_curve"} <= set(metrics)
+    assert {
+        "auc",
+        "f0_5",
+        "f1",
+        "f2",
+        "accuracy_best_constant_classifier",
+        "confusion_matrix",
+        "receiver_operating_characteristic_curve",
+        "precision_recall_curve",
+    } <= set(metrics)
     when = past(2)
     caps, truth = [], []
     for i in range(60):
         event = f"e-{i}"
         # a bad model: confident and wrong half the time
-        caps.append(capture_line(["0.1", "0.2", "0.3"], "0.9", when, event_id=event,
-                                 inference_id=f"inf-{i}" if i % 2 else None))
+        caps.append(
+            capture_line(
+                ["0.1", "0.2", "0.3"],
+                "0.9",
+                when,
+                event_id=event,
+                inference_id=f"inf-{i}" if i % 2 else None,
+            )
+        )
         meta = {"eventId": f"inf-{i}" if i % 2 else event}
-        truth.append(json.dumps({"groundTruthData": {"data": str(i % 2), "encoding": "CSV"},
-                                 "eventMetadata": meta, "eventVersion": "0"}))
+        truth.append(
+            json.dumps(
+                {
+                    "groundTruthData": {"data": str(i % 2), "encoding": "CSV"},
+                    "eventMetadata": meta,
+                    "eventVersion": "0",
+                }
+            )
+        )
     write_capture(backend, caps, when)
-    backend.store.put_bytes("s3://smkit/gt/ep/2024/01/01/00/gt.jsonl", ("\n".join(truth) + "\n").encode())
+    backend.store.put_bytes(
+        "s3://smkit/gt/ep/2024/01/01/00/gt.jsonl", ("\n".join(truth) + "\n").encode()
+    )
     run = monitor.run_now()
     execution = run.executions[0]
     assert execution.item_count == 60
     assert execution.statistics["dataset"]["item_count"] == 60
-    assert execution.statistics["binary_classification_metrics"]["accuracy"]["standard_deviation"] == "NaN"
+    assert (
+        execution.statistics["binary_classification_metrics"]["accuracy"]["standard_deviation"]
+        == "NaN"
+    )
     assert run.status == "CompletedWithViolations"
     assert {v["metric_name"] for v in run.violations} >= {"accuracy"}
 
@@ -161,12 +202,15 @@ def test_explainability_monitor_baseline_then_drift(setup):
     plan = (
         MonitorPlan("ep")
         .data_quality(baseline=str(tmp / "train.csv"))
-        .explainability(SHAPConfig(num_samples=20, num_clusters=2), model=ModelConfig(predict_fn=predict))
+        .explainability(
+            SHAPConfig(num_samples=20, num_clusters=2), model=ModelConfig(predict_fn=predict)
+        )
         .schedule("hourly")
     )
     monitor = session.apply(plan)
-    baseline = json.loads(backend.store.get_bytes(
-        "s3://smkit/monitoring/ep/ep-explainability/baseline/analysis.json"))
+    baseline = json.loads(
+        backend.store.get_bytes("s3://smkit/monitoring/ep/ep-explainability/baseline/analysis.json")
+    )
     glob = baseline["explanations"]["kernel_shap"]["label0"]["global_shap_values"]
     assert list(glob) == ["_c0", "_c1", "_c2"] and glob["_c0"] > glob["_c2"]
     _traffic(backend, rng, past(3), n=40)
@@ -179,7 +223,10 @@ def test_explainability_monitor_baseline_then_drift(setup):
     run = monitor.run_now()
     clar = next(e for e in run.executions if e.monitor_type == "ModelExplainability")
     assert clar.status == "CompletedWithViolations"
-    assert clar.violations["violations"][0]["constraint_check_type"] == "feature_attribution_drift_check"
+    assert (
+        clar.violations["violations"][0]["constraint_check_type"]
+        == "feature_attribution_drift_check"
+    )
     assert "report_html" in clar.uris
 
 
@@ -193,14 +240,42 @@ def test_cli_baseline_and_check(tmp_path, capsys):
     data = rng.normal(0, 1, (500, 2))
     data[:, 1] += 2
     np.savetxt(cur, data, delimiter=",", fmt="%.5f")
-    assert main(["monitor", "baseline", str(base), "--no-header", "--out", str(tmp_path / "b")]) == 0
+    assert (
+        main(["monitor", "baseline", str(base), "--no-header", "--out", str(tmp_path / "b")]) == 0
+    )
     assert (tmp_path / "b" / "statistics.json").read_text().startswith('{\n  "version" : 0.0')
-    rc = main(["monitor", "check", str(cur), "--no-header", "--baseline", str(tmp_path / "b"),
-               "--out", str(tmp_path / "c"), "--report"])
+    rc = main(
+        [
+            "monitor",
+            "check",
+            str(cur),
+            "--no-header",
+            "--baseline",
+            str(tmp_path / "b"),
+            "--out",
+            str(tmp_path / "c"),
+            "--report",
+        ]
+    )
     assert rc == 3
     found = json.loads((tmp_path / "c" / "constraint_violations.json").read_text())["violations"]
-    assert [(v["feature_name"], v["constraint_check_type"]) for v in found] == [("_c1", "baseline_drift_check")]
+    assert [(v["feature_name"], v["constraint_check_type"]) for v in found] == [
+        ("_c1", "baseline_drift_check")
+    ]
     assert (tmp_path / "c" / "report.html").is_file()
-    assert main(["monitor", "check", str(base), "--no-header", "--baseline", str(tmp_path / "b"),
-                 "--out", str(tmp_path / "d")]) == 0
+    assert (
+        main(
+            [
+                "monitor",
+                "check",
+                str(base),
+                "--no-header",
+                "--baseline",
+                str(tmp_path / "b"),
+                "--out",
+                str(tmp_path / "d"),
+            ]
+        )
+        == 0
+    )
     assert main(["monitor", "baseline", str(tmp_path / "missing.csv"), "--out", str(tmp_path)]) != 0

@@ -35,8 +35,14 @@ class FakeEndpoint:
 
 
 def test_public_names_are_exported():
-    for name in ("MonitorPlan", "SHAPConfig", "ModelConfig", "DataConfig",
-                 "ExplainabilityAnalysisConfig", "CronSchedule"):
+    for name in (
+        "MonitorPlan",
+        "SHAPConfig",
+        "ModelConfig",
+        "DataConfig",
+        "ExplainabilityAnalysisConfig",
+        "CronSchedule",
+    ):
         assert getattr(smkit, name) is not None
         assert name in smkit.__all__
 
@@ -94,12 +100,20 @@ def test_cron_helpers_and_next_time():
     weekly = CronSchedule("cron(30 8 ? * MON-FRI *)")
     sat = datetime(2024, 3, 9, 12, tzinfo=UTC)  # a Saturday
     assert weekly.next_after(sat) == datetime(2024, 3, 11, 8, 30, tzinfo=UTC)
-    assert hourly().due(datetime(2024, 1, 1, 9, 59, tzinfo=UTC), datetime(2024, 1, 1, 10, 0, tzinfo=UTC))
+    assert hourly().due(
+        datetime(2024, 1, 1, 9, 59, tzinfo=UTC), datetime(2024, 1, 1, 10, 0, tzinfo=UTC)
+    )
 
 
 @pytest.mark.parametrize(
     "expr",
-    ["0 * * * *", "cron(0 * * * *)", "cron(0 * * * * *)", "cron(61 * ? * * *)", "cron(0 0 L * ? *)"],
+    [
+        "0 * * * *",
+        "cron(0 * * * *)",
+        "cron(0 * * * * *)",
+        "cron(61 * ? * * *)",
+        "cron(0 0 L * ? *)",
+    ],
 )
 def test_bad_cron_expressions(expr):
     with pytest.raises(ValidationError):
@@ -138,7 +152,13 @@ def test_analysis_config_round_trips_clarifys_own_file():
     for key in ("dataset_type", "headers", "label"):
         assert out[key] == source[key]
     assert out["methods"]["report"] == source["methods"]["report"]
-    for key in ("model_name", "instance_type", "initial_instance_count", "accept_type", "content_type"):
+    for key in (
+        "model_name",
+        "instance_type",
+        "initial_instance_count",
+        "accept_type",
+        "content_type",
+    ):
         assert out["predictor"][key] == source["predictor"][key]
     shap = {k: v for k, v in out["methods"]["shap"].items() if k != "seed"}
     assert shap == source["methods"]["shap"]

@@ -82,7 +82,9 @@ def _check(args: argparse.Namespace) -> int:
 
     base = Path(args.baseline)
     constraints = read_constraints(base / "constraints.json")
-    base_stats = read_statistics(base / "statistics.json") if (base / "statistics.json").is_file() else None
+    base_stats = (
+        read_statistics(base / "statistics.json") if (base / "statistics.json").is_file() else None
+    )
     stats = compute_statistics(args.data, header=not args.no_header)
     violations = check_constraints(stats, constraints, base_stats)
     out = Path(args.out)
@@ -92,9 +94,13 @@ def _check(args: argparse.Namespace) -> int:
         from smkit.monitoring.report import execution_report
 
         execution_report(
-            out, title=f"check of {Path(args.data).name}", monitor_type="DataQuality",
+            out,
+            title=f"check of {Path(args.data).name}",
+            monitor_type="DataQuality",
             status="CompletedWithViolations" if violations["violations"] else "Completed",
-            violations=violations, statistics=stats, baseline_statistics=base_stats,
+            violations=violations,
+            statistics=stats,
+            baseline_statistics=base_stats,
         )
     for v in violations["violations"]:
         print(f"{v['constraint_check_type']:<26} {v['feature_name']}: {v['description']}")
@@ -110,15 +116,22 @@ def _run_due(args: argparse.Namespace) -> int:
         return 0
     executions = run_due()
     rows = [
-        {"name": e.name, "schedule": e.schedule, "type": e.monitor_type, "status": e.status,
-         "violations": len(e.violations.get("violations", [])), "message": e.message,
-         "report": e.uris.get("report_html")}
+        {
+            "name": e.name,
+            "schedule": e.schedule,
+            "type": e.monitor_type,
+            "status": e.status,
+            "violations": len(e.violations.get("violations", [])),
+            "message": e.message,
+            "report": e.uris.get("report_html"),
+        }
         for e in executions
     ]
     if args.json:
         print_json(rows)
     else:
         for r in rows:
-            print(f"{r['schedule']}: {r['status']} ({r['violations']} violations) {r['message'] or ''}")
+            msg = r["message"] or ""
+            print(f"{r['schedule']}: {r['status']} ({r['violations']} violations) {msg}")
         print(f"{len(rows)} executions run")
     return 0

@@ -1,8 +1,9 @@
 """Clarify explainability specs: ``SHAPConfig`` + ``ModelConfig`` + ``DataConfig``.
 
-Together they make an :class:`ExplainabilityAnalysisConfig`, whose :meth:`~ExplainabilityAnalysisConfig.to_dict`
-is Clarify's ``analysis_config.json`` (FORMATS.md §4). The specs are frozen attrs objects,
-validated when built; they import nothing heavy.
+Together they make an :class:`ExplainabilityAnalysisConfig`, whose
+:meth:`~ExplainabilityAnalysisConfig.to_dict` is Clarify's ``analysis_config.json``
+(FORMATS.md §4). The specs are frozen attrs objects, validated when built; they import
+nothing heavy.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ def default_num_samples(num_features: int) -> int:
 
 def _positive_or_none(name: str) -> Callable[[Any, Any, Any], None]:
     def check(_inst: Any, _attr: Any, value: Any) -> None:
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 1
+        ):
             raise ValidationError(f"{name} must be a positive integer or None, got {value!r}")
 
     return check
@@ -51,7 +54,11 @@ def _positive_or_none(name: str) -> Callable[[Any, Any, Any], None]:
 
 def _baseline(_inst: Any, _attr: Any, value: Any) -> None:
     if value is None or isinstance(value, str):
-        if isinstance(value, str) and not value.startswith(("s3://", "/", ".")) and "/" not in value:
+        if (
+            isinstance(value, str)
+            and not value.startswith(("s3://", "/", "."))
+            and "/" not in value
+        ):
             raise ValidationError(
                 f"SHAPConfig.baseline {value!r} is neither rows nor a URI/path",
                 hint="pass a list of rows, an s3:// URI or a file path",
@@ -97,7 +104,9 @@ class SHAPConfig:
     agg_method: str = attrs.field(default="mean_abs")
     use_logit: bool = False
     save_local_shap_values: bool = True
-    num_clusters: int | None = attrs.field(default=None, validator=_positive_or_none("num_clusters"))
+    num_clusters: int | None = attrs.field(
+        default=None, validator=_positive_or_none("num_clusters")
+    )
     seed: int | None = 0
 
     @agg_method.validator

@@ -70,7 +70,7 @@ def dumps_jackson(value: Any, indent: int = 0) -> str:
         if not value:
             return "{ }"
         items = [
-            f'{pad}  {json.dumps(str(k))} : {dumps_jackson(v, indent + 1)}'
+            f"{pad}  {json.dumps(str(k))} : {dumps_jackson(v, indent + 1)}"
             for k, v in value.items()
         ]
         return "{\n" + ",\n".join(items) + "\n" + pad + "}"

@@ -103,7 +103,9 @@ class ExplainabilityConfig:
     data: DataConfig | None = None
     threshold: float = 0.9
 
-    def analysis_config(self, endpoint: str, fallback_data: str | None) -> ExplainabilityAnalysisConfig:
+    def analysis_config(
+        self, endpoint: str, fallback_data: str | None
+    ) -> ExplainabilityAnalysisConfig:
         """The full analysis config, filling the model with the plan's endpoint.
 
         Raises:
@@ -127,10 +129,7 @@ class ExplainabilityConfig:
 
 
 def _endpoint_name(endpoint: Any) -> str:
-    if isinstance(endpoint, str):
-        name = endpoint
-    else:
-        name = getattr(endpoint, "name", None)
+    name = endpoint if isinstance(endpoint, str) else getattr(endpoint, "name", None)
     if not isinstance(name, str) or not name:
         raise ValidationError(
             f"MonitorPlan needs an Endpoint handle or an endpoint name, got {endpoint!r}"

@@ -56,8 +56,14 @@ def metrics_csv(records: list[dict[str, Any]]) -> str:
     for r in records:
         dims = {d["Name"]: d["Value"] for d in r["Dimensions"]}
         writer.writerow(
-            [r["Timestamp"], r["MetricName"], r["Statistic"], r["Value"],
-             dims.get("EndpointName"), dims.get("ScheduleName")]
+            [
+                r["Timestamp"],
+                r["MetricName"],
+                r["Statistic"],
+                r["Value"],
+                dims.get("EndpointName"),
+                dims.get("ScheduleName"),
+            ]
         )
     return out.getvalue()
 
@@ -82,7 +88,9 @@ def _distribution_figure(baseline: dict[str, Any], current: dict[str, Any], limi
             if num:
                 buckets = num.get("distribution", {}).get("kll", {}).get("buckets", [])
                 total = sum(b["count"] for b in buckets) or 1.0
-                xs = [b["lower_bound"] for b in buckets] + ([buckets[-1]["upper_bound"]] if buckets else [])
+                xs = [b["lower_bound"] for b in buckets] + (
+                    [buckets[-1]["upper_bound"]] if buckets else []
+                )
                 ys = [b["count"] / total for b in buckets]
                 if ys:
                     ax.stairs(ys, xs, label=label, color=color)
@@ -99,7 +107,7 @@ def _distribution_figure(baseline: dict[str, Any], current: dict[str, Any], limi
                 )
                 ax.tick_params(axis="x", labelrotation=45, labelsize=7)
         ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(pairs):]:
+    for ax in list(axes.flat)[len(pairs) :]:
         ax.axis("off")
     fig.tight_layout()
     return fig
@@ -176,7 +184,9 @@ def execution_report(
     if statistics and baseline_statistics and statistics.get("features"):
         fig = _distribution_figure(baseline_statistics, statistics)
         if fig is not None:
-            report.add_figure("Baseline vs current distributions", fig, filename="distributions.png")
+            report.add_figure(
+                "Baseline vs current distributions", fig, filename="distributions.png"
+            )
     if analysis:
         fig = _shap_figure(analysis)
         if fig is not None:

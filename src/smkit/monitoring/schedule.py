@@ -25,8 +25,12 @@ from smkit.errors import ValidationError
 
 __all__ = ["CronSchedule", "daily", "every_x_hours", "hourly", "parse_schedule"]
 
-_MONTHS = {m: i for i, m in enumerate(
-    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1
+    )
+}
 _DAYS = {d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"], 1)}
 _BOUNDS = [(0, 59), (0, 23), (1, 31), (1, 12), (1, 7), (1970, 2199)]
 _NAMES = ["minutes", "hours", "day-of-month", "month", "day-of-week", "year"]
@@ -110,9 +114,7 @@ class CronSchedule:
 
     def __attrs_post_init__(self) -> None:
         parts = _CRON_RE.match(self.expression.strip()).group(1).split()  # type: ignore[union-attr]
-        object.__setattr__(
-            self, "_fields", tuple(_parse_field(p, i) for i, p in enumerate(parts))
-        )
+        object.__setattr__(self, "_fields", tuple(_parse_field(p, i) for i, p in enumerate(parts)))
 
     def matches(self, when: datetime) -> bool:
         """Whether the schedule fires at the minute ``when`` (UTC)."""

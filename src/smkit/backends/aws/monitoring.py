@@ -57,7 +57,9 @@ def _name(*parts: str, limit: int = 63) -> str:
 
 
 def _resources(instance_type: str = _INSTANCE) -> dict[str, Any]:
-    return {"ClusterConfig": {"InstanceCount": 1, "InstanceType": instance_type, "VolumeSizeInGB": 20}}
+    return {
+        "ClusterConfig": {"InstanceCount": 1, "InstanceType": instance_type, "VolumeSizeInGB": 20}
+    }
 
 
 def _s3_input(name: str, uri: str) -> dict[str, Any]:
@@ -103,7 +105,9 @@ class AwsMonitor:
     def describe(self) -> dict[str, dict[str, Any]]:
         """``schedule name → DescribeMonitoringSchedule`` response."""
         return {
-            n: self.backend.call("sagemaker", "DescribeMonitoringSchedule", {"MonitoringScheduleName": n})
+            n: self.backend.call(
+                "sagemaker", "DescribeMonitoringSchedule", {"MonitoringScheduleName": n}
+            )
             for n in self.schedules.values()
         }
 
@@ -159,7 +163,8 @@ class AwsMonitor:
         for summary in self.executions():
             arn = summary.get("ProcessingJobArn")
             if not arn or summary.get("MonitoringExecutionStatus") not in (
-                "Completed", "CompletedWithViolations"
+                "Completed",
+                "CompletedWithViolations",
             ):
                 continue
             job = self.backend.call(
@@ -183,7 +188,9 @@ class AwsMonitor:
     def delete(self) -> None:
         """DeleteMonitoringSchedule for each schedule."""
         for n in self.schedules.values():
-            self.backend.call("sagemaker", "DeleteMonitoringSchedule", {"MonitoringScheduleName": n})
+            self.backend.call(
+                "sagemaker", "DeleteMonitoringSchedule", {"MonitoringScheduleName": n}
+            )
 
 
 class AwsMonitoring:
@@ -197,7 +204,8 @@ class AwsMonitoring:
         resp = self.call("sagemaker", "DescribeEndpoint", {"EndpointName": plan.endpoint_name})  # type: ignore[attr-defined]
         if not (resp.get("DataCaptureConfig") or {}).get("EnableCapture"):
             raise OrderError(
-                f"endpoint {plan.endpoint_name!r} has no data capture (step 1 of the monitoring order)",
+                f"endpoint {plan.endpoint_name!r} has no data capture "
+                "(step 1 of the monitoring order)",
                 hint="update it with an endpoint config that has DataCaptureConfig",
                 missing="data capture",
             )
@@ -254,7 +262,12 @@ class AwsMonitoring:
         return AwsMonitor(self, plan.endpoint_name, schedules, jobs, outputs)
 
     def _processing_job(
-        self, job: str, image: str, inputs: list[dict[str, Any]], base: str, role: str,
+        self,
+        job: str,
+        image: str,
+        inputs: list[dict[str, Any]],
+        base: str,
+        role: str,
         env: dict[str, str],
     ) -> None:
         self.call(  # type: ignore[attr-defined]
@@ -269,7 +282,11 @@ class AwsMonitoring:
                     "Outputs": [
                         {
                             "OutputName": "monitoring_output",
-                            "S3Output": {"S3Uri": base, "LocalPath": _PROC_OUT, "S3UploadMode": "EndOfJob"},
+                            "S3Output": {
+                                "S3Uri": base,
+                                "LocalPath": _PROC_OUT,
+                                "S3UploadMode": "EndOfJob",
+                            },
                         }
                     ]
                 },
@@ -296,15 +313,23 @@ class AwsMonitoring:
             **extra,
         }
 
-    def _dq(self, plan: Any, job: str, definition: str, base: str, reports: str, region: str, role: str) -> None:
+    def _dq(
+        self, plan: Any, job: str, definition: str, base: str, reports: str, region: str, role: str
+    ) -> None:
         cfg = plan.data_quality_config
         image = image_uri("model-monitor", region)
         data = self._stage_input(cfg.baseline, s3uri.join(base, "input"))
         header = bool(cfg.header) if cfg.header is not None else True
         self._processing_job(
-            job, image, [_s3_input("baseline_dataset_input", data)], base, role,
+            job,
+            image,
+            [_s3_input("baseline_dataset_input", data)],
+            base,
+            role,
             {
-                "dataset_format": json.dumps({"csv": {"header": header, "output_columns_position": "START"}}),
+                "dataset_format": json.dumps(
+                    {"csv": {"header": header, "output_columns_position": "START"}}
+                ),
                 "dataset_source": f"{_PROC_IN}/baseline_dataset_input",
                 "output_path": _PROC_OUT,
                 "publish_cloudwatch_metrics": "Disabled",
@@ -329,7 +354,9 @@ class AwsMonitoring:
             },
         )
 
-    def _mq(self, plan: Any, job: str, definition: str, base: str, reports: str, region: str, role: str) -> None:
+    def _mq(
+        self, plan: Any, job: str, definition: str, base: str, reports: str, region: str, role: str
+    ) -> None:
         cfg = plan.model_quality_config
         image = image_uri("model-monitor", region)
         data = self._stage_input(cfg.baseline, s3uri.join(base, "input"))
@@ -346,7 +373,9 @@ class AwsMonitoring:
         if cfg.probability_attribute:
             env["probability_attribute"] = cfg.probability_attribute
             env["probability_threshold_attribute"] = str(cfg.probability_threshold)
-        self._processing_job(job, image, [_s3_input("baseline_dataset_input", data)], base, role, env)
+        self._processing_job(
+            job, image, [_s3_input("baseline_dataset_input", data)], base, role, env
+        )
         extra: dict[str, Any] = {}
         if cfg.inference_attribute:
             extra["InferenceAttribute"] = cfg.inference_attribute
@@ -362,7 +391,10 @@ class AwsMonitoring:
                     "BaseliningJobName": job,
                     "ConstraintsResource": {"S3Uri": s3uri.join(base, "constraints.json")},
                 },
-                "ModelQualityAppSpecification": {"ImageUri": image, "ProblemType": cfg.problem_type},
+                "ModelQualityAppSpecification": {
+                    "ImageUri": image,
+                    "ProblemType": cfg.problem_type,
+                },
                 "ModelQualityJobInput": {
                     "EndpointInput": self._endpoint_input(plan, **extra),
                     "GroundTruthS3Input": {"S3Uri": cfg.ground_truth},
@@ -374,7 +406,9 @@ class AwsMonitoring:
             },
         )
 
-    def _clarify(self, plan: Any, job: str, definition: str, base: str, reports: str, region: str, role: str) -> None:
+    def _clarify(
+        self, plan: Any, job: str, definition: str, base: str, reports: str, region: str, role: str
+    ) -> None:
         ecfg = plan.explainability_config
         dq = plan.data_quality_config
         analysis_cfg = ecfg.analysis_config(plan.endpoint_name, dq.baseline if dq else None)
@@ -384,9 +418,12 @@ class AwsMonitoring:
         config_uri = s3uri.join(base, "analysis_config.json")
         self.store.put_bytes(config_uri, json.dumps(config, indent=2).encode())  # type: ignore[attr-defined]
         self._processing_job(
-            job, image,
+            job,
+            image,
             [_s3_input("dataset", data), _s3_input("analysis_config", config_uri)],
-            base, role, {},
+            base,
+            role,
+            {},
         )
         self.call(  # type: ignore[attr-defined]
             "sagemaker",

@@ -173,7 +173,9 @@ def explain(
     m = x.shape[1]
     coalitions = shap_config.coalitions(m)
     use_tree = method == "tree" or (
-        method == "auto" and _is_tree_model(model) and _tree_output_is_raw(model, shap_config.use_logit)
+        method == "auto"
+        and _is_tree_model(model)
+        and _tree_output_is_raw(model, shap_config.use_logit)
     )
 
     def link(p: Any) -> Any:
@@ -341,10 +343,9 @@ def compare_tree_kernel(
 
     import numpy as np
     import xgboost as xgb
+    from attrs import evolve as attrs_evolve
     from scipy.stats import spearmanr
     from sklearn.datasets import load_wine
-
-    from attrs import evolve as attrs_evolve
 
     from smkit.monitoring.clarify import SHAPConfig
 
@@ -353,17 +354,20 @@ def compare_tree_kernel(
     model = xgb.XGBClassifier(n_estimators=60, max_depth=3, random_state=seed, n_jobs=1).fit(x, y)
     names = list(data.feature_names)
     baseline = _kmeans_baseline(x, 4, seed)
-    cfg = SHAPConfig(
-        baseline=baseline.tolist(), num_samples=num_samples, use_logit=True, seed=seed
-    )
+    cfg = SHAPConfig(baseline=baseline.tolist(), num_samples=num_samples, use_logit=True, seed=seed)
     sample = x[np.random.default_rng(seed).choice(len(x), rows, replace=False)]
     tree_t, kern_t = [], []
     tree_res = kern_res = None
     explain(sample[:2], cfg, feature_names=names, model=model, method="tree")  # warm imports
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        explain(sample[:1], attrs_evolve(cfg, num_samples=64), feature_names=names, model=model,
-                method="kernel")
+        explain(
+            sample[:1],
+            attrs_evolve(cfg, num_samples=64),
+            feature_names=names,
+            model=model,
+            method="kernel",
+        )
     for _ in range(repeat):
         t0 = time.perf_counter()
         tree_res = explain(sample, cfg, feature_names=names, model=model, method="tree")

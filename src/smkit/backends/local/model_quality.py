@@ -174,7 +174,9 @@ def model_quality_statistics(
         samples = []
         for _ in range(5):
             idx = rng.choice(n, int(n * 0.8), replace=False)
-            samples.append(_compute(problem_type, y[idx], pred[idx], None if prob is None else prob[idx]))
+            samples.append(
+                _compute(problem_type, y[idx], pred[idx], None if prob is None else prob[idx])
+            )
         for key, value in values.items():
             if isinstance(value, float):
                 deviations[key] = float(np.std([s.get(key, value) for s in samples]))
@@ -201,7 +203,7 @@ def model_quality_statistics(
 
 def suggest_model_quality_constraints(statistics: dict[str, Any]) -> dict[str, Any]:
     """Model-quality ``constraints.json`` from baseline statistics."""
-    for problem_type, (section, csection) in _SECTION.items():
+    for section, csection in _SECTION.values():
         if section in statistics:
             out = {}
             for key, entry in statistics[section].items():
@@ -304,12 +306,16 @@ def merge_ground_truth(
         if key in truth:
             preds.append(value)
             labels.append(truth[key])
-    return preds, labels, {
-        "captured": captured,
-        "ground_truth": len(truth),
-        "matched": len(preds),
-        "skipped": skipped,
-    }
+    return (
+        preds,
+        labels,
+        {
+            "captured": captured,
+            "ground_truth": len(truth),
+            "matched": len(preds),
+            "skipped": skipped,
+        },
+    )
 
 
 def baseline_columns(path: str, config: Any) -> tuple[list[Any], list[Any], list[float] | None]:
@@ -328,7 +334,11 @@ def baseline_columns(path: str, config: Any) -> tuple[list[Any], list[Any], list
                 f"column {col!r} is not in the model-quality baseline {path!r}; "
                 f"columns: {list(df.columns)}"
             )
-    prob = df[config.probability_attribute].astype(float).tolist() if config.probability_attribute else None
+    prob = (
+        df[config.probability_attribute].astype(float).tolist()
+        if config.probability_attribute
+        else None
+    )
     if config.inference_attribute:
         pred = df[config.inference_attribute].tolist()
     else:

@@ -449,7 +449,7 @@ def detect_format(path: str | Path) -> str:
     return "csv"
 
 
-class _Retype(Exception):
+class _RetypeError(Exception):
     def __init__(self, column: int, current: str) -> None:
         self.column = column
         self.current = current
@@ -490,9 +490,7 @@ def _iter_csv(
         )
     except pa.ArrowInvalid as exc:
         _raise_csv(exc, path)
-    out_names = [
-        n if header else f"_c{i}" for i, n in enumerate(reader.schema.names)
-    ]
+    out_names = [n if header else f"_c{i}" for i, n in enumerate(reader.schema.names)]
     while True:
         try:
             batch = reader.read_next_batch()
@@ -501,7 +499,7 @@ def _iter_csv(
         except pa.ArrowInvalid as exc:
             m = _CONV_RE.search(str(exc))
             if m:
-                raise _Retype(int(m.group(1)), m.group(2)) from exc
+                raise _RetypeError(int(m.group(1)), m.group(2)) from exc
             _raise_csv(exc, path)
         yield out_names, batch.columns
 
@@ -688,7 +686,9 @@ def compute_statistics(
     return builder.result()
 
 
-def _feed_lines(builder: StatisticsBuilder, lines: Iterable[str], fmt: str, stats: ReadStats) -> None:
+def _feed_lines(
+    builder: StatisticsBuilder, lines: Iterable[str], fmt: str, stats: ReadStats
+) -> None:
     if fmt == "capture":
         for names, arrays in _iter_rows_as_csv(iter_capture_rows(lines, stats), None):
             builder.update(names, arrays)
@@ -708,7 +708,7 @@ def _csv_statistics(path: Path, header: bool, block_size: int) -> dict[str, Any]
             for names, arrays in _iter_csv(path, header, types, block_size):
                 builder.update(names, arrays)
             return builder.result()
-        except _Retype as retype:
+        except _RetypeError as retype:
             # int column meets a fraction: re-read as double; anything else: as text
             nxt = pa.float64() if retype.current == "int64" else pa.string()
             if types.get(retype.column) == nxt:
@@ -892,8 +892,10 @@ def _chi2_pvalue(a: dict[str, float], b: dict[str, float]) -> tuple[float, float
 
     keys = sorted(set(a) | set(b))
     table = [[a.get(k, 0.0) for k in keys], [b.get(k, 0.0) for k in keys]]
-    table = [[v for v, keep in zip(row, [a.get(k, 0) + b.get(k, 0) > 0 for k in keys]) if keep]
-             for row in table]
+    table = [
+        [v for v, keep in zip(row, [a.get(k, 0) + b.get(k, 0) > 0 for k in keys]) if keep]
+        for row in table
+    ]
     if len(table[0]) < 2:
         return 0.0, 1.0
     stat, p, _dof, _exp = chi2_contingency(table)
@@ -920,7 +922,9 @@ def check_constraints(
     base_stats = {f["name"]: f for f in (baseline_statistics or {}).get("features", [])}
 
     def add(name: str, kind: str, text: str) -> None:
-        violations.append({"feature_name": name, "constraint_check_type": kind, "description": text})
+        violations.append(
+            {"feature_name": name, "constraint_check_type": kind, "description": text}
+        )
 
     for c in constraints.get("features", []):
         name = c["name"]

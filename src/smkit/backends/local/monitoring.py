@@ -38,7 +38,13 @@ from smkit.errors import (
     SourceNotFoundError,
 )
 
-__all__ = ["MAX_EXPLAIN_ROWS", "LocalMonitor", "LocalMonitoring", "MonitorRun", "MonitoringExecution"]
+__all__ = [
+    "MAX_EXPLAIN_ROWS",
+    "LocalMonitor",
+    "LocalMonitoring",
+    "MonitorRun",
+    "MonitoringExecution",
+]
 
 #: Rows explained per Clarify baseline or execution (a seeded sample above this).
 MAX_EXPLAIN_ROWS = 500
@@ -129,7 +135,11 @@ class MonitorRun:
     @property
     def reports(self) -> dict[str, str]:
         """``monitor type → report.html URI``."""
-        return {e.monitor_type: e.uris["report_html"] for e in self.executions if "report_html" in e.uris}
+        return {
+            e.monitor_type: e.uris["report_html"]
+            for e in self.executions
+            if "report_html" in e.uris
+        }
 
 
 class LocalMonitor:
@@ -157,7 +167,10 @@ class LocalMonitor:
 
     def describe(self) -> dict[str, dict[str, Any]]:
         """``schedule name → DescribeMonitoringSchedule``-shaped record."""
-        return {n: self.backend.catalog.describe("monitoring_schedule", n).data for n in self.schedules.values()}
+        return {
+            n: self.backend.catalog.describe("monitoring_schedule", n).data
+            for n in self.schedules.values()
+        }
 
     def run_now(self, *, start: datetime | None = None, end: datetime | None = None) -> MonitorRun:
         """Run every monitor now over the captures in ``[start, end)``.
@@ -229,7 +242,9 @@ class LocalMonitor:
                 except Exception:  # pragma: no cover - logged, the loop keeps going
                     traceback.print_exc()
 
-        self._thread = threading.Thread(target=loop, name=f"smkit-monitor-{self.endpoint_name}", daemon=True)
+        self._thread = threading.Thread(
+            target=loop, name=f"smkit-monitor-{self.endpoint_name}", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -241,7 +256,10 @@ class LocalMonitor:
             rec = self.backend.catalog.describe("monitoring_schedule", name)
             if rec.status == "Scheduled":
                 self.backend.catalog.update(
-                    "monitoring_schedule", name, status="Stopped", MonitoringScheduleStatus="Stopped"
+                    "monitoring_schedule",
+                    name,
+                    status="Stopped",
+                    MonitoringScheduleStatus="Stopped",
                 )
 
     def delete(self) -> None:
@@ -286,7 +304,9 @@ class LocalMonitoring:
         if not location.startswith("s3://"):
             path = Path(location)
             if path.is_dir():
-                parts = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+                parts = sorted(
+                    p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
+                )
                 return _concat(parts, tmp)
             if not path.is_file():
                 raise SourceNotFoundError(f"no such baseline dataset: {location!r}", path=location)
@@ -297,7 +317,9 @@ class LocalMonitoring:
         objects = store.list(location.rstrip("/") + "/")
         if not objects:
             raise SourceNotFoundError(
-                f"no baseline dataset at {location!r}", hint="stage or upload it first", uri=location
+                f"no baseline dataset at {location!r}",
+                hint="stage or upload it first",
+                uri=location,
             )
         return _concat([Path(store.path_for(o.uri)) for o in objects], tmp)
 
@@ -311,7 +333,8 @@ class LocalMonitoring:
             if isinstance(handle, str) or not hasattr(handle, "describe"):
                 raise ResourceNotFoundError(
                     f"no endpoint named {name!r}: deploy it (with data capture) before monitoring",
-                    hint="session.deploy(model, EndpointSpec(name=..., data_capture=DataCaptureSpec()))",
+                    hint="session.deploy(model, EndpointSpec(name=..., "
+                    "data_capture=DataCaptureSpec()))",
                     name=name,
                 ) from None
             data = handle.describe()
@@ -323,7 +346,8 @@ class LocalMonitoring:
             raise OrderError(
                 f"endpoint {name!r} has no data capture, so there is nothing to monitor "
                 "(step 1 of the monitoring order)",
-                hint="redeploy it with EndpointSpec(data_capture=DataCaptureSpec(sampling_percentage=100))",
+                hint="redeploy it with "
+                "EndpointSpec(data_capture=DataCaptureSpec(sampling_percentage=100))",
                 missing="data capture",
                 endpoint=name,
             )
@@ -346,7 +370,7 @@ class LocalMonitoring:
         """
         plan.check_complete()
         info = self._endpoint_info(plan)
-        output = plan.output or f"s3://smkit/monitoring"
+        output = plan.output or "s3://smkit/monitoring"
         schedules: dict[str, str] = {}
         for monitor_type in plan.monitors:
             name = plan.schedule_name(monitor_type)
@@ -365,10 +389,16 @@ class LocalMonitoring:
                     "ScheduleConfig": {"ScheduleExpression": plan.schedule_expression},
                     "MonitoringJobDefinition": {
                         "BaselineConfig": job["baseline_config"],
-                        "MonitoringInputs": [{"EndpointInput": {"EndpointName": plan.endpoint_name}}],
+                        "MonitoringInputs": [
+                            {"EndpointInput": {"EndpointName": plan.endpoint_name}}
+                        ],
                         "MonitoringOutputConfig": {
                             "MonitoringOutputs": [
-                                {"S3Output": {"S3Uri": s3uri.join(output, plan.endpoint_name, name)}}
+                                {
+                                    "S3Output": {
+                                        "S3Uri": s3uri.join(output, plan.endpoint_name, name)
+                                    }
+                                }
                             ]
                         },
                     },
@@ -418,7 +448,9 @@ class LocalMonitoring:
                 "ProcessingJobArn": f"{_ARN}:processing-job/{job_name}",
                 "ProcessingJobStatus": "InProgress",
                 "Environment": {"analysis_type": monitor_type},
-                "ProcessingOutputConfig": {"Outputs": [{"OutputName": "monitoring_output", "S3Output": {"S3Uri": base}}]},
+                "ProcessingOutputConfig": {
+                    "Outputs": [{"OutputName": "monitoring_output", "S3Output": {"S3Uri": base}}]
+                },
             },
             status="InProgress",
         )
@@ -432,11 +464,16 @@ class LocalMonitoring:
                     out = self._clarify_baseline(plan, base, Path(tmp))
         except Exception as exc:
             catalog.update(
-                "processing_job", job_name, status="Failed", ProcessingJobStatus="Failed",
+                "processing_job",
+                job_name,
+                status="Failed",
+                ProcessingJobStatus="Failed",
                 FailureReason=str(exc)[:1024],
             )
             raise
-        catalog.update("processing_job", job_name, status="Completed", ProcessingJobStatus="Completed")
+        catalog.update(
+            "processing_job", job_name, status="Completed", ProcessingJobStatus="Completed"
+        )
         out["name"] = job_name
         return out
 
@@ -516,15 +553,23 @@ class LocalMonitoring:
         """(predict_fn, model) for Clarify: in-process callables first, then the endpoint."""
         import numpy as np
 
-        model_cfg = plan.explainability_config.model if plan and plan.explainability_config else None
-        if model_cfg is not None and (model_cfg.predict_fn is not None or model_cfg.model is not None):
+        model_cfg = (
+            plan.explainability_config.model if plan and plan.explainability_config else None
+        )
+        if model_cfg is not None and (
+            model_cfg.predict_fn is not None or model_cfg.model is not None
+        ):
             return model_cfg.predict_fn, model_cfg.model
         endpoint = analysis_cfg.model.endpoint_name
         predictor = self.predictor(endpoint, serializer="csv", deserializer="csv")  # type: ignore[attr-defined]
 
         def predict(rows: Any) -> Any:
             out = np.asarray(predictor.predict(np.asarray(rows).tolist()), dtype=np.float64)
-            return out.reshape(len(rows), -1)[:, 0] if out.size == len(rows) else out.reshape(len(rows), -1)
+            return (
+                out.reshape(len(rows), -1)[:, 0]
+                if out.size == len(rows)
+                else out.reshape(len(rows), -1)
+            )
 
         return predict, None
 
@@ -604,8 +649,13 @@ class LocalMonitoring:
             result = self._execute(sdata, folder, start, end, plan, name, schedule)
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"[:1024]
-            catalog.update("monitoring_execution", name, status="Failed", FailureReason=reason,
-                           MonitoringExecutionStatus="Failed")
+            catalog.update(
+                "monitoring_execution",
+                name,
+                status="Failed",
+                FailureReason=reason,
+                MonitoringExecutionStatus="Failed",
+            )
             self._after_run(schedule, name, "Failed", when, end, reason)
             return MonitoringExecution(name, schedule, sdata["MonitoringType"], "Failed", reason)
         status = "CompletedWithViolations" if result.violations["violations"] else "Completed"
@@ -624,7 +674,9 @@ class LocalMonitoring:
         self._after_run(schedule, name, status, when, end, result.message)
         return result
 
-    def _after_run(self, schedule: str, name: str, status: str, now: datetime, end: datetime, msg: Any) -> None:
+    def _after_run(
+        self, schedule: str, name: str, status: str, now: datetime, end: datetime, msg: Any
+    ) -> None:
         self.catalog.update(  # type: ignore[attr-defined]
             "monitoring_schedule",
             schedule,
@@ -640,8 +692,14 @@ class LocalMonitoring:
         )
 
     def _execute(
-        self, sdata: dict[str, Any], folder: str, start: datetime, end: datetime, plan: Any,
-        name: str, schedule: str,
+        self,
+        sdata: dict[str, Any],
+        folder: str,
+        start: datetime,
+        end: datetime,
+        plan: Any,
+        name: str,
+        schedule: str,
     ) -> MonitoringExecution:
         kind = sdata["MonitoringType"]
         counts: dict[str, int] = {}
@@ -653,12 +711,23 @@ class LocalMonitoring:
             return self._run_mq(sdata, folder, lines, name, schedule, start, end)
         return self._run_clarify(sdata, folder, lines, name, schedule, plan)
 
-    def _no_data(self, sdata: dict[str, Any], folder: str, name: str, schedule: str, skipped: int) -> MonitoringExecution:
+    def _no_data(
+        self, sdata: dict[str, Any], folder: str, name: str, schedule: str, skipped: int
+    ) -> MonitoringExecution:
         empty = {"violations": []}
-        uris = {"violations": self._json_put(s3uri.join(folder, "constraint_violations.json"), empty)}
+        uris = {
+            "violations": self._json_put(s3uri.join(folder, "constraint_violations.json"), empty)
+        }
         return MonitoringExecution(
-            name, schedule, sdata["MonitoringType"], "Completed", "no data", None, empty,
-            uris=uris, skipped=skipped,
+            name,
+            schedule,
+            sdata["MonitoringType"],
+            "Completed",
+            "no data",
+            None,
+            empty,
+            uris=uris,
+            skipped=skipped,
         )
 
     def _write_report(
@@ -694,7 +763,9 @@ class LocalMonitoring:
                 continue
             out.extend(
                 metric_records(
-                    d["MetricsSummary"], endpoint=d["EndpointName"], schedule=schedule,
+                    d["MetricsSummary"],
+                    endpoint=d["EndpointName"],
+                    schedule=schedule,
                     timestamp=d.get("ScheduledTime", ""),
                 )
             )
@@ -717,7 +788,9 @@ class LocalMonitoring:
         stats = compute_statistics(lines, fmt="capture", read_stats=read)
         if stats["dataset"]["item_count"] == 0:
             return self._no_data(sdata, folder, name, schedule, read.skipped)
-        baseline_cfg = sdata["MonitoringScheduleConfig"]["MonitoringJobDefinition"]["BaselineConfig"]
+        baseline_cfg = sdata["MonitoringScheduleConfig"]["MonitoringJobDefinition"][
+            "BaselineConfig"
+        ]
         base_stats = read_statistics(self._json_get(baseline_cfg["StatisticsResource"]["S3Uri"]))
         constraints = read_constraints(self._json_get(baseline_cfg["ConstraintsResource"]["S3Uri"]))
         _rename_by_position(stats, base_stats)
@@ -726,13 +799,17 @@ class LocalMonitoring:
         metrics = feature_metrics(stats, drift)
         self._last_metrics = metrics
         records = metric_records(
-            metrics, endpoint=sdata["EndpointName"], schedule=schedule,
+            metrics,
+            endpoint=sdata["EndpointName"],
+            schedule=schedule,
             timestamp=_iso(datetime.now(UTC)),
         )
         uris = {
             "statistics": self._json_put(s3uri.join(folder, "statistics.json"), stats),
             "constraints": self._json_put(s3uri.join(folder, "constraints.json"), constraints),
-            "violations": self._json_put(s3uri.join(folder, "constraint_violations.json"), violations),
+            "violations": self._json_put(
+                s3uri.join(folder, "constraint_violations.json"), violations
+            ),
             "metrics": self._json_put(s3uri.join(folder, "metrics.json"), {"metrics": records}),
         }
         self.store.put_bytes(s3uri.join(folder, "metrics.csv"), metrics_csv(records).encode())  # type: ignore[attr-defined]
@@ -740,18 +817,41 @@ class LocalMonitoring:
         status = "CompletedWithViolations" if violations["violations"] else "Completed"
         uris.update(
             self._write_report(
-                folder, sdata, status, violations, statistics=stats, baseline_statistics=base_stats,
-                details={"skipped_lines": read.skipped, "item_count": stats["dataset"]["item_count"]},
+                folder,
+                sdata,
+                status,
+                violations,
+                statistics=stats,
+                baseline_statistics=base_stats,
+                details={
+                    "skipped_lines": read.skipped,
+                    "item_count": stats["dataset"]["item_count"],
+                },
             )
         )
         return MonitoringExecution(
-            name, schedule, "DataQuality", status, None, stats, violations, None, uris,
-            stats["dataset"]["item_count"], read.skipped,
+            name,
+            schedule,
+            "DataQuality",
+            status,
+            None,
+            stats,
+            violations,
+            None,
+            uris,
+            stats["dataset"]["item_count"],
+            read.skipped,
         )
 
     def _run_mq(
-        self, sdata: dict[str, Any], folder: str, lines: list[str], name: str, schedule: str,
-        start: datetime, end: datetime,
+        self,
+        sdata: dict[str, Any],
+        folder: str,
+        lines: list[str],
+        name: str,
+        schedule: str,
+        start: datetime,
+        end: datetime,
     ) -> MonitoringExecution:
         from smkit.backends.local.model_quality import (
             check_model_quality,
@@ -777,31 +877,56 @@ class LocalMonitoring:
         elif cfg["problem_type"] == "Regression":
             preds, labels = [float(p) for p in preds], [float(v) for v in labels]
         stats = model_quality_statistics(cfg["problem_type"], labels, preds, probs)
-        baseline_cfg = sdata["MonitoringScheduleConfig"]["MonitoringJobDefinition"]["BaselineConfig"]
+        baseline_cfg = sdata["MonitoringScheduleConfig"]["MonitoringJobDefinition"][
+            "BaselineConfig"
+        ]
         constraints = self._json_get(baseline_cfg["ConstraintsResource"]["S3Uri"])
         violations = check_model_quality(stats, constraints)
         section = next(k for k in stats if k.endswith("_metrics"))
         self._last_metrics = {
-            k: {"Average": v["value"]} for k, v in stats[section].items() if isinstance(v, dict) and "value" in v
+            k: {"Average": v["value"]}
+            for k, v in stats[section].items()
+            if isinstance(v, dict) and "value" in v
         }
         uris = {
             "statistics": self._json_put(s3uri.join(folder, "statistics.json"), stats),
             "constraints": self._json_put(s3uri.join(folder, "constraints.json"), constraints),
-            "violations": self._json_put(s3uri.join(folder, "constraint_violations.json"), violations),
+            "violations": self._json_put(
+                s3uri.join(folder, "constraint_violations.json"), violations
+            ),
         }
         status = "CompletedWithViolations" if violations["violations"] else "Completed"
         uris.update(self._write_report(folder, sdata, status, violations, details=counts))
         return MonitoringExecution(
-            name, schedule, "ModelQuality", status, None, stats, violations, None, uris,
-            counts["matched"], counts["skipped"],
+            name,
+            schedule,
+            "ModelQuality",
+            status,
+            None,
+            stats,
+            violations,
+            None,
+            uris,
+            counts["matched"],
+            counts["skipped"],
         )
 
     def _run_clarify(
-        self, sdata: dict[str, Any], folder: str, lines: list[str], name: str, schedule: str, plan: Any
+        self,
+        sdata: dict[str, Any],
+        folder: str,
+        lines: list[str],
+        name: str,
+        schedule: str,
+        plan: Any,
     ) -> MonitoringExecution:
         import numpy as np
 
-        from smkit.backends.local.clarify import analysis_document, attribution_drift, local_values_csv
+        from smkit.backends.local.clarify import (
+            analysis_document,
+            attribution_drift,
+            local_values_csv,
+        )
         from smkit.backends.local.monitor import ReadStats, iter_capture_rows
         from smkit.monitoring.clarify import ExplainabilityAnalysisConfig
 
@@ -827,12 +952,16 @@ class LocalMonitoring:
         analysis_cfg = ExplainabilityAnalysisConfig.from_dict(cfg["analysis_config"])
         result = self._explain(x, names, analysis_cfg, plan)
         doc = analysis_document(result)
-        baseline_cfg = sdata["MonitoringScheduleConfig"]["MonitoringJobDefinition"]["BaselineConfig"]
+        baseline_cfg = sdata["MonitoringScheduleConfig"]["MonitoringJobDefinition"][
+            "BaselineConfig"
+        ]
         baseline = self._json_get(baseline_cfg["ConstraintsResource"]["S3Uri"])
         violations = attribution_drift(baseline, doc, cfg.get("threshold", 0.9))
         uris = {
             "analysis": self._json_put(s3uri.join(folder, "analysis.json"), doc),
-            "violations": self._json_put(s3uri.join(folder, "constraint_violations.json"), violations),
+            "violations": self._json_put(
+                s3uri.join(folder, "constraint_violations.json"), violations
+            ),
         }
         if analysis_cfg.shap.save_local_shap_values:
             uri = s3uri.join(folder, "explanations_shap", "out.csv")
@@ -851,8 +980,17 @@ class LocalMonitoring:
         status = "CompletedWithViolations" if violations["violations"] else "Completed"
         uris.update(self._write_report(folder, sdata, status, violations, analysis=doc))
         return MonitoringExecution(
-            name, schedule, "ModelExplainability", status, None, None, violations, doc, uris,
-            len(x), read.skipped,
+            name,
+            schedule,
+            "ModelExplainability",
+            status,
+            None,
+            None,
+            violations,
+            doc,
+            uris,
+            len(x),
+            read.skipped,
         )
 
     # -- due runs --------------------------------------------------------------------------
@@ -875,7 +1013,11 @@ class LocalMonitoring:
                 continue
             expr = rec.data["MonitoringScheduleConfig"]["ScheduleConfig"]["ScheduleExpression"]
             cron = CronSchedule(expr)
-            last = _parse_time(rec.data.get("LastRunTime")) or _parse_time(rec.data.get("CreationTime")) or now
+            last = (
+                _parse_time(rec.data.get("LastRunTime"))
+                or _parse_time(rec.data.get("CreationTime"))
+                or now
+            )
             due = cron.next_after(last)
             if due is None or due > now:
                 continue
@@ -936,11 +1078,7 @@ def _sniff_header(path: Path) -> bool:
 def _rename_by_position(stats: dict[str, Any], baseline: dict[str, Any]) -> None:
     names = [f["name"] for f in stats["features"]]
     base = [f["name"] for f in baseline.get("features", [])]
-    if (
-        len(names) == len(base)
-        and names != base
-        and all(re.fullmatch(r"_c\d+", n) for n in names)
-    ):
+    if len(names) == len(base) and names != base and all(re.fullmatch(r"_c\d+", n) for n in names):
         for f, new in zip(stats["features"], base):
             f["name"] = new
 
@@ -948,8 +1086,8 @@ def _rename_by_position(stats: dict[str, Any], baseline: dict[str, Any]) -> None
 def _feature_rows(path: Path, data_cfg: Any, label: Any, header: Any) -> tuple[Any, list[str]]:
     import pandas as pd
 
-    has_header = header if header is not None else (
-        False if data_cfg.headers else _sniff_header(path)
+    has_header = (
+        header if header is not None else (False if data_cfg.headers else _sniff_header(path))
     )
     df = pd.read_csv(path, header=0 if has_header else None)
     if data_cfg.headers and not has_header:
