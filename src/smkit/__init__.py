@@ -50,6 +50,17 @@ _EXPORTS: dict[str, str] = {
     "Var": "smkit.workflow",
     "When": "smkit.workflow",
     "Condition": "smkit.workflow",
+    "TrainingSpec": "smkit.training",
+    "TuningSpec": "smkit.training",
+    "ContinuousParameter": "smkit.training",
+    "IntegerParameter": "smkit.training",
+    "CategoricalParameter": "smkit.training",
+    "TrainingJob": "smkit.training",
+    "TuningJob": "smkit.training",
+    "Channel": "smkit.training",
+    "MetricDefinition": "smkit.training",
+    "DebuggerRule": "smkit.training",
+    "ProfilerSpec": "smkit.training",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__", "errors"])
@@ -69,6 +80,19 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from smkit.serving import DataCaptureSpec, Endpoint, EndpointSpec, ModelSpec, Predictor
     from smkit.session import Session
     from smkit.staging import RandomSplit, StagedData, StagingSpec, StratifiedSplit, TimeSplit
+    from smkit.training import (
+        CategoricalParameter,
+        Channel,
+        ContinuousParameter,
+        DebuggerRule,
+        IntegerParameter,
+        MetricDefinition,
+        ProfilerSpec,
+        TrainingJob,
+        TrainingSpec,
+        TuningJob,
+        TuningSpec,
+    )
     from smkit.workflow import (
         Catch,
         Choice,
