@@ -5,7 +5,7 @@ beside it (``<root>/tuning/<name>/spec.pkl``) and starts a supervisor process
 (``python -m smkit.backends.local.tuning ROOT NAME``) that
 
 - asks optuna for hyperparameters (``Random``: ``RandomSampler``; ``Bayesian``: ``TPESampler``;
-  ``Grid``: ``GridSampler`` over the categorical values), each seeded with the spec's seed;
+  ``Grid``: every combination of the categorical values, enqueued in order), seeded;
 - runs up to ``min(max_parallel_jobs, CPU count)`` local training jobs at once, named
   ``<tuning>-<NNN>-<8 hex>`` like SageMaker's;
 - reads each running job's objective values from its log as they appear and, with
@@ -209,8 +209,9 @@ def make_study(spec: Any) -> Any:
     if spec.strategy == "Random":
         sampler: Any = optuna.samplers.RandomSampler(seed=seed)
     elif spec.strategy == "Grid":
-        space = {n: list(r.values) for n, r in spec.ranges.items()}
-        sampler = optuna.samplers.GridSampler(space, seed=seed)
+        # every grid point is enqueued in order (optuna's GridSampler stops the study by
+        # itself, which ask-and-tell does not allow)
+        sampler = optuna.samplers.RandomSampler(seed=seed)
     else:
         sampler = optuna.samplers.TPESampler(
             seed=seed, n_startup_trials=min(5, max(2, spec.total_jobs // 4)), multivariate=True
@@ -221,7 +222,11 @@ def make_study(spec: Any) -> Any:
         else optuna.pruners.NopPruner()
     )
     direction = "minimize" if spec.objective_type == "Minimize" else "maximize"
-    return optuna.create_study(direction=direction, sampler=sampler, pruner=pruner)
+    study = optuna.create_study(direction=direction, sampler=sampler, pruner=pruner)
+    if spec.strategy == "Grid":
+        for point in spec.grid[: spec.total_jobs]:
+            study.enqueue_trial(point)
+    return study
 
 
 def _series(jobdir: Path, metric: str) -> list[float]:
