@@ -458,50 +458,105 @@ class _RetypeError(Exception):
 _CONV_RE = re.compile(r"CSV column #(\d+).*conversion error to (\w+)")
 
 
+def _csv_ranges(path: str | Path, start: int, block_size: int) -> Iterator[bytes]:
+    """Byte ranges of the file from ``start``, each ending at a newline."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        carry = b""
+        while True:
+            chunk = fh.read(block_size)
+            if not chunk:
+                if carry.strip():
+                    yield carry + b"\n"
+                return
+            data = carry + chunk
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                carry = data
+                continue
+            yield data[: cut + 1]
+            carry = data[cut + 1 :]
+
+
 def _iter_csv(
     path: str | Path, header: bool, types: dict[int, Any], block_size: int
 ) -> Iterator[tuple[list[str], list[Any]]]:
+    """Tables of consecutive byte ranges of a CSV, parsed by pyarrow in a prefetch thread.
+
+    The first range's inferred column types are kept for the rest (``types`` overrides them
+    by column index after a conversion error). Fields may not contain newlines (as Spark's
+    CSV reader without ``multiLine``).
+    """
+    import queue
+    import threading
+
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    read = pcsv.ReadOptions(
-        block_size=block_size, autogenerate_column_names=not header, use_threads=True
-    )
-    parse = pcsv.ParseOptions(newlines_in_values=False)
-    names: list[str] | None = None
-    conv_types: dict[Any, Any] = {}
-    if types:
-        # column names are needed to pass types by name; read just the header row
-        if header:
-            with open(path, newline="", encoding="utf-8", errors="replace") as fh:
-                first = next(csv.reader(fh), [])
-            names = list(first)
-        else:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                first = next(csv.reader(fh), [])
-            names = [f"f{i}" for i in range(len(first))]
-        conv_types = {names[i]: t for i, t in types.items() if i < len(names)}
-    convert = pcsv.ConvertOptions(
-        null_values=[""], strings_can_be_null=True, column_types=conv_types or None
-    )
-    try:
-        reader = pcsv.open_csv(
-            str(path), read_options=read, parse_options=parse, convert_options=convert
+    with open(path, "rb") as fh:
+        first_line = fh.readline()
+    fields = next(csv.reader([first_line.decode("utf-8", errors="replace")]), [])
+    width = len(fields)
+    if width == 0:
+        return
+    names = list(fields) if header else [f"_c{i}" for i in range(width)]
+    internal = [f"f{i}" for i in range(width)]
+    fixed: dict[str, Any] = {internal[i]: t for i, t in types.items() if i < width}
+    read = pcsv.ReadOptions(column_names=internal, block_size=1 << 20, use_threads=True)
+
+    def parse(buf: bytes) -> Any:
+        convert = pcsv.ConvertOptions(
+            null_values=[""], strings_can_be_null=True, column_types=dict(fixed) or None
         )
-    except pa.ArrowInvalid as exc:
-        _raise_csv(exc, path)
-    out_names = [n if header else f"_c{i}" for i, n in enumerate(reader.schema.names)]
-    while True:
+        return pcsv.read_csv(pa.py_buffer(buf), read_options=read, convert_options=convert)
+
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def produce() -> None:
         try:
-            batch = reader.read_next_batch()
-        except StopIteration:
-            return
-        except pa.ArrowInvalid as exc:
-            m = _CONV_RE.search(str(exc))
-            if m:
-                raise _RetypeError(int(m.group(1)), m.group(2)) from exc
-            _raise_csv(exc, path)
-        yield out_names, batch.columns
+            first = True
+            for buf in _csv_ranges(path, len(first_line) if header else 0, block_size):
+                if stop.is_set():
+                    return
+                table = parse(buf)
+                if first:
+                    for name, col in zip(internal, table.columns):
+                        if name not in fixed and not pa.types.is_null(col.type):
+                            fixed[name] = col.type
+                    first = False
+                while not stop.is_set():
+                    try:
+                        q.put(("table", table), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+            q.put(("end", None))
+        except BaseException as exc:
+            q.put(("error", exc))
+
+    thread = threading.Thread(target=produce, name="smkit-csv-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, item = q.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                if isinstance(item, pa.ArrowInvalid):
+                    m = _CONV_RE.search(str(item))
+                    if m:
+                        raise _RetypeError(int(m.group(1)), m.group(2)) from item
+                    _raise_csv(item, path)
+                raise item
+            yield names, list(item.columns)
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
 
 
 def _raise_csv(exc: Exception, path: str | Path) -> None:
@@ -648,7 +703,7 @@ def compute_statistics(
     *,
     fmt: str | None = None,
     header: bool = True,
-    block_size: int = 16 << 20,
+    block_size: int = 4 << 20,
     read_stats: ReadStats | None = None,
 ) -> dict[str, Any]:
     """Statistics of a dataset, in SageMaker's ``statistics.json`` shape.
