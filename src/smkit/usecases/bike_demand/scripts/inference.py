@@ -22,6 +22,8 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+from features import make_features  # noqa: E402  (shipped next to this file)
+
 MODEL_META = "bike_model.json"
 INPUT_COLUMNS = (
     "datetime",
@@ -46,7 +48,6 @@ class BikeModel:
     def predict(self, frame) -> list[float]:
         """Predicted counts (>= 0) for raw rows."""
         import numpy as np
-        from features import make_features
 
         x = make_features(frame)[self.meta["features"]]
         total = np.zeros(len(x), dtype=float)

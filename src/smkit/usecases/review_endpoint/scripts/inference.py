@@ -25,6 +25,8 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+from text_clean import clean_text  # noqa: E402  (shipped next to this file)
+
 MODEL_FILE = "model.joblib"
 MODEL_META = "review_model.json"
 
@@ -42,8 +44,6 @@ class ReviewModel:
 
     def predict_proba(self, texts: list[str]) -> list[float]:
         """Positive-class probabilities for raw texts."""
-        from text_clean import clean_text
-
         cleaned = [clean_text(t) for t in texts]
         return [float(p) for p in self.pipeline.predict_proba(cleaned)[:, 1]]
 
