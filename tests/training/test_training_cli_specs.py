@@ -17,8 +17,8 @@ from smkit.training import (
     MetricDefinition,
     TrainingSpec,
     TuningSpec,
+    images,
 )
-from smkit.training import images
 
 pytestmark = pytest.mark.timeout(120)
 
