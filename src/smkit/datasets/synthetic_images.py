@@ -184,7 +184,7 @@ def shape_image(
 def make_shapes_dataset(
     root: str | Path,
     *,
-    n_train: int = 900,
+    n_train: int = 1800,
     n_val: int = 150,
     n_test: int = 150,
     size: int = 32,
