@@ -277,7 +277,8 @@ class _Tuner:
 
         spec = self.spec
         study = make_study(spec)
-        training = spec.training_spec
+        # a tuning job's TrainingJobDefinition has no profiler on SageMaker either
+        training = spec.training_spec.evolve(profiler=None)
         total = spec.total_jobs
         parallel = int(self.data["MaxParallelLocal"])
         metric = spec.objective_metric
