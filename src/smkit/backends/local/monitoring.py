@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import attrs
 
@@ -48,6 +49,10 @@ __all__ = [
 
 #: Rows explained per Clarify baseline or execution (a seeded sample above this).
 MAX_EXPLAIN_ROWS = 500
+#: Inference-id prefix of the requests local Clarify sends to the monitored endpoint; capture
+#: records carrying it are left out of every monitor's data (SageMaker's Clarify calls a shadow
+#: endpoint instead, so its requests never reach the capture).
+CLARIFY_INFERENCE_PREFIX = "smkit-clarify-"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _HOUR_RE = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})/[^/]+$")
 _ARN = "arn:aws:sagemaker:local:000000000000"
@@ -564,7 +569,12 @@ class LocalMonitoring:
         predictor = self.predictor(endpoint, serializer="csv", deserializer="csv")  # type: ignore[attr-defined]
 
         def predict(rows: Any) -> Any:
-            out = np.asarray(predictor.predict(np.asarray(rows).tolist()), dtype=np.float64)
+            out = np.asarray(
+                predictor.predict(
+                    np.asarray(rows).tolist(), inference_id=f"{CLARIFY_INFERENCE_PREFIX}{uuid4()}"
+                ),
+                dtype=np.float64,
+            )
             return (
                 out.reshape(len(rows), -1)[:, 0]
                 if out.size == len(rows)
@@ -603,11 +613,14 @@ class LocalMonitoring:
                 if not line.strip():
                     continue
                 try:
-                    obj_ = json.loads(line)
-                    when = _parse_time(obj_.get("eventMetadata", {}).get("inferenceTime"))
+                    meta = json.loads(line).get("eventMetadata", {})
+                    when = _parse_time(meta.get("inferenceTime"))
+                    own = str(meta.get("inferenceId", "")).startswith(CLARIFY_INFERENCE_PREFIX)
                 except (json.JSONDecodeError, AttributeError):
                     counts["corrupt"] = counts.get("corrupt", 0) + 1
                     yield line  # counted and skipped again by the reader
+                    continue
+                if own:
                     continue
                 if when is not None and not (start <= when < end):
                     continue
