@@ -279,3 +279,33 @@ def test_cli_baseline_and_check(tmp_path, capsys):
         == 0
     )
     assert main(["monitor", "baseline", str(tmp_path / "missing.csv"), "--out", str(tmp_path)]) != 0
+
+
+def test_in_process_scheduler_starts_and_stops(setup):
+    session, backend, tmp, _rng = setup
+    monitor = session.apply(
+        MonitorPlan("ep").data_quality(baseline=str(tmp / "train.csv")).schedule("hourly")
+    )
+    monitor.start(interval=0.01)
+    monitor.start(interval=0.01)  # idempotent
+    monitor.stop()
+    assert backend.catalog.describe("monitoring_schedule", "ep-data-quality").status == "Stopped"
+    assert backend.run_due(now=datetime.now(UTC) + timedelta(hours=2)) == []  # stopped
+    reopened = backend.monitor("ep")
+    assert reopened.schedules == {"DataQuality": "ep-data-quality"}
+    reopened.delete()
+    assert backend.catalog.list("monitoring_schedule") == []
+
+
+def test_an_execution_that_breaks_is_recorded_failed(setup):
+    session, backend, tmp, rng = setup
+    monitor = session.apply(
+        MonitorPlan("ep").data_quality(baseline=str(tmp / "train.csv")).schedule("hourly")
+    )
+    _traffic(backend, rng, past(5), n=20)
+    backend.store.delete("s3://smkit/monitoring/ep/ep-data-quality/baseline/statistics.json")
+    run = monitor.run_now()
+    assert run.status == "Failed"
+    assert "statistics.json" in run.executions[0].message
+    record = backend.catalog.describe("monitoring_execution", run.executions[0].name)
+    assert record.status == "Failed" and "statistics.json" in record.data["FailureReason"]

@@ -87,6 +87,7 @@ class MonitoringExecution:
         uris: Where each report file is (``statistics``, ``violations``, ``report_html``...).
         item_count: Records analysed.
         skipped: Corrupt capture lines skipped.
+        metrics: CloudWatch-style metrics of the execution (``name → {statistic: value}``).
     """
 
     name: str
@@ -100,6 +101,7 @@ class MonitoringExecution:
     uris: dict[str, str] = attrs.field(factory=dict)
     item_count: int = 0
     skipped: int = 0
+    metrics: dict[str, dict[str, float]] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -682,7 +684,7 @@ class LocalMonitoring:
             ItemCount=result.item_count,
             SkippedLines=result.skipped,
             Message=result.message,
-            MetricsSummary=getattr(self, "_last_metrics", {}),
+            MetricsSummary=result.metrics,
         )
         self._after_run(schedule, name, status, when, end, result.message)
         return result
@@ -717,7 +719,6 @@ class LocalMonitoring:
         kind = sdata["MonitoringType"]
         counts: dict[str, int] = {}
         lines = list(self._capture_lines(sdata["CapturePrefix"], start, end, counts))
-        self._last_metrics = {}
         if kind == "DataQuality":
             return self._run_dq(sdata, folder, lines, name, schedule)
         if kind == "ModelQuality":
@@ -810,7 +811,6 @@ class LocalMonitoring:
         violations = check_constraints(stats, constraints, base_stats)
         drift = drift_distances(base_stats, stats)
         metrics = feature_metrics(stats, drift)
-        self._last_metrics = metrics
         records = metric_records(
             metrics,
             endpoint=sdata["EndpointName"],
@@ -854,6 +854,7 @@ class LocalMonitoring:
             uris,
             stats["dataset"]["item_count"],
             read.skipped,
+            metrics=metrics,
         )
 
     def _run_mq(
@@ -896,7 +897,7 @@ class LocalMonitoring:
         constraints = self._json_get(baseline_cfg["ConstraintsResource"]["S3Uri"])
         violations = check_model_quality(stats, constraints)
         section = next(k for k in stats if k.endswith("_metrics"))
-        self._last_metrics = {
+        metrics = {
             k: {"Average": v["value"]}
             for k, v in stats[section].items()
             if isinstance(v, dict) and "value" in v
@@ -922,6 +923,7 @@ class LocalMonitoring:
             uris,
             counts["matched"],
             counts["skipped"],
+            metrics=metrics,
         )
 
     def _run_clarify(
@@ -983,7 +985,7 @@ class LocalMonitoring:
         from smkit.backends.local.clarify import ndcg
 
         base_labels = baseline.get("explanations", {}).get("kernel_shap", {})
-        self._last_metrics = {
+        metrics = {
             f"feature_attribution_ndcg_{label}": {
                 "Average": ndcg(base_labels[label]["global_shap_values"], result["global"][label])
             }
@@ -1004,6 +1006,7 @@ class LocalMonitoring:
             uris,
             len(x),
             read.skipped,
+            metrics=metrics,
         )
 
     # -- due runs --------------------------------------------------------------------------
