@@ -22,6 +22,12 @@ Rules (FORMATS.md §2), each reproduced exactly:
   file's ``sketch.data`` holds the raw values in row order while ``n <= k``, else the
   sketch's retained items grouped by level (level ``i`` has weight ``2**i``).
 
+The sketch's ``parameters`` record SageMaker's ``c = 0.64``; DataSketches compacts with its
+own ratio (2/3), which changes only how items are spread over levels, not the error bound
+(``kll_doubles_sketch.get_normalized_rank_error(2048)``). Each feature also carries
+``smkit_type_counts`` (values seen as integral / fractional / string), which a later
+execution's data-type check uses; SageMaker's readers ignore unknown keys.
+
 Numbers written as text that pyarrow cannot parse in a numeric column (a string in a numeric
 column) make that column re-read as text; a value is then classified one by one.
 *Inferred* choices, kept here in one place: ``is_non_negative = min >= 0``; a String column

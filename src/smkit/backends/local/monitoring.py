@@ -23,7 +23,7 @@ import re
 import tempfile
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -718,7 +718,7 @@ class LocalMonitoring:
     ) -> MonitoringExecution:
         kind = sdata["MonitoringType"]
         counts: dict[str, int] = {}
-        lines = list(self._capture_lines(sdata["CapturePrefix"], start, end, counts))
+        lines = self._capture_lines(sdata["CapturePrefix"], start, end, counts)  # streamed
         if kind == "DataQuality":
             return self._run_dq(sdata, folder, lines, name, schedule)
         if kind == "ModelQuality":
@@ -786,7 +786,7 @@ class LocalMonitoring:
         return out
 
     def _run_dq(
-        self, sdata: dict[str, Any], folder: str, lines: list[str], name: str, schedule: str
+        self, sdata: dict[str, Any], folder: str, lines: Iterable[str], name: str, schedule: str
     ) -> MonitoringExecution:
         from smkit.backends.local.monitor import (
             ReadStats,
@@ -810,7 +810,8 @@ class LocalMonitoring:
         _rename_by_position(stats, base_stats)
         violations = check_constraints(stats, constraints, base_stats)
         drift = drift_distances(base_stats, stats)
-        metrics = feature_metrics(stats, drift)
+        emit = str(constraints.get("monitoring_config", {}).get("emit_metrics", "Enabled"))
+        metrics = feature_metrics(stats, drift) if emit.lower() != "disabled" else {}
         records = metric_records(
             metrics,
             endpoint=sdata["EndpointName"],
@@ -861,7 +862,7 @@ class LocalMonitoring:
         self,
         sdata: dict[str, Any],
         folder: str,
-        lines: list[str],
+        lines: Iterable[str],
         name: str,
         schedule: str,
         start: datetime,
@@ -930,7 +931,7 @@ class LocalMonitoring:
         self,
         sdata: dict[str, Any],
         folder: str,
-        lines: list[str],
+        lines: Iterable[str],
         name: str,
         schedule: str,
         plan: Any,
