@@ -77,9 +77,7 @@ def predict_fn(data: list[bytes], model: dict) -> list[dict]:
 
     meta = model["meta"]
     size = int(meta["image_size"])
-    x = shapes_net.to_tensor(
-        [shapes_net.load_image(b, size) for b in data], meta["mean"], meta["std"]
-    )
+    x = shapes_net.to_tensor([shapes_net.load_image(b, size) for b in data])
     probs = shapes_net.probabilities(model["net"], x)
     classes = meta["classes"]
     return [

@@ -1,7 +1,7 @@
 """Small-CNN image classifier pieces shared by ``train.py`` and ``inference.py``.
 
-Image loading from a class-per-folder layout, the network and the preprocessing recorded in
-``model_meta.json``.
+Image loading from a class-per-folder layout, the network and the preprocessing (per-image
+standardisation; the image size is recorded in ``model_meta.json``).
 """
 
 from __future__ import annotations
@@ -75,12 +75,16 @@ def build_model(n_classes: int, width: int = 16, dropout: float = 0.1) -> Any:
     )
 
 
-def to_tensor(images: list[np.ndarray] | np.ndarray, mean: list[float], std: list[float]) -> Any:
-    """Stack ``(H, W, 3)`` arrays into a normalised ``(N, 3, H, W)`` float tensor."""
+def to_tensor(images: list[np.ndarray] | np.ndarray) -> Any:
+    """Stack ``(H, W, 3)`` arrays into a ``(N, 3, H, W)`` float tensor, each image
+    standardised on its own (zero mean, unit deviation), which removes the random colours
+    and brightness so the network sees the shape."""
     import torch
 
     arr = np.stack(list(images)).astype(np.float32)
-    arr = (arr - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    arr = (arr - arr.mean(axis=(1, 2, 3), keepdims=True)) / (
+        arr.std(axis=(1, 2, 3), keepdims=True) + 1e-3
+    )
     return torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous()
 
 
