@@ -65,7 +65,13 @@ import pyarrow, numpy, numba, datasketches  # imports are not the analyzer's wor
 after_imports = proc.memory_info().rss
 stats = compute_statistics(sys.argv[1])
 suggest_constraints(stats)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM: this process's own high-water mark (ru_maxrss would include the parent's at fork)
+with open("/proc/self/status") as fh:
+    hwm = [line for line in fh if line.startswith("VmHWM:")]
+if hwm:
+    peak = int(hwm[0].split()[1]) * 1024
+else:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"peak_rss": peak, "after_imports": after_imports}))
 """
 
