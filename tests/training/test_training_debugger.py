@@ -135,3 +135,58 @@ def test_rule_names_accept_sagemaker_spelling():
     assert DebuggerRule("LossNotDecreasing").name == "loss_not_decreasing"
     with pytest.raises(ValueError, match="unknown Debugger rule"):
         DebuggerRule("nope")
+
+
+TORCH_SCRIPT = textwrap.dedent(
+    """
+    import argparse
+    import os
+
+    import torch
+    from smkit.training import hook
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--lr", type=float)
+    p.add_argument("--epochs", type=int, default=30)
+    a = p.parse_args()
+    torch.manual_seed(0)
+    X = torch.randn(64, 3)
+    y = X @ torch.tensor([1.0, -2.0, 0.5]) + 0.1
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=a.lr)
+    for epoch in range(a.epochs):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(X).squeeze(1), y)
+        loss.backward()
+        hook.scalar("train_loss", loss.item(), step=epoch)
+        hook.tensor("weight.grad", model.weight.grad, step=epoch)
+        opt.step()
+        hook.step()
+        print(f"epoch={epoch} loss={loss.item():.6g}")
+    torch.save(model.state_dict(), os.path.join(os.environ["SM_MODEL_DIR"], "model.pth"))
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("lr", "expected"),
+    [pytest.param(0.1, "NoIssuesFound", marks=pytest.mark.slow), (3.0, "IssuesFound")],
+)
+def test_pytorch_script_mode_with_hook(local_session, tmp_path, lr, expected):
+    pytest.importorskip("torch")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "train.py").write_text(TORCH_SCRIPT)
+    spec = TrainingSpec(
+        entry_point="train.py",
+        source_dir=str(src),
+        framework="pytorch",
+        framework_version="2.1",
+        hyperparameters={"lr": lr},
+        metric_definitions={"train:loss": r"loss=([0-9.e+\-]+|inf|nan)"},
+        rules=["loss_not_decreasing"],
+        profiler=None,
+    )
+    job = local_session.train(spec).wait(timeout=110)
+    assert job.rule_statuses == {"LossNotDecreasing": expected}
+    assert job.model().framework == "pytorch"
