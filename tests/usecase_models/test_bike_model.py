@@ -124,6 +124,20 @@ def test_rmsle():
         features.rmsle([1, 2], [1])
 
 
+def test_combine_predictions():
+    c, r, t = np.log1p([1.0, 10.0]), np.log1p([3.0, 30.0]), np.log1p([4.0, 10.0])
+    split = features.combine_predictions({"casual": c, "registered": r})
+    assert split == pytest.approx([4.0, 40.0])
+    assert features.combine_predictions({"count": t}) == pytest.approx([4.0, 10.0])
+    blend = features.combine_predictions({"casual": c, "registered": r, "count": t})
+    assert blend == pytest.approx([4.0, np.expm1((np.log1p(40.0) + np.log1p(10.0)) / 2)])
+    assert features.combine_predictions({"count": [-3.0]}) == pytest.approx([0.0])
+    with pytest.raises(ValueError, match="partner"):
+        features.combine_predictions({"casual": c})
+    with pytest.raises(ValueError, match="no predictions"):
+        features.combine_predictions({})
+
+
 # ----------------------------------------------------------------------------- submission
 def test_submission_format(tmp_path, test_df):
     dts = test_df["datetime"].head(4)
@@ -184,6 +198,7 @@ def _subset(train_df: pd.DataFrame, months: int = 4) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def lightgbm_model(tmp_path_factory, train_df):
+    pytest.importorskip("lightgbm")  # comes with smkit[autogluon]
     tmp = tmp_path_factory.mktemp("bike_lgb")
     proc, dirs = run_training(
         tmp,
@@ -207,7 +222,7 @@ def test_lightgbm_training_writes_model_metrics_and_tables(lightgbm_model):
     assert 0 < rmsle < 0.6
     out = dirs["SM_OUTPUT_DATA_DIR"]
     board = pd.read_csv(out / "leaderboard.csv")
-    assert set(board["target"]) == {"casual", "registered"}
+    assert set(board["target"]) == {"casual", "registered", "count"}  # auto -> blend
     importance = pd.read_csv(out / "feature_importance.csv")
     assert set(importance["feature"]) == set(features.FEATURES)
     assert importance["feature"].iloc[0] in ("hour", "hour_workingday")
@@ -217,7 +232,7 @@ def test_lightgbm_training_writes_model_metrics_and_tables(lightgbm_model):
     assert 4 * 3 * 24 - 3 <= metrics["rows_validation"] <= 4 * 3 * 24
     model = dirs["SM_MODEL_DIR"]
     meta = json.loads((model / "bike_model.json").read_text())
-    assert meta["targets"] == ["casual", "registered"]
+    assert meta["targets"] == ["casual", "registered", "count"]
     assert not {"casual", "registered", "count"} & set(meta["features"])
     assert (model / "code" / "inference.py").is_file()
     assert (model / "code" / "features.py").is_file()
@@ -268,6 +283,7 @@ def test_inference_builds_a_kaggle_submission(lightgbm_model, test_df, tmp_path)
 
 
 def test_validation_channel_and_count_target(tmp_path, train_df):
+    pytest.importorskip("lightgbm")
     data = _subset(train_df, months=3)
     train, valid = features.time_split(data, validation_days=3)
     proc, dirs = run_training(

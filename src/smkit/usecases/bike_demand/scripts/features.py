@@ -22,6 +22,7 @@ __all__ = [
     "FORBIDDEN_FEATURES",
     "RAW_FEATURES",
     "TARGETS",
+    "combine_predictions",
     "make_features",
     "parse_datetime",
     "read_frames",
@@ -198,6 +199,37 @@ def rmsle(y_true: Iterable[float], y_pred: Iterable[float]) -> float:
         raise ValueError("rmsle of zero rows is undefined")
     p = np.clip(p, 0, None)
     return float(np.sqrt(np.mean((np.log1p(p) - np.log1p(t)) ** 2)))
+
+
+def combine_predictions(log_predictions: dict[str, Sequence[float]]) -> np.ndarray:
+    """Turn per-target ``log1p`` predictions into counts (>= 0).
+
+    ``casual`` + ``registered`` predictions are back-transformed and summed; a prediction of
+    the total (any other target name, e.g. ``count``) is back-transformed. When both kinds
+    are present (``--target_mode blend``) the two estimates are averaged on the log scale.
+
+    Args:
+        log_predictions: Target name -> predicted ``log1p(target)``, all the same length.
+
+    Returns:
+        The predicted counts.
+
+    Raises:
+        ValueError: When only one of ``casual``/``registered`` is present, or nothing is.
+    """
+    parts = {k: np.asarray(v, dtype=float) for k, v in log_predictions.items()}
+    has = {"casual", "registered"} & set(parts)
+    if len(has) == 1:
+        raise ValueError(f"a prediction for {sorted(has)} needs its partner too")
+    totals = [k for k in parts if k not in ("casual", "registered")]
+    estimates = []
+    if has:
+        split = np.expm1(parts["casual"]) + np.expm1(parts["registered"])
+        estimates.append(np.log1p(np.clip(split, 0.0, None)))
+    estimates.extend(parts[k] for k in totals)
+    if not estimates:
+        raise ValueError("no predictions to combine")
+    return np.clip(np.expm1(np.mean(estimates, axis=0)), 0.0, None)
 
 
 def read_frames(paths: Iterable[str]) -> pd.DataFrame:

@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from features import make_features  # noqa: E402  (shipped next to this file)
+from features import combine_predictions, make_features  # noqa: E402  (shipped next to this file)
 
 MODEL_META = "bike_model.json"
 INPUT_COLUMNS = (
@@ -50,11 +50,11 @@ class BikeModel:
         import numpy as np
 
         x = make_features(frame)[self.meta["features"]]
-        total = np.zeros(len(x), dtype=float)
-        for target in self.meta["targets"]:
-            pred = np.asarray(self.models[target].predict(x), dtype=float)
-            total += np.expm1(pred)
-        return [float(v) for v in np.clip(total, 0.0, None)]
+        log_predictions = {
+            target: np.asarray(self.models[target].predict(x), dtype=float)
+            for target in self.meta["targets"]
+        }
+        return [float(v) for v in combine_predictions(log_predictions)]
 
 
 def model_fn(model_dir: str) -> BikeModel:

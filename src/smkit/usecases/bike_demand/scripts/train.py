@@ -12,10 +12,12 @@ Inside the training rows, the last ``--tuning_days`` days of every month are the
 refit on all training rows with the tuned settings. The validation rows are used for nothing
 but the reported score, so ``validation_rmsle`` is measured on data the model never saw.
 
-Targets: with ``--target_mode split`` (the default when ``casual`` and ``registered`` are in
-the data) one model learns ``log1p(casual)`` and one ``log1p(registered)``; the prediction is
-the sum of both back-transformed. ``--target_mode count`` learns ``log1p(count)``. The two
-components are targets only, never features.
+Targets: ``--target_mode split``: one model learns ``log1p(casual)`` and one
+``log1p(registered)``; the prediction is the sum of both back-transformed. ``count``: one
+model learns ``log1p(count)``. ``blend``: both, averaged on the log scale. ``auto`` (default)
+picks ``split`` for AutoGluon (two predictors share the time limit: each gets more of it) and
+``blend`` for LightGBM, or ``count`` when ``casual``/``registered`` are not in the data. The
+two components are targets only, never features.
 
 Trainers: ``--trainer autogluon`` (default; ``--time_limit`` seconds shared by the targets)
 or ``--trainer lightgbm`` (fast, for quick runs and CI).
@@ -68,7 +70,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Hyperparameters (``--key value``) and the container's ``SM_*`` locations."""
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     p.add_argument("--trainer", type=_str, default="autogluon", choices=["autogluon", "lightgbm"])
-    p.add_argument("--target_mode", type=_str, default="auto", choices=["auto", "split", "count"])
+    p.add_argument(
+        "--target_mode", type=_str, default="auto", choices=["auto", "split", "count", "blend"]
+    )
     p.add_argument("--time_limit", type=float, default=240.0, help="AutoGluon seconds, all targets")
     p.add_argument("--presets", type=_str, default="medium_quality")
     p.add_argument(
@@ -139,18 +143,19 @@ def load_data(args: argparse.Namespace):
 
 
 def resolve_targets(args: argparse.Namespace, train) -> list[str]:
-    """The columns to learn: ``["casual", "registered"]`` (split) or ``[label]`` (count)."""
+    """The columns to learn: casual + registered (split), the label (count), or all three."""
     has_parts = {"casual", "registered"} <= set(train.columns)
     mode = args.target_mode
     if mode == "auto":
-        mode = "split" if has_parts else "count"
-    if mode == "split":
+        per_trainer = "split" if args.trainer == "autogluon" else "blend"
+        mode = per_trainer if has_parts else "count"
+    if mode in ("split", "blend"):
         if not has_parts:
             raise ValueError(
-                "--target_mode split needs 'casual' and 'registered' columns in the train "
+                f"--target_mode {mode} needs 'casual' and 'registered' columns in the train "
                 "channel; stage them (as targets) or use --target_mode count"
             )
-        return ["casual", "registered"]
+        return ["casual", "registered"] + ([args.label] if mode == "blend" else [])
     return [args.label]
 
 
@@ -307,14 +312,13 @@ def _plain(value):
 
 # ----------------------------------------------------------------------------- common
 def predict_counts(models: dict, trainer: str, x):
-    """Sum of the back-transformed per-target predictions, clipped at 0."""
+    """Counts (>= 0) from the per-target ``log1p`` models (see ``combine_predictions``)."""
     import numpy as np
+    from features import combine_predictions
 
-    total = np.zeros(len(x), dtype=float)
-    for model in models.values():
-        pred = model.predict(x)
-        total += np.expm1(np.asarray(pred, dtype=float))
-    return np.clip(total, 0.0, None)
+    return combine_predictions(
+        {target: np.asarray(model.predict(x), dtype=float) for target, model in models.items()}
+    )
 
 
 def permutation_importance(models, trainer, x, y, repeats: int, seed: int):
