@@ -16,7 +16,7 @@ from smkit.usecases import load_usecase
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "out/image-workflow")
 usecase = load_usecase("image-workflow")
-config = usecase.Config(quick=True, threshold=0.9)
+config = usecase.Config(quick=True)  # threshold: 0.5 in quick mode, 0.9 in the full run
 
 with smkit.Session() as session:  # local backend under ./.smkit (or $SMKIT_HOME)
     report = usecase.run(session, config, out)
