@@ -12,9 +12,10 @@ One XGBoost model trained on scikit-learn's wine data is served by
 
 Each server runs in its own process; a closed-loop keep-alive load generator
 (:mod:`smkit.serving.loadgen`) sends one wine row per request for ``--duration`` seconds per
-concurrency level, split into three windows: the throughput printed is the median of the
-windows, the latencies are percentiles over all requests. Ratios compare servers measured
-in this same run on this machine.
+concurrency level, split into ``--windows`` windows taken round-robin across the servers (so
+load from other processes on the machine hits each server alike): the throughput printed is
+the median of a server's windows, the latencies are percentiles over all its requests.
+Ratios compare servers measured in this same run on this machine.
 """
 
 from __future__ import annotations
@@ -112,14 +113,7 @@ def wait_ready(url: str, proc: subprocess.Popen | None = None, timeout: float = 
     raise TimeoutError(f"{url} not ready after {timeout}s")
 
 
-def measure(url: str, body: bytes, ctype: str, concurrency: int, duration: float) -> dict:
-    from smkit.serving.loadgen import run_load
-
-    run_load(url, body, content_type=ctype, concurrency=concurrency, duration=0.5)  # warm up
-    windows = [
-        run_load(url, body, content_type=ctype, concurrency=concurrency, duration=duration / 3)
-        for _ in range(3)
-    ]
+def _summary(windows: list) -> dict:
     lat = sorted(x for w in windows for x in w.latencies)
     bad = sum(n for w in windows for code, n in w.statuses.items() if code != 200)
     return {
@@ -129,6 +123,29 @@ def measure(url: str, body: bytes, ctype: str, concurrency: int, duration: float
         "non200": bad,
         "requests": len(lat),
     }
+
+
+def measure_interleaved(
+    servers: dict[str, tuple[str, bytes, str]], concurrency: int, duration: float, windows: int
+) -> dict[str, dict]:
+    """Round-robin windows over the servers, so background load hits each alike."""
+    from smkit.serving.loadgen import run_load
+
+    runs: dict[str, list] = {name: [] for name in servers}
+    for url, body, ctype in servers.values():  # warm up
+        run_load(url, body, content_type=ctype, concurrency=concurrency, duration=0.5)
+    for _ in range(windows):
+        for name, (url, body, ctype) in servers.items():
+            runs[name].append(
+                run_load(
+                    url,
+                    body,
+                    content_type=ctype,
+                    concurrency=concurrency,
+                    duration=duration / windows,
+                )
+            )
+    return {name: _summary(ws) for name, ws in runs.items()}
 
 
 def build_model(tmp: Path) -> tuple[Path, Path]:
@@ -218,6 +235,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per level")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--windows", type=int, default=5, help="windows per level")
     parser.add_argument("--no-mlflow", action="store_true", help="skip the MLflow reference")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
@@ -256,18 +274,24 @@ def main() -> int:
                     }
                 ).encode()
                 servers["mlflow"] = (started[1], mlflow_body, "application/json")
-        results: dict[str, dict[int, dict]] = {}
-        for name, (url, body, ctype) in servers.items():
-            results[name] = {}
-            for c in args.concurrency:
-                results[name][c] = measure(url, body, ctype, c, args.duration)
+        results: dict[str, dict[int, dict]] = {name: {} for name in servers}
+        for c in args.concurrency:
+            for name, r in measure_interleaved(servers, c, args.duration, args.windows).items():
+                results[name][c] = r
+        stdlib_ratio = None
         if 8 in args.concurrency:
             proc, url = start_script(tmp, "stdlib_ref", STDLIB_APP, model_json)
             procs.append(proc)
-            results["stdlib-threading"] = {8: measure(url, csv_body, "text/csv", 8, args.duration)}
+            pair = {
+                "stdlib-threading": (url, csv_body, "text/csv"),
+                "starlette-minimal": servers["starlette-minimal"],
+            }
+            both = measure_interleaved(pair, 8, args.duration / 3, args.windows)
+            results["stdlib-threading"] = {8: both["stdlib-threading"]}
+            stdlib_ratio = both["stdlib-threading"]["rps"] / both["starlette-minimal"]["rps"]
         print(
             f"\nmachine: {os.cpu_count()} cores; {args.duration:g}s per level; one wine row per "
-            "request; rps = median of 3 windows"
+            f"request; rps = median of {args.windows} windows, servers interleaved"
         )
         print(f"{'server':<18} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8}")
         for name, by_c in results.items():
@@ -288,12 +312,8 @@ def main() -> int:
                 ml = results["mlflow"][c]["rps"]
                 line += f"   smkit+capture/mlflow {on / ml:5.1f}x   smkit/mlflow {off / ml:5.1f}x"
             print(line)
-        if "stdlib-threading" in results:
-            st = results["stdlib-threading"][8]["rps"]
-            print(
-                f"  c=8   stdlib ThreadingHTTPServer/starlette-minimal "
-                f"{st / results['starlette-minimal'][8]['rps']:5.2f}x"
-            )
+        if stdlib_ratio is not None:
+            print(f"  c=8   stdlib ThreadingHTTPServer/starlette-minimal {stdlib_ratio:5.2f}x")
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=2))
     finally:

@@ -111,3 +111,26 @@ def test_sampling_percentage(tmp_path, pct, lo, hi):
     hits = sum(w.sampled() for _ in range(1000))
     w.close()
     assert lo <= hits <= hi
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        (1.7e9, b"1,2\n", "text/csv", b"0.5", "text/csv", None),
+        (1.7e9, b'{"a": "\\u00e9\\n"}', "application/json", b"{}", None, 'id "q"'),
+        (1.7e9, "caf\u00e9,\u00fc\n".encode(), "text/csv; charset=utf-8", b"\xff", "x/y", None),
+    ],
+)
+@pytest.mark.parametrize("cin, cout", [(True, True), (True, False), (False, True)])
+def test_fast_line_equals_json_dumps(event, cin, cout):
+    from smkit.backends.local.capture import capture_line
+
+    kw = {
+        "capture_input": cin,
+        "capture_output": cout,
+        "csv_types": ("text/csv",),
+        "json_types": ("application/json",),
+    }
+    rec = capture_record(event, event_id="e-1", **kw)
+    expected = json.dumps(rec, separators=(",", ":"))
+    assert capture_line(event, "e-1", rec["eventMetadata"]["inferenceTime"], **kw) == expected

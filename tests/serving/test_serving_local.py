@@ -367,6 +367,18 @@ def test_cli_deploy_outlives_its_creator(artifacts, tmp_path):
         assert len(inv.stdout.strip().split(",")) == 3
         bad = _cli(root, "endpoints", "invoke", "cli-wine", "--body", "1,2", check=False)
         assert bad.returncode == 1 and "model error" in bad.stderr
+        odd = _cli(
+            root,
+            "endpoints",
+            "invoke",
+            "cli-wine",
+            "--content-type",
+            "text/plain",
+            "--body",
+            "x",
+            check=False,
+        )
+        assert odd.returncode == 1 and "HTTP 415" in odd.stderr
     finally:
         _cli(root, "endpoints", "delete", "cli-wine")
     gone = json.loads(_cli(root, "endpoints", "list", "--all", "--json").stdout)

@@ -179,6 +179,20 @@ def _list(args: argparse.Namespace) -> int:
 _HEAD = ("NAME", "STATUS", "URL", "CAPTURE", "REASON")
 
 
+class _Raw:
+    """Sends the body as given, with any content type; returns the answer's bytes."""
+
+    def __init__(self, content_type: str, accept: str) -> None:
+        self.content_type = content_type
+        self.accept = accept
+
+    def serialize(self, data: bytes) -> bytes:
+        return data
+
+    def deserialize(self, body: bytes, content_type: str) -> bytes:
+        return body
+
+
 def _invoke(args: argparse.Namespace) -> int:
     if args.body is not None:
         body = args.body.encode("utf-8")
@@ -193,8 +207,11 @@ def _invoke(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ConfigError(f"cannot read --body-file {args.body_file!r}: {exc}") from None
     session = session_from_args(args)
-    pred = session.predictor(
-        args.name, serializer=args.content_type, deserializer=args.accept or args.content_type
+    from smkit.serving import Predictor
+
+    raw = _Raw(args.content_type, args.accept or args.content_type)
+    pred = Predictor(
+        args.name, session.backend.endpoint_transport(args.name), serializer=raw, deserializer=raw
     )
     result = pred.invoke(
         body, custom_attributes=args.custom_attributes, inference_id=args.inference_id
