@@ -82,7 +82,7 @@ def test_tuning_finds_better_than_median(local_session, xgb_data):
     spec = TuningSpec(
         training=TrainingSpec(
             algorithm="xgboost",
-            hyperparameters={"num_round": 15, "objective": "reg:squarederror"},
+            hyperparameters={"num_round": 10, "objective": "reg:squarederror"},
             inputs=xgb_data,
             profiler=None,
         ),
@@ -92,16 +92,16 @@ def test_tuning_finds_better_than_median(local_session, xgb_data):
         },
         objective_metric="validation:rmse",
         strategy="Random",
-        max_jobs=5,
+        max_jobs=4,
         max_parallel_jobs=2,
         seed=1,
     )
     tuning = local_session.tune(spec).wait(timeout=170)
     record = tuning.describe()
     assert record["HyperParameterTuningJobStatus"] == "Completed"
-    assert record["TrainingJobStatusCounters"]["Completed"] == 5
+    assert record["TrainingJobStatusCounters"]["Completed"] == 4
     rows = tuning.table()
-    assert len(rows) == 5 and all(r["objective"] is not None for r in rows)
+    assert len(rows) == 4 and all(r["objective"] is not None for r in rows)
     values = [r["objective"] for r in rows]
     assert tuning.best_objective == min(values)
     assert tuning.best_objective <= statistics.median(values)
