@@ -214,3 +214,34 @@ def test_reverse_log_and_ranges_validate():
         spec.evolve(strategy="Grid")
     with pytest.raises(ValidationError, match="no metric definition"):
         spec.evolve(objective_metric="nope")
+
+
+def test_killed_tuning_supervisor_fails_and_stops_its_trials(local_session, tmp_path):
+    import os
+    import signal
+    import time
+
+    script = tmp_path / "slow.py"
+    script.write_text("import time\nprint('m=1.0', flush=True)\ntime.sleep(60)\n")
+    spec = TuningSpec(
+        training=TrainingSpec(
+            entry_point=str(script), metric_definitions={"m": r"m=([0-9.]+)"}, profiler=None
+        ),
+        ranges={"x": IntegerParameter(1, 3)},
+        objective_metric="m",
+        strategy="Random",
+        max_jobs=2,
+    )
+    tuning = local_session.tune(spec)
+    deadline = time.monotonic() + 60
+    while not tuning.trials() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    trial = tuning.trials()[0]["TrainingJobName"]
+    os.kill(tuning.describe()["SupervisorPid"], signal.SIGKILL)
+    while tuning.status == "InProgress" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert tuning.status == "Failed"
+    assert "supervisor" in tuning.describe()["FailureReason"]
+    job = local_session.backend.training_job(trial)
+    job.wait(timeout=30)
+    assert job.status == "Stopped"
