@@ -18,6 +18,7 @@ from smkit.backends.local.monitor import (
     StatisticsBuilder,
     check_constraints,
     compute_statistics,
+    file_statistics,
     suggest_constraints,
 )
 from smkit.errors import FormatError
@@ -337,6 +338,7 @@ def test_fixtures_parse_and_our_files_parse_the_same_way(tmp_path):
     ours = compute_statistics(_write(tmp_path / "d.csv", ["message"] + ["hi"] * 4))
     fixture = json.loads((FIXTURES / "monitor-statistics.json").read_text())
     assert set(ours) == set(fixture)
+    assert set(file_statistics(ours)["features"][0]) == set(fixture["features"][0])
     assert set(ours["features"][0]["string_statistics"]) == set(
         fixture["features"][0]["string_statistics"]
     )

@@ -61,13 +61,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _baseline(args: argparse.Namespace) -> int:
-    from smkit.backends.local.monitor import compute_statistics, suggest_constraints
+    from smkit.backends.local.monitor import (
+        compute_statistics,
+        file_statistics,
+        suggest_constraints,
+    )
     from smkit.monitoring.files import write_json_file
 
     out = Path(args.out)
     stats = compute_statistics(args.data, header=not args.no_header)
     constraints = suggest_constraints(stats)
-    write_json_file(out / "statistics.json", stats)
+    write_json_file(out / "statistics.json", file_statistics(stats))
     write_json_file(out / "constraints.json", constraints)
     print(
         f"{stats['dataset']['item_count']} rows, {len(stats['features'])} features -> "
@@ -77,7 +81,11 @@ def _baseline(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from smkit.backends.local.monitor import check_constraints, compute_statistics
+    from smkit.backends.local.monitor import (
+        check_constraints,
+        compute_statistics,
+        file_statistics,
+    )
     from smkit.monitoring.files import read_constraints, read_statistics, write_json_file
 
     base = Path(args.baseline)
@@ -88,7 +96,7 @@ def _check(args: argparse.Namespace) -> int:
     stats = compute_statistics(args.data, header=not args.no_header)
     violations = check_constraints(stats, constraints, base_stats)
     out = Path(args.out)
-    write_json_file(out / "statistics.json", stats)
+    write_json_file(out / "statistics.json", file_statistics(stats))
     write_json_file(out / "constraint_violations.json", violations)
     if args.report:
         from smkit.monitoring.report import execution_report

@@ -24,9 +24,10 @@ Rules (FORMATS.md §2), each reproduced exactly:
 
 The sketch's ``parameters`` record SageMaker's ``c = 0.64``; DataSketches compacts with its
 own ratio (2/3), which changes only how items are spread over levels, not the error bound
-(``kll_doubles_sketch.get_normalized_rank_error(2048)``). Each feature also carries
-``smkit_type_counts`` (values seen as integral / fractional / string), which a later
-execution's data-type check uses; SageMaker's readers ignore unknown keys.
+(``kll_doubles_sketch.get_normalized_rank_error(2048)``). In memory each feature also
+carries ``smkit_type_counts`` (values seen as integral / fractional / string), which the
+data-type check of the same execution uses; :func:`file_statistics` drops it, so the files
+written hold SageMaker's keys only.
 
 Numbers written as text that pyarrow cannot parse in a numeric column (a string in a numeric
 column) make that column re-read as text; a value is then classified one by one.
@@ -64,6 +65,7 @@ __all__ = [
     "compute_statistics",
     "detect_format",
     "feature_metrics",
+    "file_statistics",
     "iter_capture_rows",
     "suggest_constraints",
 ]
@@ -776,6 +778,16 @@ def _csv_statistics(path: Path, header: bool, block_size: int) -> dict[str, Any]
                 nxt = pa.string()
             types[retype.column] = nxt
     raise FormatError(f"{str(path)!r}: could not settle column types")  # pragma: no cover
+
+
+def file_statistics(statistics: dict[str, Any]) -> dict[str, Any]:
+    """``statistics`` as written to ``statistics.json``: smkit's in-memory keys removed."""
+    out = dict(statistics)
+    out["features"] = [
+        {k: v for k, v in f.items() if not k.startswith("smkit_")}
+        for f in statistics.get("features", [])
+    ]
+    return out
 
 
 # --------------------------------------------------------------------------------------

@@ -485,14 +485,19 @@ class LocalMonitoring:
         return out
 
     def _dq_baseline(self, cfg: Any, base: str, tmp: Path) -> dict[str, Any]:
-        from smkit.backends.local.monitor import _merge, compute_statistics, suggest_constraints
+        from smkit.backends.local.monitor import (
+            _merge,
+            compute_statistics,
+            file_statistics,
+            suggest_constraints,
+        )
 
         path = self._dataset_path(cfg.baseline, tmp)
         header = _sniff_header(path) if cfg.header is None else cfg.header
         stats = compute_statistics(path, header=header)
         constraints = suggest_constraints(stats)
         _merge(constraints["monitoring_config"], cfg.monitoring_config)
-        s_uri = self._json_put(s3uri.join(base, "statistics.json"), stats)
+        s_uri = self._json_put(s3uri.join(base, "statistics.json"), file_statistics(stats))
         c_uri = self._json_put(s3uri.join(base, "constraints.json"), constraints)
         return {
             "baseline_config": {
@@ -794,6 +799,7 @@ class LocalMonitoring:
             compute_statistics,
             drift_distances,
             feature_metrics,
+            file_statistics,
         )
         from smkit.monitoring.files import read_constraints, read_statistics
         from smkit.monitoring.report import metric_records, metrics_csv
@@ -819,7 +825,9 @@ class LocalMonitoring:
             timestamp=_iso(datetime.now(UTC)),
         )
         uris = {
-            "statistics": self._json_put(s3uri.join(folder, "statistics.json"), stats),
+            "statistics": self._json_put(
+                s3uri.join(folder, "statistics.json"), file_statistics(stats)
+            ),
             "constraints": self._json_put(s3uri.join(folder, "constraints.json"), constraints),
             "violations": self._json_put(
                 s3uri.join(folder, "constraint_violations.json"), violations
