@@ -36,6 +36,7 @@ ENTRY_POINT_GROUP = "smkit.usecases"
 _BUILTIN: dict[str, str] = {
     "staging-demo": "smkit.usecases.staging_demo:StagingDemo",
     "image-workflow": "smkit.usecases.image_workflow:ImageWorkflow",
+    "pneumonia-calibration": "smkit.usecases.pneumonia_calibration:PneumoniaCalibration",
 }
 
 

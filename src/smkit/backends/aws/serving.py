@@ -126,24 +126,55 @@ class AwsServing:
             "ExecutionRoleArn": self.role,  # type: ignore[attr-defined]
         }
 
+    def pipeline_model_request(
+        self, mspecs: list[Any], model_name: str, instance_type: str
+    ) -> dict[str, Any]:
+        """The CreateModel request of a serial inference pipeline: ``Containers`` (one per
+        :class:`~smkit.serving.ModelSpec`, in order) and ``InferenceExecutionConfig``
+        ``{"Mode": "Serial"}``; each container's answer is the next one's request."""
+        containers = []
+        for i, mspec in enumerate(mspecs, start=1):
+            req = self.model_request(mspec, f"{model_name}/container-{i}", instance_type)
+            containers.append(req["PrimaryContainer"])
+        return {
+            "ModelName": model_name,
+            "Containers": containers,
+            "InferenceExecutionConfig": {"Mode": "Serial"},
+            "ExecutionRoleArn": self.role,  # type: ignore[attr-defined]
+        }
+
     def deploy(self, model: Any, spec: Any, *, wait: bool = True) -> Any:
         """CreateModel, CreateEndpointConfig, CreateEndpoint; then wait for InService.
+
+        Args:
+            model: A :class:`~smkit.serving.ModelSpec` (or a trained job), or a list of them
+                for a serial inference pipeline (2-15 containers, one model; the model's name
+                is the first spec's ``name`` or derived from the endpoint's).
+            spec: The :class:`~smkit.serving.EndpointSpec`.
+            wait: Block until ``InService``.
 
         Returns:
             The :class:`~smkit.serving.Endpoint` handle (in plan mode, without waiting).
         """
         from smkit.serving import Endpoint, EndpointSpec, as_model_spec
 
-        mspec = as_model_spec(model)
+        pipeline = isinstance(model, list | tuple)
+        if pipeline and not 2 <= len(model) <= 15:
+            raise ConfigError(
+                f"a serial inference pipeline needs 2 to 15 models, got {len(model)}",
+                hint="pass one ModelSpec for a single container",
+            )
+        mspecs = [as_model_spec(m) for m in model] if pipeline else [as_model_spec(model)]
+        mspec = mspecs[0]
         if not isinstance(spec, EndpointSpec):
             raise ConfigError(f"deploy() needs an EndpointSpec, got {type(spec).__name__}")
         model_name = mspec.name or f"{spec.name[:57]}-model"
-        self.call(
-            "sagemaker",
-            "CreateModel",
-            self.model_request(mspec, model_name, spec.instance_type),
-            resource=model_name,
+        request = (
+            self.pipeline_model_request(mspecs, model_name, spec.instance_type)
+            if pipeline
+            else self.model_request(mspec, model_name, spec.instance_type)
         )
+        self.call("sagemaker", "CreateModel", request, resource=model_name)
         config: dict[str, Any] = {
             "EndpointConfigName": spec.config_name,
             "ProductionVariants": [

@@ -15,14 +15,17 @@ Response (``application/json``, the default): for one image ::
 calibrated probability); for several, ``{"predictions": [...]}``. ``text/csv``: one
 ``raw_probability,calibrated_probability`` line per image.
 
-Without ``calibrator.json`` in the model directory (the first container of a serial inference
-pipeline), the calibrated fields are ``null`` and ``calibrator_inference.py`` adds them.
+Without ``calibrator.json`` in the model directory, or with the environment variable
+``CALIBRATOR=off`` (the first container of a serial inference pipeline, which shares the
+model artifact with the second), the calibrated fields are ``null`` and
+``calibrator_inference.py`` adds them.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,7 +54,8 @@ def model_fn(model_dir: str) -> dict:
     net.load_state_dict(torch.load(d / "model.pth", map_location="cpu", weights_only=True))
     net.eval()
     cal = None
-    if (d / "calibrator.json").is_file():
+    off = os.environ.get("CALIBRATOR", "").strip().lower() in ("off", "none", "0", "false")
+    if (d / "calibrator.json").is_file() and not off:
         cal = calibration.calibrator_from_dict(json.loads((d / "calibrator.json").read_text()))
     return {"net": net, "meta": meta, "calibrator": cal}
 
