@@ -356,3 +356,19 @@ def test_other_schema_version_is_a_clear_error(tmp_path):
     path.write_text('{"version": 1.0, "features": []}')
     with pytest.raises(FormatError, match="schema version 1.0 is not supported"):
         read_statistics(path)
+
+
+def test_header_only_empty_and_crlf_files(tmp_path):
+    header_only = compute_statistics(_write(tmp_path / "h.csv", ["a,b"]))
+    assert header_only["dataset"]["item_count"] == 0
+    assert [(f["name"], f["inferred_type"]) for f in header_only["features"]] == [
+        ("a", "Unknown"),
+        ("b", "Unknown"),
+    ]
+    (tmp_path / "e.csv").write_text("")
+    assert compute_statistics(tmp_path / "e.csv")["features"] == []
+    (tmp_path / "c.csv").write_bytes(b'a,b\r\n1,"x,y"\r\n2,z')
+    crlf = compute_statistics(tmp_path / "c.csv")
+    assert crlf["dataset"]["item_count"] == 2
+    cats = _feature(crlf, "b")["string_statistics"]["distribution"]["categorical"]["buckets"]
+    assert {b["value"] for b in cats} == {"x,y", "z"}

@@ -545,10 +545,13 @@ def _iter_csv(
 
     thread = threading.Thread(target=produce, name="smkit-csv-reader", daemon=True)
     thread.start()
+    produced = False
     try:
         while True:
             kind, item = q.get()
             if kind == "end":
+                if not produced:  # a header without rows: the columns exist, all empty
+                    yield names, [pa.nulls(0) for _ in names]
                 return
             if kind == "error":
                 if isinstance(item, pa.ArrowInvalid):
@@ -557,6 +560,7 @@ def _iter_csv(
                         raise _RetypeError(int(m.group(1)), m.group(2)) from item
                     _raise_csv(item, path)
                 raise item
+            produced = True
             yield names, list(item.columns)
     finally:
         stop.set()
