@@ -566,7 +566,7 @@ def confidence_plot(captured: list[dict[str, Any]], threshold: float) -> Any:
     ax.axhline(threshold, color="#ff9900", ls="--", label=f"threshold {threshold:g}")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("confidence (max probability)")
-    ax.set_xlabel("inference time (UTC)" if use_time else "captured request")
+    ax.set_xlabel("inference time (UTC)" if use_time else "captured request (in time order)")
     if use_time:
         fig.autofmt_xdate()
     ax.set_title("Endpoint inferences from data capture")
