@@ -230,15 +230,20 @@ class _Column:
             self._add_numbers(values)
             return
         if pa.types.is_floating(typ):
+            # a writable copy: the sketch's binding refuses read-only (zero-copy) buffers
             values = array.drop_null().to_numpy(zero_copy_only=False).astype(np.float64)
             finite = np.isfinite(values)
-            nan = int(np.isnan(values).sum())
-            self.missing += nulls + nan
-            kept = values[~np.isnan(values)]
+            if finite.all():  # the common case: one pass
+                kept = fin = values
+            else:
+                nan = np.isnan(values)
+                kept = values[~nan]
+                nulls += int(nan.sum())
+                fin = values[finite]
+            self.missing += nulls
             self.present += len(kept)
             self.n_frac += len(kept)
-            fin = kept[np.isfinite(kept)] if not finite.all() else kept
-            self.n_whole += int((np.floor(fin) == fin).sum())
+            self.n_whole += int(np.count_nonzero(np.floor(fin) == fin))
             self._add_numbers(fin)
             return
         if pa.types.is_boolean(typ):
