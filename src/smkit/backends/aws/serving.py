@@ -1,12 +1,13 @@
 """AWS backend verbs for serving (a mixin of :class:`~smkit.backends.aws.AwsBackend`).
 
-``deploy`` sends CreateModel, CreateEndpointConfig (with ``DataCaptureConfig`` when the spec
-captures) and CreateEndpoint, then waits (DescribeEndpoint polling, like boto3's
-``endpoint_in_service`` waiter) for ``InService``. Invocations go through
-``sagemaker-runtime`` InvokeEndpoint. Deleting sends DeleteEndpoint, DeleteEndpointConfig
-and DeleteModel, refusing while a monitoring schedule uses the endpoint unless forced.
-Every request goes through ``self.call`` (validated by botocore, recorded; in plan mode
-only recorded).
+``deploy`` sends CreateModel (given a list of model specs: a serial inference pipeline,
+``Containers`` + ``InferenceExecutionConfig={"Mode": "Serial"}``), CreateEndpointConfig (with
+``DataCaptureConfig`` when the spec captures) and CreateEndpoint, then waits
+(DescribeEndpoint polling, like boto3's ``endpoint_in_service`` waiter) for ``InService``.
+Invocations go through ``sagemaker-runtime`` InvokeEndpoint. Deleting sends DeleteEndpoint,
+DeleteEndpointConfig and DeleteModel, refusing while a monitoring schedule uses the endpoint
+unless forced. Every request goes through ``self.call`` (validated by botocore, recorded; in
+plan mode only recorded).
 """
 
 from __future__ import annotations
