@@ -37,6 +37,7 @@ _BUILTIN: dict[str, str] = {
     "staging-demo": "smkit.usecases.staging_demo:StagingDemo",
     "image-workflow": "smkit.usecases.image_workflow:ImageWorkflow",
     "pneumonia-calibration": "smkit.usecases.pneumonia_calibration:PneumoniaCalibration",
+    "script-mode-hpo": "smkit.usecases.script_mode_hpo:ScriptModeHpo",
 }
 
 
