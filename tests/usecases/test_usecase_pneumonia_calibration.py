@@ -221,3 +221,40 @@ def test_aws_pipeline_request_and_limits() -> None:
     assert model["InferenceExecutionConfig"] == {"Mode": "Serial"}
     with pytest.raises(ConfigError, match="2 to 15"):
         backend.deploy([a], EndpointSpec(name="cxr2"))
+
+
+@pytest.mark.aws
+@pytest.mark.timeout(120)
+def test_serial_pipeline_on_moto(aws_session, tmp_path: Path) -> None:
+    from smkit.usecases.pneumonia_calibration import SCRIPTS_DIR
+
+    backend = aws_session.backend
+    image = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.1-cpu-py310"
+    tar = tmp_path / "model.tar.gz"
+    tar.write_bytes(b"not a real model")
+    base = ModelSpec(
+        model_data=str(tar),
+        framework="pytorch",
+        image_uri=image,
+        entry_point="inference.py",
+        source_dir=str(SCRIPTS_DIR),
+    )
+    endpoint = aws_session.deploy(
+        [base.with_(env={"CALIBRATOR": "off"}), base.with_(entry_point="calibrator_inference.py")],
+        EndpointSpec(name="cxr"),
+    )
+    assert endpoint.status == "InService"
+    model = backend.call("sagemaker", "DescribeModel", {"ModelName": "cxr-model"})
+    programs = [c["Environment"]["SAGEMAKER_PROGRAM"] for c in model["Containers"]]
+    assert programs == ["inference.py", "calibrator_inference.py"]
+    urls = {c["ModelDataUrl"] for c in model["Containers"]}
+    assert urls == {"s3://smkit-test/cxr-model/container-1/model.tar.gz"}  # uploaded once
+    # moto keeps the containers but drops InferenceExecutionConfig: check what was sent
+    sent = next(r.params for r in backend.plan() if r.operation == "CreateModel")
+    assert sent["InferenceExecutionConfig"] == {"Mode": "Serial"}
+    endpoint.delete()
+    assert [r.operation for r in backend.plan()][-3:] == [
+        "DeleteEndpoint",
+        "DeleteEndpointConfig",
+        "DeleteModel",
+    ]

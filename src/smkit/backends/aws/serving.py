@@ -134,9 +134,14 @@ class AwsServing:
         :class:`~smkit.serving.ModelSpec`, in order) and ``InferenceExecutionConfig``
         ``{"Mode": "Serial"}``; each container's answer is the next one's request."""
         containers = []
+        uploaded: dict[str, str] = {}  # a local artifact shared by containers goes up once
         for i, mspec in enumerate(mspecs, start=1):
+            if mspec.model_data in uploaded:
+                mspec = mspec.with_(model_data=uploaded[mspec.model_data])
             req = self.model_request(mspec, f"{model_name}/container-{i}", instance_type)
-            containers.append(req["PrimaryContainer"])
+            container = req["PrimaryContainer"]
+            uploaded.setdefault(mspec.model_data, container["ModelDataUrl"])
+            containers.append(container)
         return {
             "ModelName": model_name,
             "Containers": containers,
