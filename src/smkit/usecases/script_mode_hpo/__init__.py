@@ -228,7 +228,8 @@ def _midpoints(ranges: dict[str, Any]) -> dict[str, Any]:
     for name, rng in ranges.items():
         lo, hi = rng.min_value, rng.max_value
         mid = math.sqrt(lo * hi) if rng.scaling == "Logarithmic" else (lo + hi) / 2
-        out[name] = float(f"{mid:.4g}") if isinstance(rng, ContinuousParameter) else round(mid)
+        value = float(f"{mid:.4g}") if isinstance(rng, ContinuousParameter) else round(mid)
+        out[name] = min(max(value, lo), hi)
     return out
 
 

@@ -8,9 +8,10 @@ Plain SageMaker conventions, nothing smkit-specific is required to run it:
 - writes ``model.pth`` (state dict, feature and target normalisation, architecture) into
   ``SM_MODEL_DIR`` and ``history.json`` (losses per epoch) into ``SM_OUTPUT_DATA_DIR``;
 - prints ``epoch=3 train_loss=0.412 val_loss=0.471`` once per epoch, the line the tuning
-  objective's regex reads (the *last* ``val_loss`` is the trial's objective), and a final
-  ``best_val_loss=...``; with a ``test`` channel (held out, never used for choosing), the
-  final model's ``test_loss=...``.
+  objective's regex reads (the *last* ``val_loss`` is the trial's objective), then
+  ``val_loss_min=...`` (the lowest; named so that the objective's regex does not match it)
+  and, with a ``test`` channel (held out, never used for choosing), the final model's
+  ``test_loss=...``.
 
 Losses are mean squared errors of the standardised target (standardised with the training
 split's mean and deviation), so predicting the mean scores about 1.0 and ``1 - loss`` is
@@ -180,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                     if pname.endswith("weight") and param.grad is not None:
                         hook.tensor(f"{pname}.grad", param.grad, step=step)
             opt.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
             count += len(idx)
             step += 1
             hook.step()
@@ -201,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             f"seconds={seconds:.3f}",
             flush=True,
         )
-    print(f"best_val_loss={best:.6g}", flush=True)
+    print(f"val_loss_min={best:.6g}", flush=True)
     test_loss = None
     if args.test and os.path.isdir(args.test):
         _, xte, yte = read_channel(args.test, args.target)
