@@ -65,3 +65,25 @@ def test_missing_region_is_clear(monkeypatch):
     s = smkit.Session("aws")
     with pytest.raises(smkit.errors.ConfigError, match="region"):
         _ = s.backend.region
+
+
+@pytest.mark.aws
+def test_created_bucket_is_locked_down(aws_backend):
+    s3 = aws_backend.requester.client("s3")
+    block = s3.get_public_access_block(Bucket="smkit-test")["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+    enc = s3.get_bucket_encryption(Bucket="smkit-test")["ServerSideEncryptionConfiguration"]
+    assert enc["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+
+
+def test_new_bucket_gets_tls_only_policy_on_aws():
+    import json
+
+    s = smkit.Session("aws", plan=True, region="eu-west-1")
+    s.backend.store.ensure_bucket("my-new-bucket")
+    ops = {p.operation: p.params for p in s.plan()}
+    assert ops["CreateBucket"]["CreateBucketConfiguration"] == {"LocationConstraint": "eu-west-1"}
+    deny = json.loads(ops["PutBucketPolicy"]["Policy"])["Statement"][0]
+    assert deny["Effect"] == "Deny" and deny["Principal"] == "*"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert "PutPublicAccessBlock" in ops and "PutBucketEncryption" in ops

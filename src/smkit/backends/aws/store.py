@@ -21,10 +21,31 @@ from smkit.backends.aws.client import Requester
 from smkit.backends.local.store import sha256_file
 from smkit.errors import ResourceNotFoundError, SourceNotFoundError
 
-__all__ = ["MULTIPART_THRESHOLD", "S3Store"]
+__all__ = ["MULTIPART_THRESHOLD", "S3Store", "tls_only_policy"]
 
 MULTIPART_THRESHOLD = 8 << 20
 PART_SIZE = 8 << 20
+
+
+def tls_only_policy(bucket: str) -> str:
+    """A bucket policy (JSON text) denying every request to ``bucket`` made without TLS."""
+    import json
+
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        }
+    )
 
 
 def _b64(digest: bytes) -> str:
@@ -223,7 +244,9 @@ class S3Store:
         self._call("DeleteObject", {"Bucket": bucket, "Key": key}, uri)
 
     def ensure_bucket(self, bucket: str) -> None:
-        """Create ``bucket`` if it does not exist, with public access blocked and encryption on."""
+        """Create ``bucket`` if it does not exist: public access blocked, default encryption on,
+        and a bucket policy that denies any request not made over TLS (not applied when the
+        endpoint override is plain ``http://``, which such a policy would lock out)."""
         try:
             self._call("HeadBucket", {"Bucket": bucket}, bucket)
             if not self.requester.plan:
@@ -258,3 +281,8 @@ class S3Store:
             },
             bucket,
         )
+        if not (self.requester.endpoint_url or "").startswith("http://"):
+            # a plain-http endpoint (moto, LocalStack) could not be reached under this policy
+            self._call(
+                "PutBucketPolicy", {"Bucket": bucket, "Policy": tls_only_policy(bucket)}, bucket
+            )
