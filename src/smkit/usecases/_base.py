@@ -38,6 +38,9 @@ _BUILTIN: dict[str, str] = {
     "image-workflow": "smkit.usecases.image_workflow:ImageWorkflow",
     "pneumonia-calibration": "smkit.usecases.pneumonia_calibration:PneumoniaCalibration",
     "script-mode-hpo": "smkit.usecases.script_mode_hpo:ScriptModeHpo",
+    "review-endpoint": "smkit.usecases.review_endpoint:ReviewEndpoint",
+    "bike-demand": "smkit.usecases.bike_demand:BikeDemand",
+    "wine-monitoring": "smkit.usecases.wine_monitoring:WineMonitoring",
 }
 
 
