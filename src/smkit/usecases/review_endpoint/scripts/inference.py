@@ -80,7 +80,7 @@ def _as_text(item: Any, text_column: str | None) -> str:
 
 def input_fn(body: bytes | str, content_type: str = "application/json") -> list[Any]:
     """Parse a request body into a list of texts (or records holding one)."""
-    text = body.decode("utf-8") if isinstance(body, bytes | bytearray) else str(body)
+    text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else str(body)
     mime = _mime(content_type)
     if mime in ("application/json", ""):
         data = json.loads(text)
