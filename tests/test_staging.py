@@ -165,3 +165,13 @@ def test_session_api_example(tmp_path):
         )
     )
     assert staged.files["train"].startswith("s3://smkit/smkit/staging/data/")
+
+
+def test_staged_inputs_carry_content_type(local_session):
+    from smkit.training import TrainingSpec
+
+    staged = local_session.stage(StagingSpec(source=frame(20), destination="s3://bkt/ct/"))
+    assert staged.inputs["train"].content_type == "text/csv"
+    spec = TrainingSpec(algorithm="xgboost", inputs=staged)
+    assert spec.inputs["train"].uri == staged.channels["train"]
+    assert spec.inputs["train"].content_type == "text/csv"

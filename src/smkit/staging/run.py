@@ -34,6 +34,8 @@ class StagedData:
         uploaded: Channel name -> whether bytes were sent (False when unchanged).
         columns: Output column order.
         label: The label column, if any.
+        content_type: MIME type of the channel files (``text/csv`` or
+            ``application/x-parquet``).
     """
 
     channels: dict[str, str]
@@ -42,6 +44,21 @@ class StagedData:
     uploaded: dict[str, bool]
     columns: tuple[str, ...]
     label: str | None = None
+    content_type: str = "text/csv"
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """Training channels with their content type: ``TrainingSpec(inputs=data.inputs)``.
+
+        Built-in algorithms need the content type (SageMaker's XGBoost reads libsvm unless
+        told ``text/csv``); ``channels`` gives the bare URIs.
+        """
+        from smkit.training.spec import Channel
+
+        return {
+            name: Channel(uri, content_type=self.content_type)
+            for name, uri in self.channels.items()
+        }
 
 
 def read_table(source: Any) -> pd.DataFrame:
@@ -212,4 +229,5 @@ def run_staging(session: Session, spec: StagingSpec) -> StagedData:
         uploaded=uploaded,
         columns=tuple(map(str, df.columns)),
         label=spec.label,
+        content_type="text/csv" if suffix == "csv" else "application/x-parquet",
     )

@@ -152,6 +152,8 @@ class Channel:
 def _to_channels(value: Any) -> dict[str, Channel]:
     if value is None:
         return {}
+    if hasattr(value, "inputs") and hasattr(value, "channels"):  # a StagedData
+        value = value.inputs
     if not isinstance(value, dict):
         raise ConfigError(
             f"inputs must be a dict of channel name -> URI or Channel, got {type(value).__name__}"
