@@ -50,6 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--capture-destination", help="s3:// prefix for captured data")
     p.add_argument("--idle-timeout", type=float, help="delete after this many idle seconds")
     p.add_argument("--env", action="append", metavar="KEY=VALUE", help="container environment")
+    _add_exposure_args(p, "the endpoint")
     p.add_argument("--json", action="store_true", help="print the endpoint record as JSON")
     add_backend_args(p)
     p.set_defaults(func=_deploy)
@@ -108,9 +109,40 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     gw.add_argument("--stop", action="store_true", help="stop the gateway instead")
+    _add_exposure_args(gw, "the gateway")
     add_backend_args(gw)
     gw.set_defaults(func=_gateway)
     ep.set_defaults(func=lambda args: (ep.print_help(), 2)[1])
+
+
+def _add_exposure_args(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help=f"address {what} binds locally (default 127.0.0.1: this machine only; "
+        "anything else logs a warning)",
+    )
+    p.add_argument(
+        "--auth-token-env",
+        metavar="VAR",
+        help=f"environment variable holding the bearer token {what} requires "
+        "(the token never goes on the command line; clients send it via SMKIT_ENDPOINT_TOKEN)",
+    )
+
+
+def _token(args: argparse.Namespace) -> str | None:
+    import os
+
+    if not args.auth_token_env:
+        return None
+    token = os.environ.get(args.auth_token_env)
+    if not token:
+        raise ConfigError(
+            f"--auth-token-env {args.auth_token_env}: that environment variable is not set",
+            hint=f"export {args.auth_token_env}=$(python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))')",
+        )
+    return token
 
 
 def _deploy(args: argparse.Namespace) -> int:
@@ -140,6 +172,8 @@ def _deploy(args: argparse.Namespace) -> int:
         instance_type=args.instance_type,
         data_capture=capture,
         idle_timeout=args.idle_timeout,
+        host=args.host,
+        auth_token=_token(args),
     )
     session = session_from_args(args)
     endpoint = session.deploy(model, spec)
@@ -242,5 +276,5 @@ def _gateway(args: argparse.Namespace) -> int:
         backend.stop_gateway()
         print("gateway stopped")
         return 0
-    print(backend.gateway())
+    print(backend.gateway(host=args.host, auth_token=_token(args)))
     return 0

@@ -23,11 +23,14 @@ class Endpoint:
     Args:
         backend: The backend that deployed it (local or aws).
         name: The endpoint's name.
+        auth_token: Bearer token of a local endpoint deployed with one (sent with every
+            request this handle makes; never shown in ``repr``).
     """
 
-    def __init__(self, backend: Any, name: str) -> None:
+    def __init__(self, backend: Any, name: str, auth_token: str | None = None) -> None:
         self.backend = backend
         self.name = name
+        self._auth_token = auth_token
         self._predictors: dict[tuple[str, str], Predictor] = {}
 
     def __repr__(self) -> str:
@@ -99,6 +102,8 @@ class Endpoint:
 
     def predictor(self, serializer: Any = "csv", deserializer: Any = None, **options: Any):
         """A :class:`Predictor` for this endpoint (see :class:`Predictor` for options)."""
+        if self._auth_token:
+            options.setdefault("auth_token", self._auth_token)
         return self.backend.predictor(
             self.name, serializer=serializer, deserializer=deserializer, **options
         )
@@ -134,7 +139,12 @@ class Endpoint:
 
     def flush_capture(self, timeout: float = 30.0) -> None:
         """Block until every accepted, sampled request so far is written to the store."""
-        self.backend.flush_endpoint_capture(self.name, timeout=timeout)
+        if self._auth_token:
+            self.backend.flush_endpoint_capture(
+                self.name, timeout=timeout, auth_token=self._auth_token
+            )
+        else:
+            self.backend.flush_endpoint_capture(self.name, timeout=timeout)
 
     def delete(self, force: bool = False) -> None:
         """Delete the endpoint, its endpoint config and its model.

@@ -19,6 +19,7 @@ __all__ = [
     "CAPTURE_MODES",
     "DEFAULT_VARIANT",
     "FRAMEWORKS",
+    "LOOPBACK",
     "DataCaptureSpec",
     "EndpointSpec",
     "ModelSpec",
@@ -35,6 +36,41 @@ CAPTURE_MODES = ("Input", "Output")
 _NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _MEDIA_RE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
+_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+_TOKEN_RE = re.compile(r"^[\x21-\x7e]{16,512}$")
+
+#: The address local servers bind unless told otherwise.
+LOOPBACK = "127.0.0.1"
+
+
+def check_host(value: Any) -> str:
+    """Raise :class:`ConfigError` unless ``value`` is an IP address or a host name."""
+    import ipaddress
+
+    if isinstance(value, str):
+        try:
+            ipaddress.ip_address(value)
+            return value
+        except ValueError:
+            if _HOST_RE.match(value):
+                return value
+    raise ConfigError(
+        f"host {value!r} is not an IP address or host name",
+        hint="use 127.0.0.1 (this machine only, the default) or e.g. 0.0.0.0",
+        value=value,
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or ``localhost``) is reachable from this machine only."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def check_name(what: str, value: str) -> str:
@@ -283,6 +319,15 @@ class EndpointSpec:
         idle_timeout: Seconds without invocations after which the endpoint deletes itself
             (local backend); ``None`` keeps it until deleted.
         startup_timeout: Seconds to wait for the endpoint to be ``InService``.
+        host: Address the local endpoint's server binds (local backend). The default
+            ``127.0.0.1`` is reachable from this machine only; any other address (e.g.
+            ``0.0.0.0``) logs a warning and should come with ``auth_token``.
+        auth_token: Bearer token the local server requires on every request but ``/ping``
+            (``Authorization: Bearer <token>``; 401 otherwise). Only its SHA-256 is recorded;
+            the handle returned by ``deploy`` sends it. At least 16 characters. Not sent to
+            AWS (SageMaker authenticates callers with IAM).
+        kms_key: KMS key encrypting the ML storage volume of the instances (AWS,
+            ``CreateEndpointConfig.KmsKeyId``).
 
     Example:
         >>> EndpointSpec(name="wine").config_name
@@ -296,6 +341,28 @@ class EndpointSpec:
     data_capture: DataCaptureSpec | None = attrs.field(default=None)
     idle_timeout: float | None = attrs.field(default=None, validator=_opt_positive)
     startup_timeout: float = attrs.field(default=120.0, validator=_opt_positive)
+    host: str = attrs.field(default=LOOPBACK)
+    auth_token: str | None = attrs.field(default=None, repr=False)
+    kms_key: str | None = attrs.field(default=None, validator=_non_empty_str)
+
+    @host.validator
+    def _check_host(self, attr: attrs.Attribute, value: str) -> None:
+        check_host(value)
+
+    @auth_token.validator
+    def _check_token(self, attr: attrs.Attribute, value: str | None) -> None:
+        if value is None:
+            return
+        if not isinstance(value, str) or not _TOKEN_RE.match(value):
+            raise ConfigError(
+                "EndpointSpec.auth_token must be 16-512 printable characters without spaces",
+                hint="e.g. secrets.token_urlsafe(32)",
+            )
+
+    @property
+    def is_loopback(self) -> bool:
+        """Whether :attr:`host` is reachable from this machine only."""
+        return is_loopback(self.host)
 
     @name.validator
     def _check_name(self, attr: attrs.Attribute, value: str) -> None:

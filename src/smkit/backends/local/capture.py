@@ -12,6 +12,16 @@ blocks until every event submitted before the call is in the store, and
 :meth:`CaptureWriter.close` drains the queue before it returns, so an accepted, sampled
 request's record is never dropped on a clean shutdown (SIGTERM, idle timeout, delete). A
 ``SIGKILL`` can lose at most the last ``flush_interval`` seconds of events.
+
+Write failures (a full disk: ``ENOSPC``, a store error) never drop records silently: each
+object is tried 5 times with backoff; one that still fails is **held in memory** (up to
+``max_held_bytes``, 64 MiB by default) and retried before every later write, and written
+as soon as the store accepts it again. Only past that bound, or when the writer closes
+with objects still unwritable, are the oldest held records dropped, and then they are
+counted (:attr:`CaptureWriter.dropped`). :meth:`CaptureWriter.stats` reports the counts
+(the endpoint server records them as ``CaptureStats`` on the endpoint's record, so
+``Endpoint.describe()`` shows them) and ``on_stats`` is called whenever they change
+because of a failure or a recovery.
 """
 
 from __future__ import annotations
@@ -156,6 +166,9 @@ class CaptureWriter:
         flush_interval: Longest time an event waits in memory, in seconds.
         max_batch: Events that trigger a write before the interval ends.
         seed: Seed of the sampling generator (``None``: random).
+        max_held_bytes: Most bytes of unwritable capture objects kept in memory for retry.
+        on_stats: Called with :meth:`stats` after a write failure, a recovery and at close.
+        retry_delay: First backoff between the tries of one write, in seconds (doubling).
     """
 
     def __init__(
@@ -171,6 +184,9 @@ class CaptureWriter:
         flush_interval: float = 1.0,
         max_batch: int = 5000,
         seed: int | None = None,
+        max_held_bytes: int = 64 * 1024 * 1024,
+        on_stats: Any = None,
+        retry_delay: float = 0.05,
     ) -> None:
         self.store = store
         self.prefix = prefix.rstrip("/")
@@ -190,6 +206,14 @@ class CaptureWriter:
         self._closed = False
         self.errors: list[str] = []
         self.objects_written = 0
+        self.max_held_bytes = max_held_bytes
+        self.on_stats = on_stats
+        self.retry_delay = retry_delay
+        self._attempted = 0
+        self._held: list[tuple[str, bytes, int]] = []  # (uri, payload, events)
+        self._held_bytes = 0
+        self.dropped = 0
+        self.write_errors = 0
         self._thread = threading.Thread(target=self._run, name="smkit-capture", daemon=True)
         self._thread.start()
 
@@ -221,25 +245,51 @@ class CaptureWriter:
         """Events written to the store so far."""
         return self._written
 
+    @property
+    def held(self) -> int:
+        """Events whose capture object could not be written yet (kept in memory for retry)."""
+        return sum(n for _, _, n in self._held)
+
+    def stats(self) -> dict[str, Any]:
+        """``Submitted``, ``Written``, ``Held`` (in memory, awaiting retry), ``Dropped``,
+        ``WriteErrors`` (failed tries) and ``LastError``."""
+        with self._cond:
+            return {
+                "Submitted": self._submitted,
+                "Written": self._written,
+                "Held": self.held,
+                "Dropped": self.dropped,
+                "WriteErrors": self.write_errors,
+                "LastError": self.errors[-1] if self.errors else None,
+            }
+
+    def _report(self) -> None:
+        if self.on_stats is not None:
+            try:
+                self.on_stats(self.stats())
+            except Exception as exc:  # reporting must never stop the writer
+                self.errors.append(f"stats report failed: {exc}")
+
     def flush(self, timeout: float | None = 30.0) -> bool:
         """Block until every event submitted before this call is written.
 
         Returns:
-            ``True`` when done, ``False`` if ``timeout`` passed first.
+            ``True`` when done; ``False`` if ``timeout`` passed first or some events could
+            not be written (they are held for retry, see :meth:`stats`).
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             target = self._submitted
             self._flush_wanted = True
             self._cond.notify_all()
-            while self._written < target:
+            while self._attempted < target:
                 if not self._thread.is_alive():
                     return False
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return False
                 self._cond.wait(left if left is None else min(left, 0.5))
-        return True
+            return not self._held
 
     def close(self, timeout: float | None = 60.0) -> None:
         """Stop accepting events, write every queued one, and stop the thread."""
@@ -265,15 +315,69 @@ class CaptureWriter:
                 batch, self._pending = self._pending, []
                 self._flush_wanted = False
                 closing = self._closed
+            if self._held:
+                self._retry_held(final=closing and not self._pending)
             if batch:
                 self._write(batch)
                 with self._cond:
-                    self._written += len(batch)
+                    self._attempted += len(batch)
                     self._cond.notify_all()
             if closing:
                 with self._cond:
-                    if not self._pending:
+                    if not self._pending and not self._held:
+                        self._report_final()
                         return
+
+    def _report_final(self) -> None:
+        if self.write_errors or self.dropped:
+            self._report()
+
+    def _put(self, uri: str, payload: bytes, tries: int) -> bool:
+        for attempt in range(tries):
+            try:
+                self.store.put_bytes(uri, payload, content_type="application/jsonl")
+                self.objects_written += 1
+                return True
+            except Exception as exc:  # a full disk, a store error: retried, then held
+                self.write_errors += 1
+                self.errors.append(f"{uri}: {type(exc).__name__}: {exc}")
+                del self.errors[:-100]
+                if attempt + 1 < tries:
+                    time.sleep(self.retry_delay * (2**attempt))
+        return False
+
+    def _retry_held(self, final: bool) -> None:
+        """Write held objects again, oldest first; at close, drop (and count) what fails."""
+        recovered = False
+        while self._held:
+            uri, payload, n = self._held[0]
+            if not self._put(uri, payload, 5 if final else 1):
+                if final:
+                    with self._cond:
+                        self._held.pop(0)
+                        self._held_bytes -= len(payload)
+                        self.dropped += n
+                        self._cond.notify_all()
+                    continue
+                break
+            with self._cond:
+                self._held.pop(0)
+                self._held_bytes -= len(payload)
+                self._written += n
+                self._cond.notify_all()
+            recovered = True
+        if recovered or final:
+            self._report()
+
+    def _hold(self, uri: str, payload: bytes, n: int) -> None:
+        with self._cond:
+            self._held.append((uri, payload, n))
+            self._held_bytes += len(payload)
+            while self._held_bytes > self.max_held_bytes and len(self._held) > 1:
+                _, old, k = self._held.pop(0)
+                self._held_bytes -= len(old)
+                self.dropped += k
+        self._report()
 
     def _write(self, batch: list[Event]) -> None:
         groups: dict[str, list[Event]] = defaultdict(list)
@@ -304,11 +408,8 @@ class CaptureWriter:
             stamp = time.strftime("%M-%S", time.gmtime(first)) + f"-{int(first * 1000) % 1000:03d}"
             uri = f"{self.prefix}/{hour}/{stamp}-{uuid.uuid4()}.jsonl"
             payload = ("\n".join(lines) + "\n").encode("utf-8")
-            for attempt in range(5):  # a transient disk error must not drop records
-                try:
-                    self.store.put_bytes(uri, payload, content_type="application/jsonl")
-                    self.objects_written += 1
-                    break
-                except Exception as exc:
-                    self.errors.append(f"{uri}: {exc}")
-                    time.sleep(0.05 * (2**attempt))
+            if self._held or not self._put(uri, payload, 5):  # keep order behind held ones
+                self._hold(uri, payload, len(events))
+            else:
+                with self._cond:
+                    self._written += len(events)

@@ -62,6 +62,8 @@ class EndpointApp:
             ``on_idle`` is called.
         on_startup: Called (in the event loop) once the server is ready.
         on_idle: Called when the idle timeout expires.
+        auth_sha256: Hex SHA-256 of the bearer token every route but ``/ping`` requires
+            (``None``: no token).
     """
 
     def __init__(
@@ -73,8 +75,11 @@ class EndpointApp:
         idle_timeout: float | None = None,
         on_startup: Any = None,
         on_idle: Any = None,
+        auth_sha256: str | None = None,
     ) -> None:
         self.handler = handler
+        self.auth_sha256 = auth_sha256
+        self.unauthorized = 0
         self.variant_header = (b"x-amzn-invoked-production-variant", variant.encode())
         self.capture = capture
         self.idle_timeout = idle_timeout
@@ -89,6 +94,10 @@ class EndpointApp:
         kind = scope["type"]
         if kind == "http":
             path, method = scope["path"], scope["method"]
+            if self.auth_sha256 and path != "/ping" and not authorized(scope, self.auth_sha256):
+                self.unauthorized += 1
+                await _respond(send, *UNAUTHORIZED, [*_JSON, _CHALLENGE])
+                return
             if path == "/invocations" and method == "POST":
                 await self._invocations(scope, receive, send)
             elif path == "/ping" and method in ("GET", "HEAD"):
@@ -96,14 +105,24 @@ class EndpointApp:
                 await send({"type": "http.response.body", "body": b""})
             elif path == "/_smkit/flush" and method == "POST":
                 ok = True
+                stats: dict[str, Any] = {}
                 if self.capture is not None:
                     loop = asyncio.get_running_loop()
                     ok = await loop.run_in_executor(None, self.capture.flush, 60.0)
-                status, body = (
-                    (200, b'{"flushed": true}')
-                    if ok
-                    else (_error(503, "FlushTimeout", "capture writer did not finish in 60 s"))
-                )
+                    stats = self.capture.stats()
+                if ok:
+                    status, body = 200, json.dumps({"flushed": True, "stats": stats}).encode()
+                elif stats.get("Held"):
+                    status, body = _error(
+                        503,
+                        "CaptureWriteFailed",
+                        f"{stats['Held']} captured records could not be written yet (held in "
+                        f"memory for retry): {stats.get('LastError')}",
+                    )
+                else:
+                    status, body = _error(
+                        503, "FlushTimeout", "capture writer did not finish in 60 s"
+                    )
                 await _respond(send, status, body, _JSON)
             elif path in ("/invocations", "/ping", "/_smkit/flush"):
                 await _respond(send, *_error(405, "MethodNotAllowed", f"{method} {path}"), _JSON)
@@ -215,6 +234,35 @@ class EndpointApp:
         self.requests += 1
 
 
+_CHALLENGE = (b"www-authenticate", b"Bearer")
+UNAUTHORIZED = _error(401, "Unauthorized", "missing or wrong 'Authorization: Bearer' token")
+
+
+def authorized(scope: dict[str, Any], expected_sha256: str) -> bool:
+    """Whether the request carries ``Authorization: Bearer <token>`` with the token whose
+    SHA-256 is ``expected_sha256`` (compared in constant time)."""
+    import hashlib
+    import hmac
+
+    for k, v in scope["headers"]:
+        if k == b"authorization":
+            scheme, _, token = v.partition(b" ")
+            if scheme.lower() != b"bearer" or not token:
+                return False
+            digest = hashlib.sha256(token.strip()).hexdigest()
+            return hmac.compare_digest(digest, expected_sha256)
+    return False
+
+
+def client_url(host: str, port: int) -> str:
+    """The URL clients on this machine use for a server bound to ``host``."""
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def _too_large(size: int) -> tuple[int, bytes]:
     return _error(
         413, "PayloadTooLarge", f"request body of {size} bytes is over the {MAX_BODY} byte limit"
@@ -274,10 +322,11 @@ def prepare_model(backend: Any, model: dict[str, Any], dest: Path) -> Path:
     return dest
 
 
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def _free_socket(host: str = "127.0.0.1") -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind((host, 0))
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
@@ -326,8 +375,10 @@ def serve(root: str, name: str) -> int:
                 capture_output=spec.capture_output,
                 csv_types=spec.csv_content_types,
                 json_types=spec.json_content_types,
+                on_stats=lambda stats: catalog.update("endpoint", name, CaptureStats=stats),
             )
-        sock = _free_socket()
+        host = endpoint.get("Host") or "127.0.0.1"
+        sock = _free_socket(host)
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"[:1024]
         traceback.print_exc()
@@ -339,13 +390,19 @@ def serve(root: str, name: str) -> int:
     import uvicorn
 
     port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
+    url = client_url(host, port)
     idle = endpoint.get("IdleTimeout")
     server: Any = None
 
     def started() -> None:
         catalog.update("endpoint", name, status="InService", Port=port, Url=url)
         print(f"endpoint {name} in service at {url} (pid {os.getpid()})", flush=True)
+        if host != "127.0.0.1" and not host.startswith("127.") and host not in ("::1", "localhost"):
+            print(
+                f"WARNING: endpoint {name} binds {host}, reachable from other machines"
+                + ("" if endpoint.get("AuthTokenSha256") else " without an auth token"),
+                flush=True,
+            )
 
     def on_idle() -> None:
         catalog.update(
@@ -363,6 +420,7 @@ def serve(root: str, name: str) -> int:
         idle_timeout=idle,
         on_startup=started,
         on_idle=on_idle,
+        auth_sha256=endpoint.get("AuthTokenSha256"),
     )
     config_kw: dict[str, Any] = {
         "lifespan": "on",
@@ -380,6 +438,8 @@ def serve(root: str, name: str) -> int:
             capture.close()  # no-op when the lifespan shutdown already drained it
             if capture.errors:
                 print(f"capture errors: {capture.errors[-5:]}", file=sys.stderr)
+            if capture.write_errors or capture.dropped:
+                print(f"capture stats at shutdown: {capture.stats()}", file=sys.stderr)
         status = catalog.describe("endpoint", name).status
         if app.idle_expired:
             teardown_records(

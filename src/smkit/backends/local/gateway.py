@@ -41,6 +41,7 @@ _PASS_IN = {
     b"accept": "Accept",
     b"x-amzn-sagemaker-custom-attributes": "X-Amzn-SageMaker-Custom-Attributes",
     b"x-amzn-sagemaker-inference-id": "X-Amzn-SageMaker-Inference-Id",
+    b"authorization": "Authorization",
 }
 
 
@@ -57,10 +58,18 @@ class GatewayApp:
         backend: A :class:`~smkit.backends.local.LocalBackend` (endpoint lookups).
         on_startup: Called once the server is ready.
         cache_ttl: Seconds an endpoint's URL is cached.
+        auth_sha256: Hex SHA-256 of the bearer token every route but ``/ping`` requires.
     """
 
-    def __init__(self, backend: Any, on_startup: Any = None, cache_ttl: float = 2.0) -> None:
+    def __init__(
+        self,
+        backend: Any,
+        on_startup: Any = None,
+        cache_ttl: float = 2.0,
+        auth_sha256: str | None = None,
+    ) -> None:
         self.backend = backend
+        self.auth_sha256 = auth_sha256
         self.on_startup = on_startup
         self.cache_ttl = cache_ttl
         self._urls: dict[str, tuple[float, str, str]] = {}
@@ -111,6 +120,16 @@ class GatewayApp:
         if path == "/ping":
             await _send(send, 200, b"", [], request_id)
             return
+        if self.auth_sha256:
+            from smkit.backends.local.endpoint_server import authorized
+
+            if not authorized(scope, self.auth_sha256):
+                await _send(
+                    send,
+                    *_error(401, "UnrecognizedClientException", "missing or wrong bearer token"),
+                    request_id,
+                )
+                return
         if len(parts) != 3 or parts[0] != "endpoints" or parts[2] != "invocations":
             await _send(
                 send, *_error(404, "UnknownOperationException", f"no route {path}"), request_id
@@ -223,21 +242,22 @@ async def _send(send: Any, status: int, body: bytes, headers: list, request_id: 
     await send({"type": "http.response.body", "body": body})
 
 
-def serve(root: str) -> int:
-    """Serve the gateway for the local root ``root``; returns an exit code."""
+def serve(root: str, host: str = "127.0.0.1") -> int:
+    """Serve the gateway for the local root ``root`` on ``host``; returns an exit code."""
     import psutil
     import uvicorn
 
     from smkit.backends.local import LocalBackend
-    from smkit.backends.local.endpoint_server import _free_socket
-    from smkit.backends.local.serving import GATEWAY_NAME
+    from smkit.backends.local.endpoint_server import _free_socket, client_url
+    from smkit.backends.local.serving import GATEWAY_NAME, GATEWAY_TOKEN_ENV
     from smkit.errors import ResourceNotFoundError
 
     backend = LocalBackend(root)
     catalog = backend.catalog
-    sock = _free_socket()
+    sock = _free_socket(host)
     port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
+    url = client_url(host, port)
+    digest = os.environ.pop(GATEWAY_TOKEN_ENV, None) or None
 
     def started() -> None:
         try:
@@ -251,11 +271,13 @@ def serve(root: str) -> int:
             "Port": port,
             "Pid": os.getpid(),
             "ProcessStartTime": psutil.Process().create_time(),
+            "Host": host,
+            "AuthTokenSha256": digest,
         }
         catalog.create("gateway", GATEWAY_NAME, data, status="InService")
         print(f"gateway in service at {url} (pid {os.getpid()})", flush=True)
 
-    app = GatewayApp(backend, on_startup=started)
+    app = GatewayApp(backend, on_startup=started, auth_sha256=digest)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -282,11 +304,12 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m smkit.backends.local.gateway")
     parser.add_argument("--root", required=True, help="the local backend's root")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
     parser.add_argument("--daemon", action="store_true", help="fork and return at once")
     args = parser.parse_args(argv)
     if args.daemon and os.fork() > 0:
         os._exit(0)
-    return serve(args.root)
+    return serve(args.root, args.host)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,6 +11,8 @@ with the reason.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 import signal
 import subprocess
@@ -36,6 +38,31 @@ REGION = "local"
 ACCOUNT = "000000000000"
 DEFAULT_CAPTURE_BUCKET = "smkit"
 GATEWAY_NAME = "local"
+#: Environment variable holding the gateway's token hash for its process (never the token).
+GATEWAY_TOKEN_ENV = "SMKIT_GATEWAY_TOKEN_SHA256"
+
+log = logging.getLogger("smkit.serving")
+
+
+def token_sha256(token: str | None) -> str | None:
+    """The hex SHA-256 recorded for a bearer token (``None`` when there is none)."""
+    return hashlib.sha256(token.encode()).hexdigest() if token else None
+
+
+def warn_exposed(what: str, host: str, token: str | None) -> None:
+    """Log a warning that ``what`` listens beyond this machine."""
+    from smkit.serving.spec import is_loopback
+
+    if is_loopback(host):
+        return
+    log.warning(
+        "%s binds %s: reachable from other machines on the network%s",
+        what,
+        host,
+        " (bearer token required)"
+        if token
+        else "; anyone who can reach it can invoke the model (set an auth token)",
+    )
 
 
 def _arn(kind: str, name: str) -> str:
@@ -209,7 +236,11 @@ class LocalServing:
             "VariantName": spec.variant,
             "IdleTimeout": spec.idle_timeout,
             "LogPath": str(log_path),
+            "Host": spec.host,
+            "AuthTokenSha256": token_sha256(spec.auth_token),
         }
+        if spec.kms_key:
+            config_data["KmsKeyId"] = spec.kms_key
         for kind, n, data in (
             ("model", model_name, model_data),
             ("endpoint_config", spec.config_name, config_data),
@@ -223,8 +254,9 @@ class LocalServing:
                     name=n,
                 ) from exc
         self.catalog.create("endpoint", name, endpoint_data, status="Creating")
+        warn_exposed(f"endpoint {name!r}", spec.host, spec.auth_token)
         self._launch(name, log_path)
-        endpoint = Endpoint(self, name)
+        endpoint = Endpoint(self, name, auth_token=spec.auth_token)
         if wait:
             self._wait_in_service(endpoint, spec.startup_timeout, log_path)
         return endpoint
@@ -256,14 +288,24 @@ class LocalServing:
             )
         return url, source_dir, entry_point
 
-    def _launch(self, name: str, log_path: Path, module: str = "endpoint_server") -> None:
+    def _launch(
+        self,
+        name: str,
+        log_path: Path,
+        module: str = "endpoint_server",
+        extra_args: list[str] | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
         env.setdefault("OMP_NUM_THREADS", "1")
         env["SMKIT_HOME"] = str(self.root)
+        env.pop(GATEWAY_TOKEN_ENV, None)
+        env.update(extra_env or {})
         args = [sys.executable, "-m", f"smkit.backends.local.{module}", "--root", str(self.root)]
         if module == "endpoint_server":
             args += ["--name", name]
+        args += extra_args or []
         args.append("--daemon")
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(
@@ -374,14 +416,24 @@ class LocalServing:
             )
         return str(data["Url"])
 
-    def endpoint_transport(self, name: str, timeout: float = 65.0) -> Any:
-        """A predictor transport posting to the endpoint's ``/invocations``."""
+    def endpoint_transport(
+        self, name: str, timeout: float = 65.0, auth_token: str | None = None
+    ) -> Any:
+        """A predictor transport posting to the endpoint's ``/invocations``.
+
+        Args:
+            name: The endpoint.
+            timeout: Seconds per request.
+            auth_token: Bearer token of an endpoint deployed with one (default: the
+                ``SMKIT_ENDPOINT_TOKEN`` environment variable).
+        """
         import httpx
 
         from smkit.serving.predictor import InvokeResult, TransientError
 
         url = self._url(name) + "/invocations"
         client = httpx.Client(timeout=timeout, trust_env=False)
+        auth = _auth_headers(auth_token)
 
         def invoke(
             body: bytes,
@@ -391,7 +443,7 @@ class LocalServing:
             custom_attributes: str | None = None,
             inference_id: str | None = None,
         ) -> InvokeResult:
-            headers = {"Content-Type": content_type, "Accept": accept}
+            headers = {"Content-Type": content_type, "Accept": accept, **auth}
             if custom_attributes:
                 headers["X-Amzn-SageMaker-Custom-Attributes"] = custom_attributes
             if inference_id:
@@ -411,9 +463,18 @@ class LocalServing:
         return invoke
 
     def predictor(
-        self, name: str, serializer: Any = "csv", deserializer: Any = None, **options: Any
+        self,
+        name: str,
+        serializer: Any = "csv",
+        deserializer: Any = None,
+        auth_token: str | None = None,
+        **options: Any,
     ) -> Any:
         """A :class:`~smkit.serving.Predictor` for endpoint ``name``.
+
+        Args:
+            auth_token: Bearer token of an endpoint deployed with one (default: the
+                ``SMKIT_ENDPOINT_TOKEN`` environment variable).
 
         Raises:
             ValidationError: no such endpoint, or it is not in service.
@@ -422,13 +483,15 @@ class LocalServing:
 
         return Predictor(
             name,
-            self.endpoint_transport(name),
+            self.endpoint_transport(name, auth_token=auth_token),
             serializer=serializer,
             deserializer=deserializer,
             **options,
         )
 
-    def flush_endpoint_capture(self, name: str, timeout: float = 30.0) -> None:
+    def flush_endpoint_capture(
+        self, name: str, timeout: float = 30.0, auth_token: str | None = None
+    ) -> None:
         """Block until the endpoint's capture queue so far is in the store.
 
         An endpoint no longer in service flushed its queue when it stopped.
@@ -440,7 +503,18 @@ class LocalServing:
             return
         if data["EndpointStatus"] != "InService":
             return
-        resp = httpx.post(str(data["Url"]) + "/_smkit/flush", timeout=timeout + 5, trust_env=False)
+        resp = httpx.post(
+            str(data["Url"]) + "/_smkit/flush",
+            timeout=timeout + 5,
+            trust_env=False,
+            headers=_auth_headers(auth_token),
+        )
+        if resp.status_code == 401:
+            raise ValidationError(
+                f"endpoint {name!r} requires a bearer token",
+                hint="pass auth_token=... or set SMKIT_ENDPOINT_TOKEN",
+                name=name,
+            )
         if resp.status_code != 200:
             raise SmkitTimeoutError(f"endpoint {name!r} capture flush failed: {resp.text}")
 
@@ -503,8 +577,22 @@ class LocalServing:
         teardown_records(self.catalog, name, reason="deleted on request")
 
     # -- gateway -------------------------------------------------------------------------
-    def gateway(self, timeout: float = 30.0) -> str:
-        """The URL of the local SageMaker Runtime gateway (started if not running)."""
+    def gateway(
+        self, timeout: float = 30.0, *, host: str = "127.0.0.1", auth_token: str | None = None
+    ) -> str:
+        """The URL of the local SageMaker Runtime gateway (started if not running).
+
+        Args:
+            timeout: Seconds to wait for it to start.
+            host: Address it binds when started (default: this machine only; any other
+                address logs a warning).
+            auth_token: Bearer token it then requires (``Authorization: Bearer ...``; only its
+                SHA-256 is recorded). The header is passed on to the endpoints, so an
+                endpoint with a token needs the same one.
+        """
+        from smkit.serving.spec import check_host
+
+        check_host(host)
         try:
             rec = self.catalog.describe("gateway", GATEWAY_NAME)
         except ResourceNotFoundError:
@@ -516,7 +604,15 @@ class LocalServing:
                 "gateway", GATEWAY_NAME, status="Failed", message="gateway process is gone"
             )
         log_path = self.root / "gateway" / "gateway.log"
-        self._launch(GATEWAY_NAME, log_path, module="gateway")
+        warn_exposed("the local gateway", host, auth_token)
+        digest = token_sha256(auth_token)
+        self._launch(
+            GATEWAY_NAME,
+            log_path,
+            module="gateway",
+            extra_args=["--host", host],
+            extra_env={GATEWAY_TOKEN_ENV: digest} if digest else None,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -545,6 +641,11 @@ class LocalServing:
             return
         self._stop_pid(rec.data.get("Pid"), rec.data.get("ProcessStartTime"), grace=10)
         self.catalog.delete("gateway", GATEWAY_NAME, reason="stopped on request")
+
+
+def _auth_headers(token: str | None) -> dict[str, str]:
+    token = token or os.environ.get("SMKIT_ENDPOINT_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def _mentions_endpoint(data: Any, name: str) -> bool:
