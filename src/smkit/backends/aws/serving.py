@@ -30,8 +30,14 @@ from smkit.errors import (
 
 __all__ = ["AwsServing", "default_image_uri"]
 
-_IMAGE_FRAMEWORK = {"xgboost": "xgboost", "sklearn": "sklearn", "pytorch": "pytorch"}
-_DEFAULT_VERSION = {"xgboost": "1.7-1", "sklearn": "1.2-1", "pytorch": "2.1"}
+_IMAGE_FRAMEWORK = {
+    "xgboost": "xgboost",
+    "sklearn": "sklearn",
+    "pytorch": "pytorch",
+    "autogluon": "autogluon",
+}
+_DEFAULT_VERSION = {"xgboost": "1.7-1", "sklearn": "1.2-1", "pytorch": "2.1", "autogluon": "1.1"}
+_PY_VERSION = {"pytorch": "py310", "autogluon": "py311"}
 _TRANSIENT_CODES = {"ServiceUnavailable", "InternalFailure", "InternalServerError", "InternalError"}
 
 
@@ -55,8 +61,8 @@ def default_image_uri(framework: str, version: str | None, region: str, instance
         "instance_type": instance_type,
         "image_scope": "inference",
     }
-    if framework == "pytorch":
-        kwargs["py_version"] = "py310"
+    if framework in _PY_VERSION:
+        kwargs["py_version"] = _PY_VERSION[framework]
     return str(image_uris.retrieve(_IMAGE_FRAMEWORK[framework], **kwargs))
 
 
