@@ -36,13 +36,16 @@ import math
 import os
 import shutil
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from smkit.errors import ConfigError
 from smkit.report import Report
 from smkit.usecases._base import UseCaseConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "OBJECTIVE_REGEX",
@@ -172,7 +175,9 @@ class ScriptModeHpoConfig(UseCaseConfig):
         return (_QUICK if self.quick else _FULL)[key]
 
 
-def make_regression_frame(rows: int, *, features: int = 8, noise: float = 0.3, seed: int = 0):
+def make_regression_frame(
+    rows: int, *, features: int = 8, noise: float = 0.3, seed: int = 0
+) -> pd.DataFrame:
     """A synthetic regression table: ``y`` first, then ``x0 .. x{features-1}``.
 
     ``y = sin(2·x0) + x1·x2 + 0.5·x3² + 0.3·x4 + noise·ε`` with standard normal features and
@@ -411,7 +416,7 @@ class ScriptModeHpo:
         report.metrics["tuning_status"] = record.get("HyperParameterTuningJobStatus")
         if any(r.get("objective") is not None for r in rows):
             plot = tuning.plot(out_dir / "tuning_objective.png")
-            report.add_figure("Objective per trial (validation MSE)", plot)
+            report.add_figure("Objective per trial (validation MSE)", plot, filename=plot.name)
         report.add_table(
             "Trials",
             [
@@ -460,7 +465,11 @@ class ScriptModeHpo:
         if doc.get("samples"):
             plot = plot_profile(doc, out_dir / "profiler.png")
             report.artifacts["profiler_plot"] = str(plot)
-            report.add_figure("Profiler: CPU, memory and per-step time (best trial)", plot)
+            report.add_figure(
+                "Profiler: CPU, memory and per-step time (best trial)",
+                plot,
+                filename=plot.name,
+            )
 
     def _write_image(
         self,
