@@ -179,6 +179,11 @@ class MonitorPlan:
     cron: CronSchedule | None = None
     output: str | None = None
     name: str | None = None
+    volume_kms_key: str | None = None
+    output_kms_key: str | None = None
+    vpc_config: Any = None
+    enable_network_isolation: bool = False
+    encrypt_inter_container_traffic: bool = False
 
     def __init__(self, endpoint: Any) -> None:
         self.__attrs_init__(  # type: ignore[attr-defined]
@@ -337,6 +342,54 @@ class MonitorPlan:
         if not isinstance(uri, str) or not uri.startswith("s3://"):
             raise ValidationError(f"output must be an s3:// URI, got {uri!r}")
         return self._with(output=uri.rstrip("/"))
+
+    def with_security(
+        self,
+        *,
+        volume_kms_key: str | None = None,
+        output_kms_key: str | None = None,
+        vpc_config: Any = None,
+        enable_network_isolation: bool = False,
+        encrypt_inter_container_traffic: bool = False,
+    ) -> MonitorPlan:
+        """KMS keys and network settings of the baseline jobs and monitoring job
+        definitions (AWS ``ClusterConfig.VolumeKmsKeyId``, the outputs' ``KmsKeyId`` and
+        ``NetworkConfig``).
+
+        Args:
+            volume_kms_key: KMS key of the processing instances' storage volume.
+            output_kms_key: KMS key of the baseline and report objects.
+            vpc_config: A :class:`~smkit.training.spec.VpcConfig` (or a dict).
+            enable_network_isolation: No network access from the monitoring containers.
+            encrypt_inter_container_traffic: Encrypt traffic between instances.
+
+        Raises:
+            ConfigError: a key or VPC setting is malformed.
+        """
+        from smkit.errors import ConfigError
+        from smkit.training.spec import VpcConfig
+
+        for what, key in (("volume_kms_key", volume_kms_key), ("output_kms_key", output_kms_key)):
+            if key is not None and (not isinstance(key, str) or not key.strip() or " " in key):
+                raise ConfigError(f"MonitorPlan {what} {key!r} is not a KMS key id, alias or ARN")
+        return self._with(
+            volume_kms_key=volume_kms_key,
+            output_kms_key=output_kms_key,
+            vpc_config=VpcConfig.coerce(vpc_config),
+            enable_network_isolation=bool(enable_network_isolation),
+            encrypt_inter_container_traffic=bool(encrypt_inter_container_traffic),
+        )
+
+    def network_config(self) -> dict[str, Any] | None:
+        """The ``NetworkConfig`` of the monitoring requests (``None`` when all defaults)."""
+        out: dict[str, Any] = {}
+        if self.encrypt_inter_container_traffic:
+            out["EnableInterContainerTrafficEncryption"] = True
+        if self.enable_network_isolation:
+            out["EnableNetworkIsolation"] = True
+        if self.vpc_config is not None:
+            out["VpcConfig"] = self.vpc_config.to_request()
+        return out or None
 
     def named(self, name: str) -> MonitorPlan:
         """Base name of the schedules (default: the endpoint's name)."""

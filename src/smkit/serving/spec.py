@@ -110,6 +110,12 @@ def _env(value: Any) -> dict[str, str]:
     return out
 
 
+def _vpc(value: Any) -> Any:
+    from smkit.training.spec import VpcConfig
+
+    return VpcConfig.coerce(value)
+
+
 @attrs.frozen
 class ModelSpec:
     """A model artifact and how to serve it.
@@ -127,6 +133,9 @@ class ModelSpec:
         env: Environment variables for the model container.
         name: Model name (default: derived from the endpoint's name).
         sha256: Hex SHA-256 of ``model_data``; verified before the model is loaded.
+        vpc_config: :class:`~smkit.training.spec.VpcConfig` (or a dict) the model's
+            containers run in (AWS ``CreateModel.VpcConfig``).
+        enable_network_isolation: No network access from the containers (AWS).
 
     Example:
         >>> ModelSpec(model_data="s3://b/model.tar.gz", framework="xgboost").framework
@@ -142,6 +151,8 @@ class ModelSpec:
     env: dict[str, str] = attrs.field(factory=dict, converter=_env)
     name: str | None = attrs.field(default=None, validator=_opt_name("name"))
     sha256: str | None = attrs.field(default=None)
+    vpc_config: Any = attrs.field(default=None, converter=_vpc)
+    enable_network_isolation: bool = attrs.field(default=False, converter=bool)
 
     @framework.validator
     def _check_framework(self, attr: attrs.Attribute, value: str) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "MetricDefinition",
     "ProfilerSpec",
     "TrainingSpec",
+    "VpcConfig",
 ]
 
 #: Frameworks for script mode (they pick the training image on AWS).
@@ -244,6 +245,71 @@ def _hp_value(value: Any) -> Any:
     return value
 
 
+_SUBNET_RE = re.compile(r"^[-0-9a-zA-Z]{1,32}$")
+
+
+def _ids(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value or ())
+
+
+def _check_ids(inst: Any, attr: attrs.Attribute, value: tuple[str, ...]) -> None:
+    if not 1 <= len(value) <= (16 if attr.name == "subnets" else 5):
+        raise ConfigError(
+            f"VpcConfig.{attr.name}: give 1-{16 if attr.name == 'subnets' else 5} ids, "
+            f"got {len(value)}"
+        )
+    for item in value:
+        if not isinstance(item, str) or not _SUBNET_RE.match(item):
+            raise ConfigError(
+                f"VpcConfig.{attr.name}: {item!r} is not an id like 'subnet-0abc' / 'sg-0abc'"
+            )
+
+
+@attrs.frozen
+class VpcConfig:
+    """The VPC a job, model or monitor runs in (SageMaker's ``VpcConfig``).
+
+    Args:
+        subnets: Subnet ids (1-16).
+        security_group_ids: Security group ids (1-5).
+
+    Example:
+        >>> VpcConfig(["subnet-1"], ["sg-1"]).to_request()
+        {'SecurityGroupIds': ['sg-1'], 'Subnets': ['subnet-1']}
+    """
+
+    subnets: tuple[str, ...] = attrs.field(converter=_ids, validator=_check_ids)
+    security_group_ids: tuple[str, ...] = attrs.field(converter=_ids, validator=_check_ids)
+
+    def to_request(self) -> dict[str, list[str]]:
+        """The request's ``VpcConfig``."""
+        return {"SecurityGroupIds": list(self.security_group_ids), "Subnets": list(self.subnets)}
+
+    @classmethod
+    def coerce(cls, value: Any) -> VpcConfig | None:
+        """A :class:`VpcConfig` from itself, ``None``, or a dict (request keys
+        ``Subnets``/``SecurityGroupIds`` or ``subnets``/``security_group_ids``)."""
+        if value is None or isinstance(value, cls):
+            return value
+        if isinstance(value, dict):
+            subnets = value.get("Subnets", value.get("subnets"))
+            groups = value.get("SecurityGroupIds", value.get("security_group_ids"))
+            return cls(subnets, groups)
+        raise ConfigError(
+            f"vpc_config must be a VpcConfig or a dict, got {type(value).__name__}",
+            hint="VpcConfig(subnets=['subnet-...'], security_group_ids=['sg-...'])",
+        )
+
+
+def _opt_key(inst: Any, attr: attrs.Attribute, value: Any) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip() or " " in value):
+        raise ConfigError(
+            f"{type(inst).__name__}.{attr.name} {value!r} is not a KMS key id, alias or ARN"
+        )
+
+
 @attrs.frozen
 class TrainingSpec:
     """One training job.
@@ -275,6 +341,13 @@ class TrainingSpec:
         rules: Debugger rules to evaluate (names or :class:`DebuggerRule`).
         profiler: System profiling settings; ``None`` turns it off.
         tags: Tags for the job on AWS.
+        volume_kms_key: KMS key encrypting the instances' storage volume (AWS
+            ``ResourceConfig.VolumeKmsKeyId``).
+        output_kms_key: KMS key encrypting the model artifact and outputs (AWS
+            ``OutputDataConfig.KmsKeyId``).
+        vpc_config: :class:`VpcConfig` (or a dict) the job's instances run in.
+        enable_network_isolation: No network access from the training container (AWS).
+        encrypt_inter_container_traffic: Encrypt traffic between instances (AWS).
     """
 
     entry_point: str | None = None
@@ -299,6 +372,11 @@ class TrainingSpec:
     rules: tuple[DebuggerRule, ...] = attrs.field(factory=tuple, converter=_to_rules)
     profiler: ProfilerSpec | None = attrs.field(factory=ProfilerSpec)
     tags: dict[str, str] = attrs.field(factory=dict, converter=dict)
+    volume_kms_key: str | None = attrs.field(default=None, validator=_opt_key)
+    output_kms_key: str | None = attrs.field(default=None, validator=_opt_key)
+    vpc_config: VpcConfig | None = attrs.field(default=None, converter=VpcConfig.coerce)
+    enable_network_isolation: bool = attrs.field(default=False, converter=bool)
+    encrypt_inter_container_traffic: bool = attrs.field(default=False, converter=bool)
 
     def __attrs_post_init__(self) -> None:
         if (self.entry_point is None) == (self.algorithm is None):

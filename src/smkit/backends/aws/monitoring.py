@@ -62,6 +62,21 @@ def _resources(instance_type: str = _INSTANCE) -> dict[str, Any]:
     }
 
 
+def _secured(plan: Any, output_key: str, resources_key: str, request: dict[str, Any]) -> dict:
+    """``request`` with the plan's KMS keys and ``NetworkConfig`` (see
+    :meth:`~smkit.monitoring.MonitorPlan.with_security`)."""
+    if plan is None:
+        return request
+    if getattr(plan, "output_kms_key", None):
+        request[output_key]["KmsKeyId"] = plan.output_kms_key
+    if getattr(plan, "volume_kms_key", None):
+        request[resources_key]["ClusterConfig"]["VolumeKmsKeyId"] = plan.volume_kms_key
+    network = plan.network_config() if hasattr(plan, "network_config") else None
+    if network:
+        request["NetworkConfig"] = network
+    return request
+
+
 def _s3_input(name: str, uri: str) -> dict[str, Any]:
     return {
         "InputName": name,
@@ -269,31 +284,37 @@ class AwsMonitoring:
         base: str,
         role: str,
         env: dict[str, str],
+        plan: Any = None,
     ) -> None:
         self.call(  # type: ignore[attr-defined]
             "sagemaker",
             "CreateProcessingJob",
-            {
-                "ProcessingJobName": job,
-                "RoleArn": role,
-                "AppSpecification": {"ImageUri": image},
-                "ProcessingInputs": inputs,
-                "ProcessingOutputConfig": {
-                    "Outputs": [
-                        {
-                            "OutputName": "monitoring_output",
-                            "S3Output": {
-                                "S3Uri": base,
-                                "LocalPath": _PROC_OUT,
-                                "S3UploadMode": "EndOfJob",
-                            },
-                        }
-                    ]
+            _secured(
+                plan,
+                "ProcessingOutputConfig",
+                "ProcessingResources",
+                {
+                    "ProcessingJobName": job,
+                    "RoleArn": role,
+                    "AppSpecification": {"ImageUri": image},
+                    "ProcessingInputs": inputs,
+                    "ProcessingOutputConfig": {
+                        "Outputs": [
+                            {
+                                "OutputName": "monitoring_output",
+                                "S3Output": {
+                                    "S3Uri": base,
+                                    "LocalPath": _PROC_OUT,
+                                    "S3UploadMode": "EndOfJob",
+                                },
+                            }
+                        ]
+                    },
+                    "ProcessingResources": _resources(),
+                    "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+                    "Environment": env,
                 },
-                "ProcessingResources": _resources(),
-                "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-                "Environment": env,
-            },
+            ),
         )
 
     @staticmethod
@@ -334,24 +355,30 @@ class AwsMonitoring:
                 "output_path": _PROC_OUT,
                 "publish_cloudwatch_metrics": "Disabled",
             },
+            plan,
         )
         self.call(  # type: ignore[attr-defined]
             "sagemaker",
             "CreateDataQualityJobDefinition",
-            {
-                "JobDefinitionName": definition,
-                "DataQualityBaselineConfig": {
-                    "BaseliningJobName": job,
-                    "ConstraintsResource": {"S3Uri": s3uri.join(base, "constraints.json")},
-                    "StatisticsResource": {"S3Uri": s3uri.join(base, "statistics.json")},
+            _secured(
+                plan,
+                "DataQualityJobOutputConfig",
+                "JobResources",
+                {
+                    "JobDefinitionName": definition,
+                    "DataQualityBaselineConfig": {
+                        "BaseliningJobName": job,
+                        "ConstraintsResource": {"S3Uri": s3uri.join(base, "constraints.json")},
+                        "StatisticsResource": {"S3Uri": s3uri.join(base, "statistics.json")},
+                    },
+                    "DataQualityAppSpecification": {"ImageUri": image},
+                    "DataQualityJobInput": {"EndpointInput": self._endpoint_input(plan)},
+                    "DataQualityJobOutputConfig": self._outputs(reports),
+                    "JobResources": _resources(),
+                    "RoleArn": role,
+                    "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
                 },
-                "DataQualityAppSpecification": {"ImageUri": image},
-                "DataQualityJobInput": {"EndpointInput": self._endpoint_input(plan)},
-                "DataQualityJobOutputConfig": self._outputs(reports),
-                "JobResources": _resources(),
-                "RoleArn": role,
-                "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-            },
+            ),
         )
 
     def _mq(
@@ -374,7 +401,7 @@ class AwsMonitoring:
             env["probability_attribute"] = cfg.probability_attribute
             env["probability_threshold_attribute"] = str(cfg.probability_threshold)
         self._processing_job(
-            job, image, [_s3_input("baseline_dataset_input", data)], base, role, env
+            job, image, [_s3_input("baseline_dataset_input", data)], base, role, env, plan
         )
         extra: dict[str, Any] = {}
         if cfg.inference_attribute:
@@ -385,25 +412,30 @@ class AwsMonitoring:
         self.call(  # type: ignore[attr-defined]
             "sagemaker",
             "CreateModelQualityJobDefinition",
-            {
-                "JobDefinitionName": definition,
-                "ModelQualityBaselineConfig": {
-                    "BaseliningJobName": job,
-                    "ConstraintsResource": {"S3Uri": s3uri.join(base, "constraints.json")},
+            _secured(
+                plan,
+                "ModelQualityJobOutputConfig",
+                "JobResources",
+                {
+                    "JobDefinitionName": definition,
+                    "ModelQualityBaselineConfig": {
+                        "BaseliningJobName": job,
+                        "ConstraintsResource": {"S3Uri": s3uri.join(base, "constraints.json")},
+                    },
+                    "ModelQualityAppSpecification": {
+                        "ImageUri": image,
+                        "ProblemType": cfg.problem_type,
+                    },
+                    "ModelQualityJobInput": {
+                        "EndpointInput": self._endpoint_input(plan, **extra),
+                        "GroundTruthS3Input": {"S3Uri": cfg.ground_truth},
+                    },
+                    "ModelQualityJobOutputConfig": self._outputs(reports),
+                    "JobResources": _resources(),
+                    "RoleArn": role,
+                    "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
                 },
-                "ModelQualityAppSpecification": {
-                    "ImageUri": image,
-                    "ProblemType": cfg.problem_type,
-                },
-                "ModelQualityJobInput": {
-                    "EndpointInput": self._endpoint_input(plan, **extra),
-                    "GroundTruthS3Input": {"S3Uri": cfg.ground_truth},
-                },
-                "ModelQualityJobOutputConfig": self._outputs(reports),
-                "JobResources": _resources(),
-                "RoleArn": role,
-                "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-            },
+            ),
         )
 
     def _clarify(
@@ -424,21 +456,30 @@ class AwsMonitoring:
             base,
             role,
             {},
+            plan,
         )
         self.call(  # type: ignore[attr-defined]
             "sagemaker",
             "CreateModelExplainabilityJobDefinition",
-            {
-                "JobDefinitionName": definition,
-                "ModelExplainabilityBaselineConfig": {
-                    "BaseliningJobName": job,
-                    "ConstraintsResource": {"S3Uri": s3uri.join(base, "analysis.json")},
+            _secured(
+                plan,
+                "ModelExplainabilityJobOutputConfig",
+                "JobResources",
+                {
+                    "JobDefinitionName": definition,
+                    "ModelExplainabilityBaselineConfig": {
+                        "BaseliningJobName": job,
+                        "ConstraintsResource": {"S3Uri": s3uri.join(base, "analysis.json")},
+                    },
+                    "ModelExplainabilityAppSpecification": {
+                        "ImageUri": image,
+                        "ConfigUri": config_uri,
+                    },
+                    "ModelExplainabilityJobInput": {"EndpointInput": self._endpoint_input(plan)},
+                    "ModelExplainabilityJobOutputConfig": self._outputs(reports),
+                    "JobResources": _resources(),
+                    "RoleArn": role,
+                    "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
                 },
-                "ModelExplainabilityAppSpecification": {"ImageUri": image, "ConfigUri": config_uri},
-                "ModelExplainabilityJobInput": {"EndpointInput": self._endpoint_input(plan)},
-                "ModelExplainabilityJobOutputConfig": self._outputs(reports),
-                "JobResources": _resources(),
-                "RoleArn": role,
-                "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-            },
+            ),
         )

@@ -131,6 +131,7 @@ class AwsServing:
             "ModelName": model_name,
             "PrimaryContainer": container,
             "ExecutionRoleArn": self.role,  # type: ignore[attr-defined]
+            **_isolation(mspec),
         }
 
     def pipeline_model_request(
@@ -153,6 +154,7 @@ class AwsServing:
             "Containers": containers,
             "InferenceExecutionConfig": {"Mode": "Serial"},
             "ExecutionRoleArn": self.role,  # type: ignore[attr-defined]
+            **_isolation(mspecs[0]),
         }
 
     def deploy(self, model: Any, spec: Any, *, wait: bool = True) -> Any:
@@ -202,6 +204,8 @@ class AwsServing:
         if spec.data_capture is not None:
             dest = spec.data_capture.destination or f"s3://{self.bucket}/data-capture"  # type: ignore[attr-defined]
             config["DataCaptureConfig"] = spec.data_capture.to_request(dest.rstrip("/"))
+        if spec.kms_key:
+            config["KmsKeyId"] = spec.kms_key
         self.call("sagemaker", "CreateEndpointConfig", config, resource=spec.config_name)
         self.call(
             "sagemaker",
@@ -392,3 +396,13 @@ class AwsServing:
                 self.call("sagemaker", "DeleteModel", {"ModelName": m}, resource=m)
             except ResourceNotFoundError:
                 pass
+
+
+def _isolation(mspec: Any) -> dict[str, Any]:
+    """CreateModel's ``VpcConfig`` and ``EnableNetworkIsolation`` of a ModelSpec."""
+    out: dict[str, Any] = {}
+    if getattr(mspec, "vpc_config", None) is not None:
+        out["VpcConfig"] = mspec.vpc_config.to_request()
+    if getattr(mspec, "enable_network_isolation", False):
+        out["EnableNetworkIsolation"] = True
+    return out

@@ -192,6 +192,9 @@ class AwsTraining:
                 "EnableManagedSpotTraining",
             )
         }
+        for key in ("VpcConfig", "EnableInterContainerTrafficEncryption"):
+            if key in record:
+                params[key] = record[key]
         if not params["InputDataConfig"]:
             del params["InputDataConfig"]
         if spec.environment:
@@ -321,6 +324,9 @@ class AwsTraining:
         }
         if "InputDataConfig" in training:
             definition["InputDataConfig"] = training["InputDataConfig"]
+        for key in ("VpcConfig", "EnableNetworkIsolation", "EnableInterContainerTrafficEncryption"):
+            if training.get(key):
+                definition[key] = training[key]
         if spec.training.environment:
             definition["Environment"] = dict(spec.training.environment)
         return {

@@ -211,9 +211,17 @@ def build_record(
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": int(spec.max_runtime)},
         "Environment": dict(spec.environment),
-        "EnableNetworkIsolation": False,
+        "EnableNetworkIsolation": bool(getattr(spec, "enable_network_isolation", False)),
         "EnableManagedSpotTraining": False,
     }
+    if getattr(spec, "output_kms_key", None):
+        record["OutputDataConfig"]["KmsKeyId"] = spec.output_kms_key
+    if getattr(spec, "volume_kms_key", None):
+        record["ResourceConfig"]["VolumeKmsKeyId"] = spec.volume_kms_key
+    if getattr(spec, "vpc_config", None) is not None:
+        record["VpcConfig"] = spec.vpc_config.to_request()
+    if getattr(spec, "encrypt_inter_container_traffic", False):
+        record["EnableInterContainerTrafficEncryption"] = True
     if tuning_job_arn:
         record["TuningJobArn"] = tuning_job_arn
     if spec.rules:
