@@ -192,14 +192,18 @@ class BikeDemand:
         staged = self._stage(session, config, train_df, prefix, report)
 
         # 2. the training job
-        from smkit.training import TrainingSpec
+        from smkit.training import Channel, TrainingSpec
 
         spec = TrainingSpec(
             entry_point="train.py",
             source_dir=str(SCRIPTS_DIR),
             framework="autogluon",
             hyperparameters=config.hyperparameters(),
-            inputs={k: v for k, v in staged.channels.items() if k in ("train", "validation")},
+            inputs={
+                k: Channel(v, content_type="text/csv")
+                for k, v in staged.channels.items()
+                if k in ("train", "validation")
+            },
             instance_type=config.instance_type,
             metric_definitions=_METRICS,
             base_job_name="bike-demand",
