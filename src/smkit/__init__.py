@@ -51,6 +51,7 @@ _EXPORTS: dict[str, str] = {
     "When": "smkit.workflow",
     "Condition": "smkit.workflow",
     "TrainingSpec": "smkit.training",
+    "VpcConfig": "smkit.training",
     "TuningSpec": "smkit.training",
     "ContinuousParameter": "smkit.training",
     "IntegerParameter": "smkit.training",
@@ -92,6 +93,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         TrainingSpec,
         TuningJob,
         TuningSpec,
+        VpcConfig,
     )
     from smkit.workflow import (
         Catch,

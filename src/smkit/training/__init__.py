@@ -21,6 +21,7 @@ from smkit.training.spec import (
     MetricDefinition,
     ProfilerSpec,
     TrainingSpec,
+    VpcConfig,
 )
 from smkit.training.tuning import (
     CategoricalParameter,
@@ -41,4 +42,5 @@ __all__ = [
     "TrainingSpec",
     "TuningJob",
     "TuningSpec",
+    "VpcConfig",
 ]
