@@ -655,13 +655,25 @@ class _Supervisor:
         return rc
 
     def _watch(self, deadline: float) -> None:
+        """Stop the script past its max runtime, or when a stop was requested (also one that
+        arrived before the script's pid was recorded, so no SIGTERM could reach it)."""
         proc = self.proc
         assert proc is not None
+        next_check = 0.0
         while proc.poll() is None:
-            if time.time() >= deadline:
+            now = time.time()
+            if now >= deadline:
                 self.runtime_exceeded = True
                 self.terminate()
                 return
+            if now >= next_check:
+                next_check = now + 1.0
+                try:
+                    if self.stop_requested():
+                        self.terminate()
+                        return
+                except Exception:  # a busy catalog must not kill the watchdog
+                    pass
             time.sleep(0.2)
 
     def terminate(self) -> None:
