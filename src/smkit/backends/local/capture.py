@@ -210,6 +210,7 @@ class CaptureWriter:
         self.on_stats = on_stats
         self.retry_delay = retry_delay
         self._attempted = 0
+        self._passes = 0
         self._held: list[tuple[str, bytes, int]] = []  # (uri, payload, events)
         self._held_bytes = 0
         self.dropped = 0
@@ -280,14 +281,17 @@ class CaptureWriter:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             target = self._submitted
+            first_pass = self._passes + 2  # a whole pass that starts after this call
             self._flush_wanted = True
             self._cond.notify_all()
-            while self._attempted < target:
+            while self._attempted < target or (self._held and self._passes < first_pass):
                 if not self._thread.is_alive():
                     return False
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return False
+                self._flush_wanted = True
+                self._cond.notify_all()
                 self._cond.wait(left if left is None else min(left, 0.5))
             return not self._held
 
@@ -322,6 +326,9 @@ class CaptureWriter:
                 with self._cond:
                     self._attempted += len(batch)
                     self._cond.notify_all()
+            with self._cond:
+                self._passes += 1
+                self._cond.notify_all()
             if closing:
                 with self._cond:
                     if not self._pending and not self._held:
