@@ -100,11 +100,17 @@ def write_json_file(path: str | Path, data: Any) -> Path:
 def read_json_file(path: str | Path) -> Any:
     """Parse a JSON file (``NaN``/``Infinity`` accepted), with errors naming the file."""
     target = Path(path)
-    if not target.is_file():
-        raise SourceNotFoundError(f"no such file: {str(target)!r}", path=str(target))
     try:
-        return json.loads(target.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        text = target.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"{str(target)!r} is not UTF-8 JSON: {exc}", path=str(target)) from exc
+    except (OSError, ValueError) as exc:  # missing, a directory, a name too long, a NUL...
+        raise SourceNotFoundError(
+            f"no such file: {str(target)[:200]!r} ({type(exc).__name__})", path=str(target)
+        ) from None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
         raise FormatError(f"{str(target)!r} is not valid JSON: {exc}", path=str(target)) from exc
 
 
@@ -129,6 +135,10 @@ def _check_monitor_version(data: Any, what: str, source: str) -> None:
 def _load(source: str | Path | dict[str, Any]) -> tuple[Any, str]:
     if isinstance(source, dict):
         return source, "<dict>"
+    if not isinstance(source, str | Path):
+        raise FormatError(
+            f"expected a file path or a parsed JSON object, got {type(source).__name__}"
+        )
     return read_json_file(source), str(source)
 
 

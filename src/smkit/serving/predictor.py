@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from smkit.errors import BackendError, ConfigError, ModelError, ValidationError
+from smkit.errors import BackendError, ConfigError, FormatError, ModelError, ValidationError
 
 __all__ = [
     "CSVDeserializer",
@@ -182,7 +182,10 @@ class CSVDeserializer:
         """Decode a response body."""
         import csv
 
-        lines = [r for r in csv.reader(io.StringIO(body.decode("utf-8"))) if r]
+        try:
+            lines = [r for r in csv.reader(io.StringIO(body.decode("utf-8"))) if r]
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise FormatError(f"the endpoint's answer is not CSV text: {exc}") from None
         rows = [[_cell(c) for c in r] for r in lines]
         if rows and all(len(r) == 1 for r in rows):
             return [r[0] for r in rows]
@@ -196,7 +199,10 @@ class JSONDeserializer:
 
     def deserialize(self, body: bytes, content_type: str) -> Any:
         """Decode a response body."""
-        return json.loads(body.decode("utf-8"))
+        try:
+            return json.loads(body.decode("utf-8"))
+        except (ValueError, RecursionError) as exc:
+            raise FormatError(f"the endpoint's answer is not JSON: {exc}") from None
 
 
 class NumpyDeserializer:
@@ -206,9 +212,12 @@ class NumpyDeserializer:
 
     def deserialize(self, body: bytes, content_type: str) -> Any:
         """Decode a response body."""
-        import numpy as np
+        from smkit.backends.local.handlers import load_npy
 
-        return np.load(io.BytesIO(body), allow_pickle=False)
+        try:
+            return load_npy(body)
+        except Exception as exc:  # numpy raises many kinds for a bad header or body
+            raise FormatError(f"the endpoint's answer is not a .npy array: {exc}") from None
 
 
 _SERIALIZERS: dict[str, Callable[[], Any]] = {

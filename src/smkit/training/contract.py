@@ -61,7 +61,7 @@ def decode_hyperparameters(values: dict[str, str]) -> dict[str, Any]:
     for key, text in values.items():
         try:
             out[key] = json.loads(text)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             out[key] = text
     return out
 

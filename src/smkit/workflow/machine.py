@@ -352,7 +352,7 @@ def _fail(state: str, message: str, hint: str | None = None) -> None:
 def validate_graph(graph: Graph, query_language: str = "JSONPath", where: str = "") -> None:
     """Raise :class:`ValidationError` for the first problem, naming the state."""
     ql_top = graph.query_language or query_language
-    if graph.start_at not in graph.states:
+    if not isinstance(graph.start_at, str) or graph.start_at not in graph.states:
         raise ValidationError(
             f"{where or 'definition'}: StartAt {graph.start_at!r} names no state; states: "
             f"{', '.join(graph.states)}"
@@ -624,13 +624,16 @@ class Workflow:
             isinstance(definition, str) and not definition.lstrip().startswith("{")
         ):
             path = Path(definition)
-            if not path.is_file():
-                raise SourceNotFoundError(f"no definition file {str(path)!r}")
-            data = path.read_text()
+            try:
+                data = path.read_text()
+            except (OSError, ValueError) as exc:
+                raise SourceNotFoundError(
+                    f"no definition file {str(path)[:200]!r}: {type(exc).__name__}"
+                ) from None
         if isinstance(data, str):
             try:
                 data = json.loads(data)
-            except json.JSONDecodeError as exc:
+            except (ValueError, RecursionError) as exc:
                 raise FormatError(f"the definition is not valid JSON: {exc}") from None
         if not isinstance(data, dict):
             raise ValidationError("an ASL definition is a JSON object")

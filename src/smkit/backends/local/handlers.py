@@ -110,6 +110,36 @@ def _text(body: bytes) -> str:
         raise RequestError(400, "ClientError", f"body is not valid UTF-8: {exc}") from None
 
 
+def load_npy(body: bytes) -> Any:
+    """Read ``.npy`` bytes (no pickles), refusing a header that promises more data than the
+    body holds (so a 100-byte request cannot make the server allocate gigabytes).
+
+    Raises:
+        ValueError: not a ``.npy`` array, or its header does not fit the body.
+    """
+    import numpy as np
+    from numpy.lib import format as npy
+
+    stream = io.BytesIO(body)
+    version = npy.read_magic(stream)
+    if version == (1, 0):
+        shape, _fortran, dtype = npy.read_array_header_1_0(stream)
+    elif version in ((2, 0), (3, 0)):
+        shape, _fortran, dtype = npy.read_array_header_2_0(stream)
+    else:
+        raise ValueError(f"unsupported .npy version {version}")
+    if dtype.hasobject:
+        raise ValueError("object arrays (pickles) are not accepted")
+    count = 1
+    for dim in shape:
+        count *= int(dim)
+    needed = count * dtype.itemsize
+    if needed > len(body) - stream.tell():
+        raise ValueError(f"header promises {needed} bytes of data, the body holds less")
+    stream.seek(0)
+    return np.load(stream, allow_pickle=False)
+
+
 def decode_array(body: bytes, content_type: str) -> Any:
     """Decode a request into a 2-D float32 NumPy array (the built-in ``input_fn``)."""
     import numpy as np
@@ -129,7 +159,7 @@ def decode_array(body: bytes, content_type: str) -> Any:
     if mt == JSON:
         try:
             doc = json.loads(_text(body))
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise RequestError(400, "ClientError", f"body is not valid JSON: {exc}") from None
         if isinstance(doc, dict):
             for key in ("instances", "inputs", "features", "data"):
@@ -144,7 +174,7 @@ def decode_array(body: bytes, content_type: str) -> Any:
                 )
         try:
             arr = np.asarray(doc, dtype=np.float32)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
             raise RequestError(
                 400, "ClientError", f"JSON rows must be numbers with equal lengths: {exc}"
             ) from None
@@ -155,7 +185,7 @@ def decode_array(body: bytes, content_type: str) -> Any:
         return arr
     if mt == NPY:
         try:
-            arr = np.load(io.BytesIO(body), allow_pickle=False)
+            arr = load_npy(body)
         except Exception as exc:
             raise RequestError(400, "ClientError", f"body is not a .npy array: {exc}") from None
         return arr.reshape(1, -1) if arr.ndim == 1 else arr

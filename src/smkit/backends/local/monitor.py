@@ -598,7 +598,7 @@ def iter_capture_rows(
             capture = obj["captureData"]
             inputs = _payload_rows(capture["endpointInput"])
             outputs = _payload_rows(capture["endpointOutput"]) if include_output else []
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
             stats.skip(type(exc).__name__)
             continue
         if include_output and outputs and len(outputs) != len(inputs):
