@@ -206,3 +206,34 @@ def test_killed_endpoint_is_failed_within_seconds(session, artifact):
     assert elapsed < 5
     assert f"process {pid} is gone" in listed["dies"]["FailureReason"]
     assert ep.describe()["EndpointStatus"] == "Failed"
+
+
+def test_capture_write_failures_are_reported_on_the_endpoint(session, artifact):
+    from smkit.errors import SmkitTimeoutError
+
+    ep = session.deploy(
+        ModelSpec(model_data=str(artifact), framework="sklearn"),
+        EndpointSpec(name="cap", data_capture=DataCaptureSpec(sampling_percentage=100)),
+    )
+    # a file where the capture directory must go: every capture write fails, like a full disk
+    blocker = session.backend.store.path_for(ep.capture_prefix.rstrip("/"))
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("in the way")
+    row = [[13.2, 1.78, 2.14, 11.2, 100.0, 2.65, 2.76, 0.26, 1.28, 4.38, 1.05, 3.4, 1050.0]]
+    for _ in range(5):
+        ep.predict(row)
+    with pytest.raises(SmkitTimeoutError, match="could not be written yet"):
+        ep.flush_capture()
+    stats = ep.describe()["CaptureStats"]
+    assert stats["Held"] == 5 and stats["Dropped"] == 0 and stats["WriteErrors"] >= 5
+    blocker.unlink()
+    ep.flush_capture()
+    stats = ep.describe()["CaptureStats"]
+    assert stats["Written"] == 5 and stats["Held"] == 0
+    store = session.backend.store
+    lines = [
+        line
+        for info in store.list(ep.capture_prefix)
+        for line in store.get_bytes(info.uri).splitlines()
+    ]
+    assert len(lines) == 5
