@@ -108,6 +108,7 @@ def test_exposed_endpoint_warns_and_requires_the_token(session, artifact, caplog
     with pytest.raises((ModelError, ValidationError)):
         session.backend.predictor("open").predict([[1.0] * 13])
     assert session.backend.predictor("open", auth_token=TOKEN).predict([[1.0] * 13])
+    assert session.backend.endpoint("open", auth_token=TOKEN).predict([[1.0] * 13])
 
 
 def test_gateway_binds_loopback_and_can_require_a_token(session, artifact):

@@ -389,12 +389,17 @@ class LocalServing:
         recs = self.catalog.list("endpoint", include_deleted=include_deleted)
         return [self._endpoint_dict(self._checked(r)) for r in recs]
 
-    def endpoint(self, name: str) -> Any:
-        """The :class:`~smkit.serving.Endpoint` handle of an existing endpoint."""
+    def endpoint(self, name: str, auth_token: str | None = None) -> Any:
+        """The :class:`~smkit.serving.Endpoint` handle of an existing endpoint.
+
+        Args:
+            name: The endpoint.
+            auth_token: Its bearer token, when it was deployed with one.
+        """
         from smkit.serving import Endpoint
 
         self.catalog.describe("endpoint", name)
-        return Endpoint(self, name)
+        return Endpoint(self, name, auth_token=auth_token)
 
     # -- invoke --------------------------------------------------------------------------
     def _url(self, name: str) -> str:
