@@ -163,3 +163,26 @@ def test_monitoring_requests_carry_kms_and_network_config():
     }
     with pytest.raises(ConfigError):
         plan.with_security(volume_kms_key="bad key")
+
+
+def test_trained_model_keeps_the_network_settings(local_session, tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import os\nopen(os.path.join(os.environ['SM_MODEL_DIR'], 'm.txt'), 'w').write('1')\n"
+    )
+    job = local_session.train(
+        TrainingSpec(
+            entry_point=str(script),
+            framework="sklearn",
+            profiler=None,
+            vpc_config=VPC,
+            enable_network_isolation=True,
+            output_kms_key=OUT_KEY,
+        )
+    ).wait(timeout=90)
+    record = job.describe()
+    assert record["VpcConfig"] == VPC_REQ and record["EnableNetworkIsolation"] is True
+    assert record["OutputDataConfig"]["KmsKeyId"] == OUT_KEY
+    model = job.model()
+    assert model.vpc_config == VPC and model.enable_network_isolation is True
+    assert model.sha256

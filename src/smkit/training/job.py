@@ -226,7 +226,8 @@ class TrainingJob:
         """A ``ModelSpec`` of the trained model, ready for ``session.deploy``.
 
         Framework, version, entry point and source dir come from the training spec (or the
-        job's record); ``sha256`` is the artifact's checksum recorded at training time.
+        job's record); ``sha256`` is the artifact's checksum recorded at training time;
+        ``vpc_config`` and ``enable_network_isolation`` carry over from training.
 
         Args:
             **overrides: ``ModelSpec`` fields to set instead (``entry_point=``, ``env=``...).
@@ -249,6 +250,17 @@ class TrainingJob:
             "image_uri": spec.image_uri if spec is not None else record.get("ImageUri"),
             "sha256": record.get("ModelArtifactSha256"),
         }
+        # the network settings the model was trained under carry over to serving it
+        vpc = spec.vpc_config if spec is not None else record.get("VpcConfig")
+        if vpc:
+            fields["vpc_config"] = vpc
+        isolated = (
+            spec.enable_network_isolation
+            if spec is not None
+            else record.get("EnableNetworkIsolation")
+        )
+        if isolated:
+            fields["enable_network_isolation"] = True
         if fields["entry_point"] and fields["source_dir"] is None:
             fields["entry_point"] = str(Path(fields["entry_point"]).expanduser().resolve())
         fields.update(overrides)
