@@ -275,7 +275,10 @@ def main() -> int:
     parser.add_argument("--s3-objects", type=int, default=5)
     parser.add_argument("--capture-events", type=int, default=2000)
     parser.add_argument("--fuzz-examples", type=int, default=300)
+    parser.add_argument("--quick", action="store_true", help="smaller load and fuzz counts")
     args = parser.parse_args()
+    if args.quick:
+        args.requests, args.capture_events, args.fuzz_examples = 500, 500, 50
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     header(
         "smkit reliability: nothing lost, faults survived, fuzz crashes",

@@ -36,7 +36,8 @@ def main() -> int:
     rows: list[dict] = []
     failures = []
     for script in scripts:
-        cmd = [sys.executable, str(script)] + (["--quick"] if args.quick else [])
+        quick = args.quick and '"--quick"' in script.read_text()
+        cmd = [sys.executable, str(script)] + (["--quick"] if quick else [])
         print(f"== {script.name}", flush=True)
         start = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)

@@ -91,6 +91,9 @@ ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 """
 
 
+sys.path.insert(0, str(Path(__file__).parent))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -238,7 +241,10 @@ def main() -> int:
     parser.add_argument("--windows", type=int, default=5, help="windows per level")
     parser.add_argument("--no-mlflow", action="store_true", help="skip the MLflow reference")
     parser.add_argument("--json", help="also write the results to this JSON file")
+    parser.add_argument("--quick", action="store_true", help="3 s per level, concurrency 8 only")
     args = parser.parse_args()
+    if args.quick:
+        args.duration, args.concurrency, args.windows = 3.0, [8], 3
 
     from smkit.serving import DataCaptureSpec, EndpointSpec, ModelSpec
     from smkit.session import Session
@@ -314,6 +320,40 @@ def main() -> int:
             print(line)
         if stdlib_ratio is not None:
             print(f"  c=8   stdlib ThreadingHTTPServer/starlette-minimal {stdlib_ratio:5.2f}x")
+        from _common import emit
+
+        for c in args.concurrency:
+            on, off = results["smkit+capture"][c]["rps"], results["smkit"][c]["rps"]
+            bare = results["starlette-minimal"][c]["rps"]
+            emit(
+                "serving",
+                f"throughput with capture, c={c}",
+                on,
+                bare,
+                "req/s",
+                ratio=on / bare,
+                note="reference: minimal Starlette app, same model, same run",
+            )
+            emit(
+                "serving",
+                f"capture on vs off, c={c}",
+                on,
+                off,
+                "req/s",
+                ratio=on / off,
+                note="reference: smkit endpoint without capture",
+            )
+            if "mlflow" in results:
+                ml = results["mlflow"][c]["rps"]
+                emit(
+                    "serving",
+                    f"throughput with capture vs MLflow, c={c}",
+                    on,
+                    ml,
+                    "req/s",
+                    ratio=on / ml,
+                    note="reference: mlflow models serve, same model",
+                )
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=2))
     finally:
