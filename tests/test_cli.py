@@ -69,3 +69,35 @@ def test_doctor_json(capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["extras"]["test"] is True
     assert "secret" not in json.dumps(data).lower()
+
+
+def test_doctor_with_aws_configured_never_prints_secrets(capsys, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAABCDEFGHIJKLMNOP")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    assert main(["doctor", "--json"]) == 0
+    text = capsys.readouterr().out
+    data = json.loads(text)
+    assert data["aws"] == {"region": "eu-west-1", "credentials": True, "credential_source": "env"}
+    assert main(["doctor"]) == 0
+    text += capsys.readouterr().out
+    assert "AKIAABCDEFGHIJKLMNOP" not in text and "EXAMPLEKEY" not in text
+    assert "credentials: found (env)" in text
+
+
+def test_doctor_without_aws_configuration(capsys, monkeypatch):
+    for var in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_PROFILE",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "aws region: not set; credentials: not found" in out
