@@ -39,8 +39,11 @@ def emit(
     ratio: float | None = None,
     note: str = "",
 ) -> None:
-    """Print one figure. ``ratio`` defaults to reference/smkit for times (lower is better)
-    and must be given explicitly for throughputs."""
+    """Print one figure.
+
+    ``ratio`` defaults to reference / smkit, right for times: above 1 smkit is that many
+    times faster. For throughputs and counts (higher is better) pass ``ratio=smkit /
+    reference`` explicitly, so that above 1 always means smkit does better."""
     if ratio is None and reference:
         ratio = reference / smkit if smkit else None
     ref = f"{reference:>12.4g}" if reference is not None else f"{'-':>12}"

@@ -51,6 +51,16 @@ def main() -> int:
                 row = json.loads(line[7:])
                 row["seconds"] = round(time.perf_counter() - start, 1)
                 rows.append(row)
+    if args.only and args.out.is_file():  # keep the other benchmarks' rows
+        kept = [
+            line
+            for line in args.out.read_text().splitlines()
+            if line.startswith("| ")
+            and not line.startswith(("| benchmark", "|---"))
+            and line.split("|")[1].strip() not in args.only
+        ]
+    else:
+        kept = []
     machine = f"{cores()} cores, {platform.machine()}, Python {platform.python_version()}"
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine} by `python benchmarks/run_all.py`.",
@@ -58,6 +68,7 @@ def main() -> int:
         "| benchmark | figure | smkit | reference | ratio | note |",
         "|---|---|---|---|---|---|",
     ]
+    lines.extend(kept)
     for r in rows:
         ref = f"{r['reference']:.4g}" if r.get("reference") is not None else "-"
         ratio = f"{r['ratio']:.2f}x" if r.get("ratio") is not None else "-"
