@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 
@@ -390,3 +391,40 @@ def test_cli_run_and_history(tmp_path, monkeypatch, capsys):
     events = json.loads(capsys.readouterr().out)
     assert events[-1]["type"] == "ExecutionFailed"
     assert main(["workflow", "run", str(definition), "--input", "{bad"]) == 2
+
+
+def test_stock_classify_handler_against_a_real_local_endpoint(local_session, tmp_path, monkeypatch):
+    """The seed's classify Lambda, unmodified, sends image bytes to a live local endpoint
+    and reads a dict answer ({"probabilities": [...]})."""
+    import tarfile
+
+    from smkit.serving import EndpointSpec, ModelSpec
+    from smkit.workflow.handlers import classify
+
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "inference.py").write_text(
+        "import json\n"
+        "def model_fn(model_dir):\n    return None\n"
+        "def input_fn(body, content_type):\n"
+        "    assert content_type == 'image/png', content_type\n    return body\n"
+        "def predict_fn(data, model):\n"
+        "    return [0.9, 0.1] if data.startswith(b'\\x89PNG') else [0.5, 0.5]\n"
+        "def output_fn(prediction, accept):\n"
+        "    return json.dumps({'probabilities': prediction}), 'application/json'\n"
+    )
+    artifact = tmp_path / "model.tar.gz"
+    with tarfile.open(artifact, "w:gz") as tar:
+        tar.add(code / "inference.py", arcname="inference.py")
+    endpoint = local_session.deploy(
+        ModelSpec(model_data=str(artifact), entry_point="inference.py", source_dir=str(code)),
+        EndpointSpec(name="img-classifier"),
+    )
+    try:
+        monkeypatch.setenv("SMKIT_HOME", str(local_session.backend.root))
+        image = base64.b64encode(b"\x89PNG fake image").decode()
+        out = classify({"body": {"image_data": image}, "endpoint_name": "img-classifier"})
+        assert out["body"]["inferences"] == [0.9, 0.1]
+        assert out["body"]["confidence"] == 0.9
+    finally:
+        endpoint.delete()

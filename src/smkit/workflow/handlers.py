@@ -19,7 +19,6 @@ The event and result shapes are the seed project's::
 from __future__ import annotations
 
 import base64
-import inspect
 import json
 import os
 from collections.abc import Callable
@@ -93,11 +92,41 @@ def _default_predict(endpoint: str, data: bytes, content_type: str) -> Any:
         return json.loads(response["Body"].read().decode("utf-8"))
     import smkit
 
-    predictor = smkit.Session("local").predictor(endpoint, deserializer="json")
-    params = inspect.signature(predictor.predict).parameters
-    if "content_type" in params:
-        return predictor.predict(data, content_type=content_type)
+    predictor = smkit.Session("local").predictor(
+        endpoint, serializer=_RawSerializer(content_type), deserializer="json"
+    )
     return predictor.predict(data)
+
+
+class _RawSerializer:
+    """Sends bytes as they are, under the given content type (an image, say)."""
+
+    def __init__(self, content_type: str) -> None:
+        self.content_type = content_type
+
+    def serialize(self, data: Any) -> bytes:
+        return data if isinstance(data, bytes) else str(data).encode("utf-8")
+
+
+_ANSWER_KEYS = ("probabilities", "predictions", "scores", "inferences")
+
+
+def _inferences(result: Any) -> list[float]:
+    """Class scores from an endpoint's answer: a list, ``[[...]]``, or a dict holding one of
+    ``probabilities`` / ``predictions`` / ``scores`` / ``inferences``."""
+    if isinstance(result, bytes | str):
+        result = json.loads(result)
+    if isinstance(result, dict):
+        key = next((k for k in _ANSWER_KEYS if k in result), None)
+        if key is None:
+            raise ValueError(
+                f"the endpoint's answer has none of {', '.join(_ANSWER_KEYS)}: "
+                f"keys {sorted(result)}"
+            )
+        result = result[key]
+    if isinstance(result, list) and len(result) == 1 and isinstance(result[0], list):
+        result = result[0]
+    return [float(x) for x in (result if isinstance(result, list) else [result])]
 
 
 def make_classify(
@@ -118,9 +147,7 @@ def make_classify(
             raise KeyError("the event has no 'image_data' (run serialize_image_data first)")
         image = base64.b64decode(body["image_data"])
         result = do_predict(_endpoint_name(event, body), image, content_type)
-        if isinstance(result, bytes | str):
-            result = json.loads(result)
-        inferences = [float(x) for x in (result if isinstance(result, list) else [result])]
+        inferences = _inferences(result)
         body["inferences"] = inferences
         body["confidence"] = max(inferences) if inferences else 0.0
         return {"statusCode": 200, "body": body}

@@ -296,8 +296,10 @@ def _state_from_asl(name: str, body: Any) -> State:
     try:
         if issubclass(cls, _Flow):
             if "Next" in body:
-                kwargs["next"] = body["Next"]
+                kwargs["next"] = _state_name(body["Next"], name, "Next")
             if "End" in body:
+                if not isinstance(body["End"], bool):
+                    raise ValidationError(f"state {name!r}: End must be true or false", state=name)
                 kwargs["end"] = body["End"]
         if issubclass(cls, _Errors):
             kwargs["retry"] = tuple(Retry.from_asl(r) for r in _list(body, "Retry", name))
@@ -308,11 +310,11 @@ def _state_from_asl(name: str, body: Any) -> State:
                 if not isinstance(rule, dict) or "Next" not in rule:
                     raise ValidationError(f"state {name!r}: every Choice rule needs Next")
                 rule = dict(rule)
-                target = rule.pop("Next")
+                target = _state_name(rule.pop("Next"), name, "a Choice rule's Next")
                 rules.append(When(Condition(rule), target))
             kwargs["choices"] = tuple(rules)
             if "Default" in body:
-                kwargs["default"] = body["Default"]
+                kwargs["default"] = _state_name(body["Default"], name, "Default")
         if cls is Parallel:
             kwargs["branches"] = tuple(
                 Graph.from_asl(b, f"state {name!r} branch {i}")
@@ -335,6 +337,16 @@ def _state_from_asl(name: str, body: Any) -> State:
         raise ValidationError(f"state {name!r}: {exc}", state=name) from None
     except TypeError as exc:
         raise ValidationError(f"state {name!r}: {exc}", state=name) from None
+
+
+def _state_name(value: Any, state: str, field: str) -> str:
+    """A state name from a definition; anything but a non-empty string is refused."""
+    if not isinstance(value, str) or not value:
+        raise ValidationError(
+            f"state {state!r}: {field} must name a state (a non-empty string), got {value!r}",
+            state=state,
+        )
+    return value
 
 
 def _list(body: dict[str, Any], key: str, name: str) -> list[Any]:

@@ -640,7 +640,10 @@ def _payload_rows(part: dict[str, Any]) -> list[list[str]]:
                 return [[_text(v) for v in r.values()] for r in obj]
             return [[_text(v) for v in obj]]
         return [[_text(obj)]]
-    rows = [r for r in csv.reader(io.StringIO(data)) if r]
+    try:
+        rows = [r for r in csv.reader(io.StringIO(data, newline="")) if r]
+    except csv.Error as exc:  # e.g. a stray NUL: a corrupt record, counted by the caller
+        raise ValueError(f"payload is not CSV: {exc}") from exc
     if not rows:
         raise ValueError("empty payload")
     return rows
