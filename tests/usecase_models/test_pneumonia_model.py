@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import base64
 import csv
-import importlib.util
 import io
 import json
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
+import container_harness
 import numpy as np
 import pytest
+from container_harness import load_module
 
 import smkit.usecases.pneumonia_calibration as pkg
 from smkit.datasets.synthetic_images import (
@@ -30,37 +29,8 @@ QUICK_HPS = ["--epochs", "6", "--width", "8", "--num-threads", "1"]
 
 
 def run_training(tmp: Path, channels: dict[str, Path], args: list[str], timeout: int = 300):
-    """Run scripts/train.py as the training container would: SM_* env, argv hyperparameters."""
-    model, data, output = tmp / "model", tmp / "output" / "data", tmp / "output"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SM_")}
-    env.update(
-        SM_MODEL_DIR=str(model),
-        SM_OUTPUT_DATA_DIR=str(data),
-        SM_OUTPUT_DIR=str(output),
-        SM_CHANNELS=json.dumps(sorted(channels)),
-        SM_NUM_CPUS="1",
-        SM_NUM_GPUS="0",
-        OMP_NUM_THREADS="1",
-        CUDA_VISIBLE_DEVICES="",
-    )
-    for name, path in channels.items():
-        env[f"SM_CHANNEL_{name.upper()}"] = str(path)
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPTS / "train.py"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=tmp,
-    )
-    return proc, model, data, output
-
-
-def load_module(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """Run this use case's scripts/train.py as the training container would."""
+    return container_harness.run_training(SCRIPTS, tmp, channels, args, timeout)
 
 
 def metric_lines(stdout: str) -> dict[str, float]:
