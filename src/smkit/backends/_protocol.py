@@ -9,6 +9,7 @@ implement a verb raises :class:`NotImplementedError` naming it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -163,3 +164,12 @@ def iter_chunks(fh: Any, size: int = 1 << 20) -> Iterator[bytes]:
     """Yield ``size``-byte chunks of a binary file object until EOF."""
     while chunk := fh.read(size):
         yield chunk
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file's content, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter_chunks(fh):
+            h.update(chunk)
+    return h.hexdigest()

@@ -212,7 +212,7 @@ class NumpyDeserializer:
 
     def deserialize(self, body: bytes, content_type: str) -> Any:
         """Decode a response body."""
-        from smkit.backends.local.handlers import load_npy
+        from smkit.serving.npy import load_npy
 
         try:
             return load_npy(body)

@@ -18,11 +18,16 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smkit.errors import ConfigError, SourceNotFoundError
 
-__all__ = ["base_image", "check", "dockerfile", "write_build_context"]
+if TYPE_CHECKING:
+    from smkit.training.spec import TrainingSpec
+
+__all__ = ["base_image", "check", "dockerfile", "image_uri_for", "write_build_context"]
+
+_PY_VERSIONS = {"pytorch": "py310", "autogluon": "py311", "sklearn": "py3"}
 
 
 def base_image(framework: str, version: str, *, region: str = "us-east-1", **kwargs: Any) -> str:
@@ -34,7 +39,6 @@ def base_image(framework: str, version: str, *, region: str = "us-east-1", **kwa
         region: AWS region of the registry.
         **kwargs: Passed to ``image_uris.retrieve`` (``py_version``, ``instance_type``).
     """
-    from smkit.backends.aws.training import image_uri_for
     from smkit.training.spec import TrainingSpec
 
     spec = TrainingSpec(
@@ -45,6 +49,42 @@ def base_image(framework: str, version: str, *, region: str = "us-east-1", **kwa
         instance_type=kwargs.get("instance_type", "ml.m5.xlarge"),
     )
     return image_uri_for(spec, region)
+
+
+def image_uri_for(spec: TrainingSpec, region: str) -> str:
+    """The training image of a spec: ``image_uri`` or SageMaker's prebuilt framework image.
+
+    Raises:
+        ConfigError: a ``custom`` framework without ``image_uri``, or an unknown version.
+    """
+    if spec.image_uri:
+        return spec.image_uri
+    framework = spec.effective_framework
+    if framework == "custom":
+        raise ConfigError(
+            "a custom-framework job needs image_uri on AWS",
+            hint="set framework= (sklearn, pytorch, xgboost, autogluon) or image_uri=",
+        )
+    from smkit._compat import require
+
+    image_uris = require("sagemaker.core.image_uris", "aws", feature="image URIs")
+    version = spec.effective_version
+    try:
+        return str(
+            image_uris.retrieve(
+                framework,
+                region=region,
+                version=version,
+                py_version=spec.py_version or _PY_VERSIONS.get(framework),
+                instance_type=spec.instance_type,
+                image_scope="training",
+            )
+        )
+    except Exception as exc:
+        raise ConfigError(
+            f"no SageMaker {framework} training image for version {version!r} in {region}: {exc}",
+            hint="pick a supported framework_version / py_version, or pass image_uri",
+        ) from exc
 
 
 def dockerfile(

@@ -7,11 +7,28 @@ from typing import Any
 
 import attrs
 
-from smkit.errors import ResourceFailedError
+from smkit.errors import FormatError, ResourceFailedError
 
-__all__ = ["Execution", "visited_states"]
+__all__ = ["Execution", "parse_input", "visited_states"]
 
 _ENTERED = "StateEntered"
+
+
+def parse_input(value: Any) -> Any:
+    """The execution input as JSON data: a JSON string is parsed; other values must be
+    JSON-serialisable. Raises :class:`FormatError` before anything runs."""
+    if isinstance(value, str | bytes):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise FormatError(
+                f"the execution input is not valid JSON: {exc}",
+                hint='pass a dict, or JSON text such as \'{"key": "value"}\'',
+            ) from None
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise FormatError(f"the execution input is not JSON-serialisable: {exc}") from None
 
 
 def visited_states(events: list[dict[str, Any]]) -> list[str]:

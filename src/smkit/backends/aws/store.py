@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from smkit import uri as s3uri
-from smkit.backends._protocol import ObjectInfo, iter_chunks
+from smkit.backends._protocol import ObjectInfo, iter_chunks, sha256_file
 from smkit.backends.aws.client import Requester
-from smkit.backends.local.store import sha256_file
 from smkit.errors import ResourceNotFoundError, SourceNotFoundError
 
 __all__ = ["MULTIPART_THRESHOLD", "S3Store", "tls_only_policy"]

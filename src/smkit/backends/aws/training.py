@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from smkit import uri as s3uri
 from smkit.errors import ConfigError, ResourceNotFoundError, SourceNotFoundError
+from smkit.training.images import image_uri_for
 
 if TYPE_CHECKING:
     from smkit.training.job import TrainingJob, TuningJob
@@ -38,45 +39,6 @@ if TYPE_CHECKING:
     from smkit.training.tuning import TuningSpec
 
 __all__ = ["AwsTraining", "image_uri_for"]
-
-_PY_VERSIONS = {"pytorch": "py310", "autogluon": "py311", "sklearn": "py3"}
-_IMAGE_FRAMEWORK = {"sklearn": "sklearn", "pytorch": "pytorch", "xgboost": "xgboost"}
-
-
-def image_uri_for(spec: TrainingSpec, region: str) -> str:
-    """The training image of a spec: ``image_uri`` or SageMaker's prebuilt framework image.
-
-    Raises:
-        ConfigError: a ``custom`` framework without ``image_uri``, or an unknown version.
-    """
-    if spec.image_uri:
-        return spec.image_uri
-    framework = spec.effective_framework
-    if framework == "custom":
-        raise ConfigError(
-            "a custom-framework job needs image_uri on AWS",
-            hint="set framework= (sklearn, pytorch, xgboost, autogluon) or image_uri=",
-        )
-    from smkit._compat import require
-
-    image_uris = require("sagemaker.core.image_uris", "aws", feature="image URIs")
-    version = spec.effective_version
-    try:
-        return str(
-            image_uris.retrieve(
-                framework,
-                region=region,
-                version=version,
-                py_version=spec.py_version or _PY_VERSIONS.get(framework),
-                instance_type=spec.instance_type,
-                image_scope="training",
-            )
-        )
-    except Exception as exc:
-        raise ConfigError(
-            f"no SageMaker {framework} training image for version {version!r} in {region}: {exc}",
-            hint="pick a supported framework_version / py_version, or pass image_uri",
-        ) from exc
 
 
 def _debugger_image(region: str) -> str:
@@ -136,7 +98,8 @@ class AwsTraining:
 
     def training_request(self, spec: TrainingSpec, name: str) -> dict[str, Any]:
         """The ``CreateTrainingJob`` parameters for ``spec`` (uploading code and local data)."""
-        from smkit.backends.local.jobs import _resolve_code, build_record
+        from smkit.training.record import build_record
+        from smkit.training.record import resolve_code as _resolve_code
 
         output_path = spec.output_path or f"s3://{self.bucket}/"
         extra: dict[str, str] | None = None
@@ -233,7 +196,8 @@ class AwsTraining:
         self, spec: TrainingSpec, *, name: str | None = None, wait: bool = False
     ) -> TrainingJob:
         """Send ``CreateTrainingJob`` and return the job's handle."""
-        from smkit.backends.local.jobs import check_name, job_name
+        from smkit.ids import check_name
+        from smkit.ids import unique_name as job_name
         from smkit.training.job import TrainingJob
 
         name = check_name(name) if name else job_name(spec.job_name_prefix())
@@ -337,7 +301,7 @@ class AwsTraining:
 
     def tune(self, spec: TuningSpec, *, name: str | None = None, wait: bool = False) -> TuningJob:
         """Send ``CreateHyperParameterTuningJob`` and return the tuning job's handle."""
-        from smkit.backends.local.jobs import check_name
+        from smkit.ids import check_name
         from smkit.training.job import TuningJob
 
         if name is None:

@@ -143,7 +143,7 @@ class AwsWorkflows:
         """StartExecution; returns the execution ARN."""
         import uuid
 
-        from smkit.backends.local.workflows import parse_input
+        from smkit.workflow.execution import parse_input
 
         data = parse_input({} if input is None else input)
         name = name or str(uuid.uuid4())
@@ -214,8 +214,8 @@ class AwsWorkflows:
         Raises:
             SmkitTimeoutError: the execution is still running after ``timeout`` seconds.
         """
-        from smkit.backends.local.workflows import parse_input
         from smkit.workflow import Execution, Workflow
+        from smkit.workflow.execution import parse_input
 
         if not isinstance(workflow, Workflow):
             workflow = Workflow.from_asl(workflow)

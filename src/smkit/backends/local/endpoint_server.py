@@ -281,7 +281,7 @@ async def _respond(
 
 # -- start-up ----------------------------------------------------------------------------
 def _sha256(path: Path) -> str:
-    from smkit.backends.local.store import sha256_file
+    from smkit.backends._protocol import sha256_file
 
     return sha256_file(path)
 

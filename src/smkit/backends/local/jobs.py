@@ -40,19 +40,27 @@ from pathlib import Path
 from typing import Any
 
 from smkit import uri as s3uri
+from smkit.backends.local import process
 from smkit.errors import (
-    ConfigError,
     ResourceNotFoundError,
     SourceNotFoundError,
     ValidationError,
+)
+from smkit.ids import (
+    LOCAL_ACCOUNT,
+    LOCAL_REGION,
+    now_iso,
+    sagemaker_arn,
+    unique_name,
 )
 from smkit.training.contract import (
     DEFAULT_HOST,
     JobPaths,
     decode_hyperparameters,
-    encode_hyperparameters,
     training_env,
 )
+from smkit.training.record import build_record
+from smkit.training.record import resolve_code as _resolve_code
 
 __all__ = [
     "ACTIVE",
@@ -67,28 +75,14 @@ __all__ = [
 
 KIND = "training_job"
 ACTIVE = ("InProgress", "Stopping")
-ACCOUNT = "000000000000"
-REGION = "local"
+ACCOUNT = LOCAL_ACCOUNT
+REGION = LOCAL_REGION
 #: Seconds between SIGTERM and SIGKILL when a job is stopped (SageMaker waits 120 s).
 STOP_GRACE_SECONDS = float(os.environ.get("SMKIT_STOP_GRACE_SECONDS", "5"))
-_TRAINERS = Path(__file__).resolve().parents[2] / "training" / "trainers"
-_BUILTIN_SCRIPTS = {"xgboost": "xgboost_algorithm.py", "autogluon": "autogluon_tabular.py"}
 
 
-def now_iso() -> str:
-    """UTC time, ISO 8601 with milliseconds."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def job_name(prefix: str) -> str:
-    """``<prefix>-YYYY-mm-dd-HH-MM-SS-mmm`` (the SDK's naming), at most 63 characters."""
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d-%H-%M-%S-%f")[:-3]
-    return f"{prefix[: 63 - len(stamp) - 1]}-{stamp}"
-
-
-def arn(kind: str, name: str) -> str:
-    """A local ARN in SageMaker's shape."""
-    return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/{name.lower()}"
+job_name = unique_name
+arn = sagemaker_arn
 
 
 # -- metrics ------------------------------------------------------------------------------
@@ -129,127 +123,6 @@ def _channel_exists(store: Any, uri: str) -> bool:
         prefix = uri if uri.endswith("/") else uri + "/"
         return bool(store.list(prefix))
     return Path(uri).exists()
-
-
-def _resolve_code(spec: Any) -> tuple[Path, str]:
-    """(code to copy, entry point file name) of a spec, checked to exist.
-
-    The code is the source directory, or the entry point file alone when there is none
-    (as the SageMaker SDK uploads it).
-    """
-    if spec.algorithm is not None:
-        return _TRAINERS, _BUILTIN_SCRIPTS[spec.algorithm]
-    entry = spec.entry_point
-    if spec.source_dir is not None:
-        src = Path(spec.source_dir).expanduser().resolve()
-        if not src.is_dir():
-            raise SourceNotFoundError(
-                f"source_dir {spec.source_dir!r} is not a directory", path=str(src)
-            )
-        if not (src / entry).is_file():
-            raise SourceNotFoundError(
-                f"entry point {entry!r} not found in source_dir {str(src)!r}",
-                hint="entry_point is relative to source_dir",
-                path=str(src / entry),
-            )
-        return src, entry
-    path = Path(entry).expanduser().resolve()
-    if not path.is_file():
-        raise SourceNotFoundError(f"entry point {entry!r} not found", path=str(path))
-    return path, path.name
-
-
-def build_record(
-    spec: Any,
-    name: str,
-    *,
-    output_path: str,
-    role: str,
-    image: str,
-    tuning_job_arn: str | None = None,
-    extra_hyperparameters: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The DescribeTrainingJob-shaped fields a training spec determines."""
-    script_mode = spec.algorithm is None or spec.algorithm == "autogluon"
-    hps = encode_hyperparameters(dict(spec.hyperparameters), script_mode=script_mode)
-    if extra_hyperparameters:
-        hps.update(extra_hyperparameters)
-    metric_defs = [m.to_aws() for m in spec.all_metric_definitions]
-    record: dict[str, Any] = {
-        "TrainingJobName": name,
-        "TrainingJobArn": arn("training-job", name),
-        "HyperParameters": hps,
-        "AlgorithmSpecification": {
-            "TrainingImage": image,
-            "TrainingInputMode": "File",
-            "MetricDefinitions": metric_defs,
-            "EnableSageMakerMetricsTimeSeries": False,
-        },
-        "RoleArn": role,
-        "InputDataConfig": [
-            {
-                "ChannelName": cname,
-                "DataSource": {
-                    "S3DataSource": {
-                        "S3DataType": "S3Prefix",
-                        "S3Uri": ch.uri,
-                        "S3DataDistributionType": ch.distribution,
-                    }
-                },
-                **({"ContentType": ch.content_type} if ch.content_type else {}),
-                "CompressionType": "None",
-                "RecordWrapperType": "None",
-                "InputMode": ch.input_mode,
-            }
-            for cname, ch in sorted(spec.inputs.items())
-        ],
-        "OutputDataConfig": {"S3OutputPath": output_path},
-        "ResourceConfig": {
-            "InstanceType": spec.instance_type,
-            "InstanceCount": spec.instance_count,
-            "VolumeSizeInGB": spec.volume_size_gb,
-        },
-        "StoppingCondition": {"MaxRuntimeInSeconds": int(spec.max_runtime)},
-        "Environment": dict(spec.environment),
-        "EnableNetworkIsolation": bool(getattr(spec, "enable_network_isolation", False)),
-        "EnableManagedSpotTraining": False,
-    }
-    if getattr(spec, "output_kms_key", None):
-        record["OutputDataConfig"]["KmsKeyId"] = spec.output_kms_key
-    if getattr(spec, "volume_kms_key", None):
-        record["ResourceConfig"]["VolumeKmsKeyId"] = spec.volume_kms_key
-    if getattr(spec, "vpc_config", None) is not None:
-        record["VpcConfig"] = spec.vpc_config.to_request()
-    if getattr(spec, "encrypt_inter_container_traffic", False):
-        record["EnableInterContainerTrafficEncryption"] = True
-    if tuning_job_arn:
-        record["TuningJobArn"] = tuning_job_arn
-    if spec.rules:
-        record["DebugHookConfig"] = {
-            "S3OutputPath": s3uri.join(output_path, name, "debug-output"),
-            "LocalPath": "/opt/ml/output/tensors",
-        }
-        record["DebugRuleConfigurations"] = [
-            {
-                "RuleConfigurationName": r.aws_name,
-                "RuleEvaluatorImage": "local",
-                "RuleParameters": {
-                    "rule_to_invoke": r.aws_name,
-                    **{k: str(v) for k, v in r.parameters.items()},
-                },
-            }
-            for r in spec.rules
-        ]
-    if spec.profiler is not None and spec.profiler.enabled:
-        record["ProfilerConfig"] = {
-            "S3OutputPath": s3uri.join(output_path, name, "profiler-output"),
-            "ProfilingIntervalInMilliseconds": spec.profiler.interval_ms,
-            "DisableProfiler": False,
-        }
-        record["ProfilingStatus"] = "Enabled"
-    else:
-        record["ProfilingStatus"] = "Disabled"
-    return record
 
 
 def submit(
@@ -361,60 +234,16 @@ def _code_ignorer(root: Path) -> Callable[[str, list[str]], list[str]]:
 
 
 def _start_supervisor(root: Path, name: str, jobdir: Path) -> tuple[int, float]:
-    import psutil
-
-    env = dict(os.environ)
-    src_root = str(Path(__file__).resolve().parents[3])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [src_root, env.get("PYTHONPATH")]))
-    with open(jobdir / "supervisor.log", "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "smkit.backends.local.jobs", str(root), name],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=env,
-            close_fds=True,
-        )
-    try:
-        started = psutil.Process(proc.pid).create_time()
-    except psutil.Error:
-        started = time.time()
-    _REAPERS.append(proc)
+    proc, started = process.spawn(
+        [str(root), name], module="smkit.backends.local.jobs", log_path=jobdir / "supervisor.log"
+    )
     return proc.pid, started
 
 
-#: Popen objects of supervisors this process started (polled so they never stay zombies).
-_REAPERS: list[subprocess.Popen[bytes]] = []
-
-
-def _reap() -> None:
-    for proc in list(_REAPERS):
-        if proc.poll() is not None:
-            _REAPERS.remove(proc)
-
-
 # -- reconciliation -----------------------------------------------------------------------
-def _alive(pid: int | None, started: float | None) -> bool:
-    import psutil
-
-    if not pid:
-        return False
-    try:
-        proc = psutil.Process(int(pid))
-        if started is not None and abs(proc.create_time() - float(started)) > 1.0:
-            return False  # pid reused by another process
-        return proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
-
-
-def _kill_group(pid: int | None, started: float | None, sig: int = signal.SIGKILL) -> None:
-    if pid and _alive(pid, started):
-        try:
-            os.killpg(int(pid), sig)
-        except (ProcessLookupError, PermissionError):
-            pass
+_reap = process.reap
+_alive = process.alive
+_kill_group = process.kill_group
 
 
 def reconcile(catalog: Any, name: str, *, grace: float = 30.0) -> Any:
@@ -947,15 +776,6 @@ def follow(
             emit(line)
 
     return pump
-
-
-def check_name(name: str) -> str:
-    """Validate a job name (SageMaker's pattern, at most 63 characters)."""
-    if not re.match(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$", name):
-        raise ConfigError(
-            f"job name {name!r}: letters, digits and '-', starting alphanumeric, ≤ 63 characters"
-        )
-    return name
 
 
 def hyperparameters_of(record: dict[str, Any]) -> dict[str, Any]:

@@ -18,22 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from smkit import uri as s3uri
-from smkit.backends._protocol import ObjectInfo, iter_chunks
+from smkit.backends._protocol import ObjectInfo, iter_chunks, sha256_file
 from smkit.errors import ConfigError, ResourceNotFoundError, SourceNotFoundError
 
 __all__ = ["LocalStore"]
 
 TMP_PREFIX = ".smkit-tmp-"
 _PROGRESS_MIN_BYTES = 8 << 20
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 of a file's content, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter_chunks(fh):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class LocalStore:

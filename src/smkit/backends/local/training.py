@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from smkit.ids import check_name
+
 if TYPE_CHECKING:
     from smkit.training.job import TrainingJob, TuningJob
     from smkit.training.spec import TrainingSpec
@@ -53,7 +55,7 @@ class LocalTraining:
 
             raise ConfigError(f"train() takes a TrainingSpec, got {type(spec).__name__}")
         if name is not None:
-            jobs.check_name(name)
+            check_name(name)
         job = TrainingJob(self, jobs.submit(self, spec, name=name), spec)
         return job.wait() if wait else job
 

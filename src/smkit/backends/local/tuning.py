@@ -23,15 +23,15 @@ import math
 import os
 import pickle
 import signal
-import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from smkit.backends.local import jobs
+from smkit.backends.local import jobs, process
 from smkit.errors import ValidationError
+from smkit.ids import check_name, now_iso, sagemaker_arn
 from smkit.training.tuning import tuning_config
 
 __all__ = ["KIND", "reconcile", "run_supervisor", "stop", "submit", "tuning_config"]
@@ -56,7 +56,7 @@ def submit(backend: Any, spec: Any, *, name: str | None = None) -> str:
     name = name or f"{prefix[:12]}-{time.strftime('%y%m%d-%H%M')}-{uuid.uuid4().hex[:4]}"
     if len(name) > 32:
         raise ValidationError(f"tuning job name {name!r} is longer than 32 characters")
-    jobs.check_name(name)
+    check_name(name)
     bucket = str(getattr(backend, "bucket", "smkit"))
     output_path = training.output_path or f"s3://{bucket}/"
     s3uri.parse(output_path)
@@ -67,11 +67,11 @@ def submit(backend: Any, spec: Any, *, name: str | None = None) -> str:
         role="arn:aws:iam::000000000000:role/smkit-local",
         image=training.image_uri or f"local/{training.effective_framework}",
     )
-    now = jobs.now_iso()
+    now = now_iso()
     workdir = backend.work_dir("tuning", name)
     record = {
         "HyperParameterTuningJobName": name,
-        "HyperParameterTuningJobArn": jobs.arn("hyper-parameter-tuning-job", name),
+        "HyperParameterTuningJobArn": sagemaker_arn("hyper-parameter-tuning-job", name),
         "HyperParameterTuningJobConfig": tuning_config(spec),
         "TrainingJobDefinition": {
             "StaticHyperParameters": definition["HyperParameters"],
@@ -94,25 +94,11 @@ def submit(backend: Any, spec: Any, *, name: str | None = None) -> str:
     backend.catalog.create(KIND, name, record, status="InProgress")
     with open(workdir / "spec.pkl", "wb") as fh:
         pickle.dump(spec, fh)
-    env = dict(os.environ)
-    src_root = str(Path(__file__).resolve().parents[3])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [src_root, env.get("PYTHONPATH")]))
-    with open(workdir / "supervisor.log", "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "smkit.backends.local.tuning", str(backend.root), name],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=env,
-        )
-    jobs._REAPERS.append(proc)
-    import psutil
-
-    try:
-        started = psutil.Process(proc.pid).create_time()
-    except psutil.Error:
-        started = time.time()
+    proc, started = process.spawn(
+        [str(backend.root), name],
+        module="smkit.backends.local.tuning",
+        log_path=workdir / "supervisor.log",
+    )
     backend.catalog.update(KIND, name, SupervisorPid=proc.pid, SupervisorStartTime=started)
     return name
 
@@ -138,13 +124,13 @@ def _counters(summaries: list[dict[str, Any]]) -> dict[str, int]:
 
 def reconcile(catalog: Any, name: str) -> Any:
     """Mark a tuning job whose supervisor is gone as ``Failed``."""
-    jobs._reap()
+    process.reap()
     res = catalog.describe(KIND, name)
     if res.status not in jobs.ACTIVE:
         return res
     data = res.data
     pid = data.get("SupervisorPid")
-    if pid is None or jobs._alive(pid, data.get("SupervisorStartTime")):
+    if pid is None or process.alive(pid, data.get("SupervisorStartTime")):
         return res
     reason = f"InternalServerError: the tuning supervisor (pid {pid}) ended without a result"
     for summary in data.get("TrainingJobSummaries", []):
@@ -158,7 +144,7 @@ def reconcile(catalog: Any, name: str) -> Any:
             message=reason,
             HyperParameterTuningJobStatus="Failed",
             FailureReason=reason,
-            HyperParameterTuningEndTime=jobs.now_iso(),
+            HyperParameterTuningEndTime=now_iso(),
         )
     except ValidationError:
         return catalog.describe(KIND, name)
@@ -306,9 +292,9 @@ class _Tuner:
                     break
                 summary = {
                     "TrainingJobName": job,
-                    "TrainingJobArn": jobs.arn("training-job", job),
+                    "TrainingJobArn": sagemaker_arn("training-job", job),
                     "TuningJobName": self.name,
-                    "CreationTime": jobs.now_iso(),
+                    "CreationTime": now_iso(),
                     "TrainingJobStatus": "InProgress",
                     "TunedHyperParameters": {k: str(v) for k, v in hps.items()},
                     "ObjectiveStatus": "Pending",
@@ -385,13 +371,13 @@ class _Tuner:
             "TrainingJobSummaries": self.summaries,
             "TrainingJobStatusCounters": _counters(self.summaries),
             "ObjectiveStatusCounters": objective,
-            "LastModifiedTime": jobs.now_iso(),
+            "LastModifiedTime": now_iso(),
         }
         if self.best is not None:
             fields["BestTrainingJob"] = self.best
         if final is not None:
             fields["HyperParameterTuningJobStatus"] = final
-            fields["HyperParameterTuningEndTime"] = jobs.now_iso()
+            fields["HyperParameterTuningEndTime"] = now_iso()
             if failure:
                 fields["FailureReason"] = failure
             current = self.catalog.describe(KIND, self.name).status

@@ -13,29 +13,13 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from smkit.errors import ConfigError, FormatError, ResourceNotFoundError
+from smkit.errors import ConfigError, ResourceNotFoundError
+from smkit.workflow.execution import parse_input
 
 __all__ = ["LocalWorkflows", "local_invoke_endpoint"]
 
 _REGION = "us-east-1"
 _ACCOUNT = "123456789012"
-
-
-def parse_input(value: Any) -> Any:
-    """The execution input as JSON data: a JSON string is parsed; other values must be
-    JSON-serialisable. Raises :class:`FormatError` before anything runs."""
-    if isinstance(value, str | bytes):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise FormatError(
-                f"the execution input is not valid JSON: {exc}",
-                hint='pass a dict, or JSON text such as \'{"key": "value"}\'',
-            ) from None
-    try:
-        return json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise FormatError(f"the execution input is not JSON-serialisable: {exc}") from None
 
 
 def local_invoke_endpoint(backend: Any) -> Any:
