@@ -8,13 +8,31 @@ the same call works whichever backend the environment picks.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from smkit.backends import _registry
+from smkit.backends._protocol import Capability, require
 
 if TYPE_CHECKING:
-    from smkit.backends._protocol import Backend, Catalog, ObjectStore
+    from smkit.backends._protocol import (
+        Backend,
+        Catalog,
+        MonitoringBackend,
+        ObjectStore,
+        ServingBackend,
+        TrainingBackend,
+        WorkflowBackend,
+    )
+    from smkit.monitoring.plan import MonitorPlan
+    from smkit.serving.endpoint import Endpoint
+    from smkit.serving.predictor import Predictor
+    from smkit.serving.spec import EndpointSpec
     from smkit.staging import StagedData, StagingSpec
+    from smkit.training.job import TrainingJob, TuningJob
+    from smkit.training.spec import TrainingSpec
+    from smkit.training.tuning import TuningSpec
+    from smkit.workflow.execution import Execution
+    from smkit.workflow.machine import Workflow
 
 __all__ = ["Session", "resolve_backend_name"]
 
@@ -78,11 +96,20 @@ class Session:
     @property
     def plan_mode(self) -> bool:
         """Whether requests are only planned (never sent)."""
-        return bool(getattr(self.backend, "plan_mode", False))
+        return bool(self.backend.plan_mode)
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """What the backend offers (see [Capability][smkit.backends.Capability])."""
+        return frozenset(self.backend.capabilities)
+
+    def supports(self, capability: Capability | str) -> bool:
+        """Whether the backend offers ``capability``; use cases ask this, not the name."""
+        return self.backend.supports(capability)
 
     def default_bucket(self) -> str:
         """The bucket used when a spec gives no destination (``smkit`` locally)."""
-        return str(getattr(self.backend, "bucket", "smkit"))
+        return self.backend.default_bucket()
 
     def stage(self, spec: StagingSpec) -> StagedData:
         """Prepare data as the spec says and upload each channel.
@@ -94,46 +121,42 @@ class Session:
 
         return run_staging(self, spec)
 
-    # -- capability verbs: each is implemented by the backend's mixin of that capability ----
-    def _verb(self, verb: str) -> Any:
-        method = getattr(self.backend, verb, None)
-        if method is None:
-            from smkit.errors import BackendError
+    # -- capability verbs: each checks the capability, then calls its declared method -------
+    def _training(self) -> TrainingBackend:
+        return cast("TrainingBackend", require(self.backend, Capability.TRAINING))
 
-            raise BackendError(
-                f"backend {self.name!r} does not implement {verb!r}",
-                hint="use a backend that supports it (local and aws implement every verb)",
-            )
-        return method
+    def _serving(self) -> ServingBackend:
+        return cast("ServingBackend", require(self.backend, Capability.SERVING))
 
-    def train(self, spec: Any) -> Any:
+    def train(self, spec: TrainingSpec, **options: Any) -> TrainingJob:
         """Start a training job from a ``TrainingSpec``; returns a job handle."""
-        return self._verb("train")(spec)
+        return self._training().train(spec, **options)
 
-    def tune(self, spec: Any) -> Any:
+    def tune(self, spec: TuningSpec, **options: Any) -> TuningJob:
         """Start a hyper-parameter tuning job from a ``TuningSpec``; returns its handle."""
-        return self._verb("tune")(spec)
+        return self._training().tune(spec, **options)
 
-    def deploy(self, model: Any, spec: Any) -> Any:
+    def deploy(self, model: Any, spec: EndpointSpec, **options: Any) -> Endpoint:
         """Deploy a model (``ModelSpec`` or a trained job's model) behind an ``EndpointSpec``."""
-        return self._verb("deploy")(model, spec)
+        return self._serving().deploy(model, spec, **options)
 
-    def predictor(self, name: str, **options: Any) -> Any:
+    def predictor(self, name: str, **options: Any) -> Predictor:
         """A predictor client for the endpoint ``name``."""
-        return self._verb("predictor")(name, **options)
+        return self._serving().predictor(name, **options)
 
-    def apply(self, plan: Any) -> Any:
+    def apply(self, plan: MonitorPlan) -> Any:
         """Carry out a ``MonitorPlan``; returns the monitor handle."""
-        return self._verb("apply_monitor")(plan)
+        backend = cast("MonitoringBackend", require(self.backend, Capability.MONITORING))
+        return backend.apply_monitor(plan)
 
-    def run_workflow(self, workflow: Any, input: Any = None, **options: Any) -> Any:
+    def run_workflow(self, workflow: Workflow, input: Any = None, **options: Any) -> Execution:
         """Deploy (if needed) and run a ``Workflow``; returns the execution."""
-        return self._verb("run_workflow")(workflow, input, **options)
+        backend = cast("WorkflowBackend", require(self.backend, Capability.WORKFLOWS))
+        return backend.run_workflow(workflow, input, **options)
 
     def plan(self) -> list[Any]:
         """The AWS requests recorded so far (empty for backends that send none)."""
-        planner = getattr(self.backend, "plan", None)
-        return list(planner()) if callable(planner) else []
+        return list(self.backend.plan())
 
     def close(self) -> None:
         """Release the backend's resources."""

@@ -186,7 +186,7 @@ class MonitorPlan:
     encrypt_inter_container_traffic: bool = False
 
     def __init__(self, endpoint: Any) -> None:
-        self.__attrs_init__(  # type: ignore[attr-defined]
+        self.__attrs_init__(
             endpoint_name=_endpoint_name(endpoint),
             endpoint=endpoint,
             capture_enabled=_capture_known(endpoint),

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from smkit.errors import ResourceFailedError, SmkitTimeoutError
 
 if TYPE_CHECKING:
+    from smkit.backends._protocol import TrainingBackend
     from smkit.serving import ModelSpec
     from smkit.training.spec import TrainingSpec
     from smkit.training.tuning import TuningSpec
@@ -25,11 +26,10 @@ __all__ = ["TERMINAL", "TrainingJob", "TuningJob"]
 TERMINAL = ("Completed", "Failed", "Stopped")
 
 
-def _delays(backend: Any) -> Any:
-    delay = getattr(backend, "_job_poll_delay", None)
+def _delays(backend: TrainingBackend) -> Any:
     attempt = 0
     while True:
-        yield delay(attempt) if delay is not None else 0.5
+        yield backend.job_poll_delay(attempt)
         attempt += 1
 
 
@@ -75,7 +75,9 @@ class TrainingJob:
         spec: The spec it was started from (``None`` for a handle made from a name).
     """
 
-    def __init__(self, backend: Any, name: str, spec: TrainingSpec | None = None) -> None:
+    def __init__(
+        self, backend: TrainingBackend, name: str, spec: TrainingSpec | None = None
+    ) -> None:
         self.backend = backend
         self.name = name
         self.spec = spec
@@ -114,8 +116,8 @@ class TrainingJob:
         deadline = None if timeout is None else time.monotonic() + timeout
         progress = _Progress(self.name) if logs else None
         follower = None
-        if logs and hasattr(self.backend, "follow_training_job"):
-            follower = self.backend.follow_training_job(self.name, progress.line)  # type: ignore[union-attr]
+        if progress is not None:
+            follower = self.backend.follow_training_job(self.name, progress.line)
         try:
             for delay in _delays(self.backend):
                 record = self.describe()
@@ -276,7 +278,7 @@ class TuningJob:
         spec: The spec it was started from (``None`` for a handle made from a name).
     """
 
-    def __init__(self, backend: Any, name: str, spec: TuningSpec | None = None) -> None:
+    def __init__(self, backend: TrainingBackend, name: str, spec: TuningSpec | None = None) -> None:
         self.backend = backend
         self.name = name
         self.spec = spec

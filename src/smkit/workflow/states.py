@@ -575,7 +575,7 @@ class _Errors(_Flow):
     catch: tuple[Catch, ...] = attrs.field(default=(), converter=tuple)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, init=False)
 class Pass(_Flow):
     """Passes its input (or ``result``) to its output, optionally transformed.
 
@@ -598,10 +598,10 @@ class Pass(_Flow):
     result_path: str | None = None
 
     def __init__(self, name: str, **kwargs: Any) -> None:
-        self.__attrs_init__(name=name, **kwargs)  # type: ignore[attr-defined]
+        self.__attrs_init__(name=name, **kwargs)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, init=False)
 class Task(_Errors):
     """Runs work: a Lambda function or a service integration.
 
@@ -652,7 +652,7 @@ class Task(_Errors):
     lambda_spec: Any = attrs.field(default=None, eq=False, repr=False)
 
     def __init__(self, name: str, resource: str = "", **kwargs: Any) -> None:
-        self.__attrs_init__(name=name, resource=resource, **kwargs)  # type: ignore[attr-defined]
+        self.__attrs_init__(name=name, resource=resource, **kwargs)
 
     def __attrs_post_init__(self) -> None:
         if not self.resource:
@@ -720,7 +720,7 @@ class Task(_Errors):
         )
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, init=False)
 class Wait(_Flow):
     """Waits a number of seconds or until a time (exactly one of the four fields)."""
 
@@ -739,10 +739,10 @@ class Wait(_Flow):
     timestamp_path: str | None = None
 
     def __init__(self, name: str, seconds: int | str | None = None, **kwargs: Any) -> None:
-        self.__attrs_init__(name=name, seconds=seconds, **kwargs)  # type: ignore[attr-defined]
+        self.__attrs_init__(name=name, seconds=seconds, **kwargs)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, init=False)
 class Succeed(State):
     """Ends the execution successfully."""
 
@@ -750,10 +750,10 @@ class Succeed(State):
     TERMINAL: ClassVar[bool] = True
 
     def __init__(self, name: str, **kwargs: Any) -> None:
-        self.__attrs_init__(name=name, **kwargs)  # type: ignore[attr-defined]
+        self.__attrs_init__(name=name, **kwargs)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, init=False)
 class Fail(State):
     """Ends the execution as failed with ``error`` and ``cause``."""
 
@@ -774,10 +774,10 @@ class Fail(State):
     cause_path: str | None = None
 
     def __init__(self, name: str, **kwargs: Any) -> None:
-        self.__attrs_init__(name=name, **kwargs)  # type: ignore[attr-defined]
+        self.__attrs_init__(name=name, **kwargs)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, init=False)
 class Choice(State):
     """Branches on conditions; ``default`` when none holds (else ``States.NoChoiceMatched``)."""
 
@@ -787,7 +787,7 @@ class Choice(State):
     default: State | str | None = attrs.field(default=None, eq=False)
 
     def __init__(self, name: str, choices: Sequence[When] = (), **kwargs: Any) -> None:
-        self.__attrs_init__(name=name, choices=choices, **kwargs)  # type: ignore[attr-defined]
+        self.__attrs_init__(name=name, choices=choices, **kwargs)
 
     @property
     def default_name(self) -> str | None:
@@ -804,7 +804,7 @@ class Choice(State):
         return out
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, init=False)
 class Parallel(_Errors):
     """Runs ``branches`` (each a chain or a state) on the same input; the result is the list
     of branch outputs."""
@@ -825,10 +825,10 @@ class Parallel(_Errors):
     result_path: str | None = None
 
     def __init__(self, name: str, branches: Sequence[Any] = (), **kwargs: Any) -> None:
-        self.__attrs_init__(name=name, branches=branches, **kwargs)  # type: ignore[attr-defined]
+        self.__attrs_init__(name=name, branches=branches, **kwargs)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, init=False)
 class Map(_Errors):
     """Runs ``iterator`` (a chain or a state) for each item of ``items_path``/``items``.
 
@@ -884,7 +884,7 @@ class Map(_Errors):
     legacy_iterator: bool = False
 
     def __init__(self, name: str, iterator: Any = None, **kwargs: Any) -> None:
-        self.__attrs_init__(name=name, iterator=iterator, **kwargs)  # type: ignore[attr-defined]
+        self.__attrs_init__(name=name, iterator=iterator, **kwargs)
 
     def __attrs_post_init__(self) -> None:
         if self.iterator is None:

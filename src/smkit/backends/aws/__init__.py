@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from smkit.backends._protocol import Resource
+from smkit.backends._protocol import Capability, Resource
 from smkit.backends.aws.catalog import SageMakerCatalog
 from smkit.backends.aws.client import PlannedRequest, Requester
 from smkit.backends.aws.monitoring import AwsMonitoring
@@ -51,6 +51,16 @@ class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
     """
 
     name = "aws"
+    capabilities = frozenset(
+        {
+            Capability.TRAINING,
+            Capability.SERVING,
+            Capability.MONITORING,
+            Capability.WORKFLOWS,
+            Capability.PLAN,
+            Capability.INFERENCE_PIPELINES,
+        }
+    )
 
     def __init__(
         self,
@@ -110,6 +120,14 @@ class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
         if not self._bucket:
             self._bucket = f"sagemaker-{self.region}-{self.account}"
         return self._bucket
+
+    def supports(self, capability: Capability | str) -> bool:
+        """Whether this backend offers ``capability`` ([Capability][smkit.backends.Capability])."""
+        return Capability(capability) in self.capabilities
+
+    def default_bucket(self) -> str:
+        """The default bucket (``sagemaker-<region>-<account>`` unless configured)."""
+        return self.bucket
 
     def plan(self) -> list[PlannedRequest]:
         """Every request made (or, in plan mode, that would have been made) so far."""

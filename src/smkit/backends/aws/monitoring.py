@@ -17,6 +17,7 @@ it will write (``statistics.json`` / ``constraints.json`` / ``analysis.json``).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -211,12 +212,19 @@ class AwsMonitor:
 class AwsMonitoring:
     """Monitoring verbs of the aws backend."""
 
+    # provided by AwsBackend (declared so the mixin's reads are typed)
     _definition_names: dict[str, str]
+    plan_mode: bool
+    store: Any
+    bucket: str
+    region: str
+    role: str
+    call: Callable[..., dict[str, Any]]
 
     def _check_capture(self, plan: Any) -> None:
         if getattr(self, "plan_mode", False):
             return
-        resp = self.call("sagemaker", "DescribeEndpoint", {"EndpointName": plan.endpoint_name})  # type: ignore[attr-defined]
+        resp = self.call("sagemaker", "DescribeEndpoint", {"EndpointName": plan.endpoint_name})
         if not (resp.get("DataCaptureConfig") or {}).get("EnableCapture"):
             raise OrderError(
                 f"endpoint {plan.endpoint_name!r} has no data capture "
@@ -230,7 +238,7 @@ class AwsMonitoring:
             return location
         path = Path(location)
         uri = s3uri.join(dest, path.name)
-        self.store.put_file(uri, path)  # type: ignore[attr-defined]
+        self.store.put_file(uri, path)
         return uri
 
     def apply_monitor(self, plan: Any) -> AwsMonitor:
@@ -243,9 +251,9 @@ class AwsMonitoring:
         self._check_capture(plan)
         if not hasattr(self, "_definition_names"):
             self._definition_names = {}
-        output = plan.output or f"s3://{self.bucket}/monitoring"  # type: ignore[attr-defined]
-        region = self.region  # type: ignore[attr-defined]
-        role = self.role  # type: ignore[attr-defined]
+        output = plan.output or f"s3://{self.bucket}/monitoring"
+        region = self.region
+        role = self.role
         schedules, jobs, outputs = {}, {}, {}
         for kind in plan.monitors:
             name = plan.schedule_name(kind)
@@ -260,7 +268,7 @@ class AwsMonitoring:
                 self._mq(plan, job, definition, base, reports, region, role)
             else:
                 self._clarify(plan, job, definition, base, reports, region, role)
-            self.call(  # type: ignore[attr-defined]
+            self.call(
                 "sagemaker",
                 "CreateMonitoringSchedule",
                 {
@@ -286,7 +294,7 @@ class AwsMonitoring:
         env: dict[str, str],
         plan: Any = None,
     ) -> None:
-        self.call(  # type: ignore[attr-defined]
+        self.call(
             "sagemaker",
             "CreateProcessingJob",
             _secured(
@@ -357,7 +365,7 @@ class AwsMonitoring:
             },
             plan,
         )
-        self.call(  # type: ignore[attr-defined]
+        self.call(
             "sagemaker",
             "CreateDataQualityJobDefinition",
             _secured(
@@ -409,7 +417,7 @@ class AwsMonitoring:
         if cfg.probability_attribute:
             extra["ProbabilityAttribute"] = cfg.probability_attribute
             extra["ProbabilityThresholdAttribute"] = float(cfg.probability_threshold)
-        self.call(  # type: ignore[attr-defined]
+        self.call(
             "sagemaker",
             "CreateModelQualityJobDefinition",
             _secured(
@@ -448,7 +456,7 @@ class AwsMonitoring:
         data = self._stage_input(analysis_cfg.data.s3_data_input_path, s3uri.join(base, "input"))
         config = analysis_cfg.to_dict()
         config_uri = s3uri.join(base, "analysis_config.json")
-        self.store.put_bytes(config_uri, json.dumps(config, indent=2).encode())  # type: ignore[attr-defined]
+        self.store.put_bytes(config_uri, json.dumps(config, indent=2).encode())
         self._processing_job(
             job,
             image,
@@ -458,7 +466,7 @@ class AwsMonitoring:
             {},
             plan,
         )
-        self.call(  # type: ignore[attr-defined]
+        self.call(
             "sagemaker",
             "CreateModelExplainabilityJobDefinition",
             _secured(

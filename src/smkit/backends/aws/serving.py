@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import tarfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,14 +70,13 @@ def default_image_uri(framework: str, version: str | None, region: str, instance
 class AwsServing:
     """Serving verbs of the aws backend."""
 
-    # provided by AwsBackend
+    # provided by AwsBackend (declared so the mixin's reads are typed)
     plan_mode: bool
     store: Any
-
-    def call(
-        self, service: str, operation: str, params: dict[str, Any] | None = None, **kwargs: Any
-    ) -> dict[str, Any]:  # pragma: no cover - provided by AwsBackend
-        raise NotImplementedError
+    bucket: str
+    region: str
+    role: str
+    call: Callable[..., dict[str, Any]]
 
     # -- deploy --------------------------------------------------------------------------
     def _upload_source(self, model_name: str, source_dir: str) -> str:
@@ -88,7 +88,7 @@ class AwsServing:
             for path in sorted(src.rglob("*")):
                 if path.is_file() and "__pycache__" not in path.parts:
                     tar.add(path, arcname=path.relative_to(src).as_posix())
-        uri = f"s3://{self.bucket}/{model_name}/source/sourcedir.tar.gz"  # type: ignore[attr-defined]
+        uri = f"s3://{self.bucket}/{model_name}/source/sourcedir.tar.gz"
         self.store.put_bytes(uri, buf.getvalue(), content_type="application/gzip")
         return uri
 
@@ -98,7 +98,7 @@ class AwsServing:
         path = Path(model_data)
         if not path.is_file():
             raise SourceNotFoundError(f"model artifact {model_data!r} does not exist")
-        uri = f"s3://{self.bucket}/{model_name}/model.tar.gz"  # type: ignore[attr-defined]
+        uri = f"s3://{self.bucket}/{model_name}/model.tar.gz"
         self.store.put_file(uri, path)
         return uri
 
@@ -114,12 +114,12 @@ class AwsServing:
                 env.setdefault(
                     "SAGEMAKER_SUBMIT_DIRECTORY", self._upload_source(model_name, source)
                 )
-            env.setdefault("SAGEMAKER_REGION", self.region)  # type: ignore[attr-defined]
+            env.setdefault("SAGEMAKER_REGION", self.region)
         image = mspec.image_uri or default_image_uri(
             mspec.framework,
             mspec.framework_version,
             self.region,
-            instance_type,  # type: ignore[attr-defined]
+            instance_type,
         )
         container: dict[str, Any] = {
             "Image": image,
@@ -130,7 +130,7 @@ class AwsServing:
         return {
             "ModelName": model_name,
             "PrimaryContainer": container,
-            "ExecutionRoleArn": self.role,  # type: ignore[attr-defined]
+            "ExecutionRoleArn": self.role,
             **_isolation(mspec),
         }
 
@@ -153,7 +153,7 @@ class AwsServing:
             "ModelName": model_name,
             "Containers": containers,
             "InferenceExecutionConfig": {"Mode": "Serial"},
-            "ExecutionRoleArn": self.role,  # type: ignore[attr-defined]
+            "ExecutionRoleArn": self.role,
             **_isolation(mspecs[0]),
         }
 
@@ -202,7 +202,7 @@ class AwsServing:
             ],
         }
         if spec.data_capture is not None:
-            dest = spec.data_capture.destination or f"s3://{self.bucket}/data-capture"  # type: ignore[attr-defined]
+            dest = spec.data_capture.destination or f"s3://{self.bucket}/data-capture"
             config["DataCaptureConfig"] = spec.data_capture.to_request(dest.rstrip("/"))
         if spec.kms_key:
             config["KmsKeyId"] = spec.kms_key
@@ -252,8 +252,7 @@ class AwsServing:
         variants = data.get("ProductionVariants") or [{}]
         data.setdefault("VariantName", variants[0].get("VariantName", "AllTraffic"))
         data["Url"] = (
-            f"https://runtime.sagemaker.{self.region}.amazonaws.com"  # type: ignore[attr-defined]
-            f"/endpoints/{name}/invocations"
+            f"https://runtime.sagemaker.{self.region}.amazonaws.com/endpoints/{name}/invocations"
         )
         return data
 

@@ -84,7 +84,8 @@ class AwsTraining:
     bucket: str
     plan_mode: bool
 
-    def _job_poll_delay(self, attempt: int) -> float:
+    def job_poll_delay(self, attempt: int) -> float:
+        """1 s doubling to 30 s (Describe* calls are throttled)."""
         return float(min(30.0, 2.0**attempt))
 
     # -- request building ------------------------------------------------------------------
@@ -256,6 +257,20 @@ class AwsTraining:
         except ResourceNotFoundError:
             return ""
         return "\n".join(lines)
+
+    def follow_training_job(self, name: str, emit: Callable[[str], None]) -> Callable[[], None]:
+        """A pump that emits the CloudWatch log lines that appeared since its last call."""
+        seen = 0
+
+        def pump() -> None:
+            nonlocal seen
+            text = self.training_job_logs(name)
+            lines = text.splitlines()
+            for line in lines[seen:]:
+                emit(line)
+            seen = max(seen, len(lines))
+
+        return pump
 
     def stop_training_job(self, name: str) -> None:
         """``StopTrainingJob``."""

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from smkit.backends._protocol import Resource
+from smkit.backends._protocol import Capability, Resource
 from smkit.backends.local.catalog import LocalCatalog
 from smkit.backends.local.monitoring import LocalMonitoring
 from smkit.backends.local.serving import LocalServing
@@ -47,6 +47,20 @@ class LocalBackend(LocalTraining, LocalServing, LocalMonitoring, LocalWorkflows)
     """
 
     name = "local"
+    capabilities = frozenset(
+        {
+            Capability.TRAINING,
+            Capability.SERVING,
+            Capability.MONITORING,
+            Capability.WORKFLOWS,
+            Capability.LOCAL_FILES,
+            Capability.IN_PROCESS_HANDLERS,
+            Capability.ON_DEMAND_MONITORING,
+            Capability.IDLE_SHUTDOWN,
+            Capability.RUNTIME_GATEWAY,
+            Capability.CALLER_SCHEDULER,
+        }
+    )
 
     def __init__(
         self, root: str | Path | None = None, *, catalog_timeout: float = 10.0, **options: Any
@@ -60,6 +74,23 @@ class LocalBackend(LocalTraining, LocalServing, LocalMonitoring, LocalWorkflows)
 
     def __repr__(self) -> str:
         return f"LocalBackend(root={str(self.root)!r})"
+
+    def supports(self, capability: Capability | str) -> bool:
+        """Whether this backend offers ``capability`` ([Capability][smkit.backends.Capability])."""
+        return Capability(capability) in self.capabilities
+
+    def default_bucket(self) -> str:
+        """``smkit``: the bucket folder below the root used when a spec gives no destination."""
+        return "smkit"
+
+    @property
+    def bucket(self) -> str:
+        """The default bucket (``smkit``)."""
+        return self.default_bucket()
+
+    def plan(self) -> list[Any]:
+        """Nothing is sent anywhere, so nothing is planned: always empty."""
+        return []
 
     def describe(self, kind: str, name: str) -> Resource:
         """Describe a catalog resource."""

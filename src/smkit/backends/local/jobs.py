@@ -149,7 +149,7 @@ def submit(
                 uri=channel.uri,
             )
     name = name or job_name(spec.job_name_prefix())
-    bucket = str(getattr(backend, "bucket", "smkit"))
+    bucket = backend.default_bucket()
     output_path = spec.output_path or f"s3://{bucket}/"
     s3uri.parse(output_path)
     framework = spec.effective_framework

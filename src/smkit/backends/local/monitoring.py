@@ -23,7 +23,7 @@ import re
 import tempfile
 import threading
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -296,15 +296,21 @@ def _execution_from_record(rec: Any) -> MonitoringExecution:
 class LocalMonitoring:
     """Monitoring verbs of the local backend."""
 
+    # provided by LocalBackend and its serving mixin (declared so the reads are typed)
+    root: Path
+    store: Any
+    catalog: Any
+    predictor: Callable[..., Any]
+
     # -- helpers ---------------------------------------------------------------------------
     def _json_put(self, uri: str, data: Any) -> str:
         from smkit.monitoring.files import dumps_jackson
 
-        self.store.put_bytes(uri, (dumps_jackson(data) + "\n").encode("utf-8"))  # type: ignore[attr-defined]
+        self.store.put_bytes(uri, (dumps_jackson(data) + "\n").encode("utf-8"))
         return uri
 
     def _json_get(self, uri: str) -> Any:
-        return json.loads(self.store.get_bytes(uri))  # type: ignore[attr-defined]
+        return json.loads(self.store.get_bytes(uri))
 
     def _dataset_path(self, location: str, tmp: Path) -> Path:
         """A local file holding the dataset at ``location`` (file, s3 object or s3 prefix)."""
@@ -318,7 +324,7 @@ class LocalMonitoring:
             if not path.is_file():
                 raise SourceNotFoundError(f"no such baseline dataset: {location!r}", path=location)
             return path
-        store = self.store  # type: ignore[attr-defined]
+        store = self.store
         if store.head(location) is not None:
             return Path(store.path_for(location))
         objects = store.list(location.rstrip("/") + "/")
@@ -333,7 +339,7 @@ class LocalMonitoring:
     def _endpoint_info(self, plan: Any) -> dict[str, Any]:
         name = plan.endpoint_name
         try:
-            rec = self.catalog.describe("endpoint", name)  # type: ignore[attr-defined]
+            rec = self.catalog.describe("endpoint", name)
             data, status = rec.data, rec.status
         except ResourceNotFoundError:
             handle = plan.endpoint
@@ -417,7 +423,7 @@ class LocalMonitoring:
                 "LastRunTime": None,
                 "WindowEnd": None,
             }
-            catalog = self.catalog  # type: ignore[attr-defined]
+            catalog = self.catalog
             try:
                 existing = catalog.describe("monitoring_schedule", name)
             except ResourceNotFoundError:
@@ -436,7 +442,7 @@ class LocalMonitoring:
         """Reopen the monitors of an endpoint from the catalog."""
         schedules = {
             r.data["MonitoringType"]: r.name
-            for r in self.catalog.list("monitoring_schedule")  # type: ignore[attr-defined]
+            for r in self.catalog.list("monitoring_schedule")
             if r.data.get("EndpointName") == endpoint_name
         }
         if not schedules:
@@ -446,7 +452,7 @@ class LocalMonitoring:
     def _baseline_job(self, plan: Any, monitor_type: str, base: str) -> dict[str, Any]:
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:-3]
         job_name = f"baseline-{plan.schedule_name(monitor_type)}"[:46] + f"-{stamp}"
-        catalog = self.catalog  # type: ignore[attr-defined]
+        catalog = self.catalog
         catalog.create(
             "processing_job",
             job_name,
@@ -548,7 +554,7 @@ class LocalMonitoring:
         a_uri = self._json_put(s3uri.join(base, "analysis.json"), doc)
         self._json_put(s3uri.join(base, "analysis_config.json"), analysis_cfg.to_dict())
         if analysis_cfg.shap.save_local_shap_values:
-            self.store.put_bytes(  # type: ignore[attr-defined]
+            self.store.put_bytes(
                 s3uri.join(base, "explanations_shap", "out.csv"),
                 local_values_csv(result, names).encode(),
             )
@@ -573,7 +579,7 @@ class LocalMonitoring:
         ):
             return model_cfg.predict_fn, model_cfg.model
         endpoint = analysis_cfg.model.endpoint_name
-        predictor = self.predictor(endpoint, serializer="csv", deserializer="csv")  # type: ignore[attr-defined]
+        predictor = self.predictor(endpoint, serializer="csv", deserializer="csv")
 
         def predict(rows: Any) -> Any:
             out = np.asarray(
@@ -608,7 +614,7 @@ class LocalMonitoring:
     def _capture_lines(
         self, prefix: str, start: datetime, end: datetime, counts: dict[str, int]
     ) -> Iterator[str]:
-        store = self.store  # type: ignore[attr-defined]
+        store = self.store
         for obj in store.list(prefix):
             m = _HOUR_RE.search(obj.uri)
             if m:
@@ -642,7 +648,7 @@ class LocalMonitoring:
         plan: Any = None,
         scheduled: datetime | None = None,
     ) -> MonitoringExecution:
-        catalog = self.catalog  # type: ignore[attr-defined]
+        catalog = self.catalog
         rec = catalog.describe("monitoring_schedule", schedule)
         if rec.status == "Deleted":
             raise ResourceNotFoundError(f"monitoring schedule {schedule!r} was deleted")
@@ -697,7 +703,7 @@ class LocalMonitoring:
     def _after_run(
         self, schedule: str, name: str, status: str, now: datetime, end: datetime, msg: Any
     ) -> None:
-        self.catalog.update(  # type: ignore[attr-defined]
+        self.catalog.update(
             "monitoring_schedule",
             schedule,
             LastRunTime=_iso(now),
@@ -767,7 +773,7 @@ class LocalMonitoring:
             out: dict[str, str] = {}
             for path in sorted(Path(tmp).iterdir()):
                 uri = s3uri.join(folder, path.name)
-                self.store.put_bytes(uri, path.read_bytes())  # type: ignore[attr-defined]
+                self.store.put_bytes(uri, path.read_bytes())
                 if path.name == "report.html":
                     out["report_html"] = uri
         return out
@@ -776,7 +782,7 @@ class LocalMonitoring:
         from smkit.monitoring.report import metric_records
 
         out: list[dict[str, Any]] = []
-        for rec in self.catalog.list("monitoring_execution"):  # type: ignore[attr-defined]
+        for rec in self.catalog.list("monitoring_execution"):
             d = rec.data
             if d.get("MonitoringScheduleName") != schedule or not d.get("MetricsSummary"):
                 continue
@@ -834,7 +840,7 @@ class LocalMonitoring:
             ),
             "metrics": self._json_put(s3uri.join(folder, "metrics.json"), {"metrics": records}),
         }
-        self.store.put_bytes(s3uri.join(folder, "metrics.csv"), metrics_csv(records).encode())  # type: ignore[attr-defined]
+        self.store.put_bytes(s3uri.join(folder, "metrics.csv"), metrics_csv(records).encode())
         uris["metrics_csv"] = s3uri.join(folder, "metrics.csv")
         status = "CompletedWithViolations" if violations["violations"] else "Completed"
         uris.update(
@@ -883,7 +889,7 @@ class LocalMonitoring:
         )
 
         cfg = sdata["MonitorConfig"]
-        store = self.store  # type: ignore[attr-defined]
+        store = self.store
         truth: list[str] = []
         for obj in store.list(cfg["ground_truth"].rstrip("/") + "/"):
             truth.extend(store.get_bytes(obj.uri).decode("utf-8", errors="replace").splitlines())
@@ -989,7 +995,7 @@ class LocalMonitoring:
         }
         if analysis_cfg.shap.save_local_shap_values:
             uri = s3uri.join(folder, "explanations_shap", "out.csv")
-            self.store.put_bytes(uri, local_values_csv(result, names).encode())  # type: ignore[attr-defined]
+            self.store.put_bytes(uri, local_values_csv(result, names).encode())
             uris["local_shap_values"] = uri
         from smkit.backends.local.clarify import ndcg
 
@@ -1033,7 +1039,7 @@ class LocalMonitoring:
 
         now = now or datetime.now(UTC)
         out = []
-        for rec in self.catalog.list("monitoring_schedule", status="Scheduled"):  # type: ignore[attr-defined]
+        for rec in self.catalog.list("monitoring_schedule", status="Scheduled"):
             if names is not None and rec.name not in names:
                 continue
             expr = rec.data["MonitoringScheduleConfig"]["ScheduleConfig"]["ScheduleExpression"]

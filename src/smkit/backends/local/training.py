@@ -29,7 +29,8 @@ class LocalTraining:
     catalog: Any
     root: Any
 
-    def _job_poll_delay(self, attempt: int) -> float:
+    def job_poll_delay(self, attempt: int) -> float:
+        """Fast polls first (local jobs start in milliseconds), then every 0.25 s."""
         return 0.1 if attempt < 20 else 0.25
 
     # -- training --------------------------------------------------------------------------

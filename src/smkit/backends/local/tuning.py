@@ -57,7 +57,7 @@ def submit(backend: Any, spec: Any, *, name: str | None = None) -> str:
     if len(name) > 32:
         raise ValidationError(f"tuning job name {name!r} is longer than 32 characters")
     check_name(name)
-    bucket = str(getattr(backend, "bucket", "smkit"))
+    bucket = backend.default_bucket()
     output_path = training.output_path or f"s3://{bucket}/"
     s3uri.parse(output_path)
     definition = jobs.build_record(
@@ -246,8 +246,7 @@ class _Tuner:
         self.best: dict[str, Any] | None = None
 
     # the bits of LocalBackend that jobs.submit uses
-    @property
-    def bucket(self) -> str:
+    def default_bucket(self) -> str:
         return "smkit"
 
     def work_dir(self, *parts: str) -> Path:
