@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from smkit.backends._protocol import Capability
 from smkit.commands._common import (
     add_backend_args,
     example,
@@ -267,7 +268,7 @@ def _delete(args: argparse.Namespace) -> int:
 def _gateway(args: argparse.Namespace) -> int:
     session = session_from_args(args)
     backend = session.backend
-    if not hasattr(backend, "gateway"):
+    if not session.supports(Capability.RUNTIME_GATEWAY):
         raise ConfigError(
             "the gateway runs only with the local backend",
             hint="on AWS use the SageMaker Runtime itself",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
+from smkit.backends._protocol import Capability
 from smkit.commands._common import add_backend_args, example, print_json, session_from_args
 
 ORDER = 40
@@ -118,11 +120,11 @@ def _check(args: argparse.Namespace) -> int:
 
 def _run_due(args: argparse.Namespace) -> int:
     session = session_from_args(args)
-    run_due = getattr(session.backend, "run_due", None)
-    if run_due is None:  # pragma: no cover - aws schedules run on SageMaker
+    if not session.supports(Capability.CALLER_SCHEDULER):  # aws schedules run on SageMaker
         print("this backend runs schedules itself")
         return 0
-    executions = run_due()
+    scheduler: Any = session.backend  # offers run_due() with CALLER_SCHEDULER
+    executions = scheduler.run_due()
     rows = [
         {
             "name": e.name,

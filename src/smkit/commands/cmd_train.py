@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from smkit.backends._protocol import Capability
 from smkit.commands._common import (
     add_backend_args,
     example,
@@ -182,7 +183,7 @@ def _train(args: argparse.Namespace) -> int:
 
         (out / "job.json").write_text(json.dumps(to_jsonable(record), indent=2))
         uri = record.get("ModelArtifacts", {}).get("S3ModelArtifacts")
-        if uri and session.name == "local":
+        if uri and session.supports(Capability.LOCAL_FILES):
             shutil.copyfile(session.store.path_for(uri), out / "model.tar.gz")
         elif uri:
             session.store.get_file(uri, out / "model.tar.gz")

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from smkit.backends._protocol import Capability
 from smkit.commands._common import (
     add_backend_args,
     example,
@@ -115,7 +116,7 @@ def _run(args: argparse.Namespace) -> int:
     handlers = parse_pairs(args.handler, "--handler")
     session = session_from_args(args)
     options: dict[str, Any] = {"name": args.name, "timeout": args.timeout}
-    if session.name == "local":
+    if session.supports(Capability.IN_PROCESS_HANDLERS):
         from smkit.workflow.lambda_spec import resolve_handler
 
         options["handlers"] = {k: resolve_handler(v) for k, v in handlers.items()}

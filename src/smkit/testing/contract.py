@@ -1,14 +1,26 @@
-"""Contract test suites every backend's store and catalog must pass.
+"""Contract test suites every backend must pass: store, catalog and each capability.
 
-Subclass them in a test module and provide a ``store`` or ``catalog`` fixture (and
-``bucket``, the bucket name to use)::
+Subclass them in a test module and provide the fixture each names (``store``, ``catalog``,
+``backend``), as fsspec's shared suites do::
 
     class TestMyStore(StoreContract):
         @pytest.fixture
         def store(self): ...
+
+    class TestMyTraining(TrainingContract):
+        executes = True          # jobs really run here
+
+        @pytest.fixture
+        def backend(self, tmp_path): ...
+
+A new backend is done when ``StoreContract``, ``CatalogContract``, ``TrainingContract``,
+``ServingContract``, ``MonitoringContract`` and ``WorkflowContract`` pass on it.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +31,14 @@ from smkit.errors import (
     UnsafeKeyError,
 )
 
-__all__ = ["CatalogContract", "StoreContract"]
+__all__ = [
+    "CatalogContract",
+    "MonitoringContract",
+    "ServingContract",
+    "StoreContract",
+    "TrainingContract",
+    "WorkflowContract",
+]
 
 
 class StoreContract:
@@ -129,3 +148,390 @@ class CatalogContract:
         catalog.create("model", "m-new", self.model_request(), status="Created")
         names = [r.name for r in catalog.list("model")]
         assert names.index("m-new") < names.index("m-old")
+
+
+# -- capability contracts ------------------------------------------------------------------
+#
+# Each suite exercises every verb its protocol in ``smkit.backends._protocol`` declares. A
+# subclass provides a ``backend`` fixture and says, with class attributes, what its
+# environment can show: ``executes`` (jobs, endpoints and executions really run, as on the
+# local backend), ``plan_only`` (requests are only recorded, as in the aws backend's plan
+# mode). Verbs an environment cannot answer (moto lacks some SageMaker calls) are listed in
+# ``unavailable`` and must then be covered by a plan-mode subclass of the same suite.
+
+_TRAIN_SCRIPT = """\
+import argparse, json, os
+p = argparse.ArgumentParser()
+p.add_argument("--alpha", type=float, default=0.0)
+args, _ = p.parse_known_args()
+with open(os.path.join(os.environ.get("SM_MODEL_DIR", "."), "model.json"), "w") as fh:
+    json.dump({"alpha": args.alpha}, fh)
+print("loss=%.3f" % (1.0 / (1.0 + args.alpha)))
+"""
+
+_INFERENCE_SCRIPT = """\
+import json, os
+
+
+def model_fn(model_dir):
+    with open(os.path.join(model_dir, "weights.json")) as fh:
+        return json.load(fh)
+
+
+def input_fn(body, content_type):
+    text = body.decode() if isinstance(body, bytes) else body
+    return [float(v) for v in text.strip().split(",")]
+
+
+def predict_fn(data, model):
+    return sum(w * v for w, v in zip(model["w"], data)) + model["b"]
+
+
+def output_fn(prediction, accept):
+    return "%g" % prediction
+"""
+
+
+class _CapabilityContract:
+    executes = True
+    plan_only = False
+    unavailable: frozenset[str] = frozenset()
+
+    def _skip_unavailable(self, request: pytest.FixtureRequest) -> None:
+        if request.node.originalname in self.unavailable:
+            pytest.skip("this environment cannot answer it; the plan-mode suite covers it")
+
+    @pytest.fixture(autouse=True)
+    def _unavailable(self, request: pytest.FixtureRequest) -> None:
+        self._skip_unavailable(request)
+
+    @staticmethod
+    def planned(backend: Any, operation: str) -> list[dict[str, Any]]:
+        """The parameters of each recorded request named ``operation``."""
+        return [r.params for r in backend.plan() if r.operation == operation]
+
+
+class TrainingContract(_CapabilityContract):
+    """Behaviour of a [TrainingBackend][smkit.backends.TrainingBackend]."""
+
+    def training_spec(self, tmp_path: Path, **overrides: Any) -> Any:
+        """A tiny script-mode job (override to give, e.g., an image the backend accepts)."""
+        from smkit.training.spec import TrainingSpec
+
+        src = tmp_path / "train-code"
+        src.mkdir(exist_ok=True)
+        (src / "train.py").write_text(_TRAIN_SCRIPT)
+        spec = TrainingSpec(
+            entry_point="train.py",
+            source_dir=str(src),
+            framework="sklearn",
+            hyperparameters={"alpha": 1.5},
+            metric_definitions={"loss": r"loss=([0-9.]+)"},
+            max_runtime=120,
+        )
+        return spec.evolve(**overrides) if overrides else spec
+
+    def test_declares_the_capability(self, backend: Any) -> None:
+        from smkit.backends._protocol import Capability, TrainingBackend
+
+        assert backend.supports(Capability.TRAINING)
+        assert isinstance(backend, TrainingBackend)
+
+    def test_train_describe_list(self, backend: Any, tmp_path: Path) -> None:
+        job = backend.train(self.training_spec(tmp_path), name="contract-train")
+        assert job.name == "contract-train"
+        if self.plan_only:
+            (req,) = self.planned(backend, "CreateTrainingJob")
+            assert req["TrainingJobName"] == "contract-train"
+            assert req["HyperParameters"]["alpha"] == "1.5"
+            return
+        record = backend.describe_training_job("contract-train")
+        assert record["TrainingJobName"] == "contract-train"
+        assert record["TrainingJobStatus"] in ("InProgress", "Completed", "Failed", "Stopping")
+        assert record["HyperParameters"]["alpha"] == "1.5"
+        assert record["AlgorithmSpecification"]["TrainingInputMode"] == "File"
+        assert backend.training_job("contract-train").describe()["TrainingJobName"] == job.name
+        names = [j["TrainingJobName"] for j in backend.list_training_jobs()]
+        assert "contract-train" in names
+
+    def test_job_runs_to_completion(self, backend: Any, tmp_path: Path) -> None:
+        if not self.executes:
+            pytest.skip("jobs do not run in this environment")
+        job = backend.train(self.training_spec(tmp_path), name="contract-done", wait=True)
+        record = job.describe()
+        assert record["TrainingJobStatus"] == "Completed"
+        assert record["ModelArtifacts"]["S3ModelArtifacts"].endswith("/output/model.tar.gz")
+        assert backend.store.head(record["ModelArtifacts"]["S3ModelArtifacts"]) is not None
+        metrics = {m["MetricName"]: m["Value"] for m in record.get("FinalMetricDataList", [])}
+        assert metrics["loss"] == pytest.approx(0.4, abs=1e-3)
+        assert "loss=0.400" in backend.training_job_logs("contract-done")
+        assert [j["TrainingJobStatus"] for j in backend.list_training_jobs(status="Completed")]
+
+    def test_follow_logs_is_a_pump(self, backend: Any, tmp_path: Path) -> None:
+        if self.plan_only:
+            pytest.skip("nothing runs in plan mode")
+        backend.train(self.training_spec(tmp_path), name="contract-logs")
+        lines: list[str] = []
+        pump = backend.follow_training_job("contract-logs", lines.append)
+        assert callable(pump)
+        pump()
+        assert isinstance(backend.training_job_logs("contract-logs"), str)
+
+    def test_stop(self, backend: Any, tmp_path: Path) -> None:
+        backend.train(self.training_spec(tmp_path), name="contract-stop")
+        backend.stop_training_job("contract-stop")
+        if self.plan_only:
+            assert self.planned(backend, "StopTrainingJob") == [
+                {"TrainingJobName": "contract-stop"}
+            ]
+            return
+        status = backend.describe_training_job("contract-stop")["TrainingJobStatus"]
+        assert status in ("Stopping", "Stopped", "Completed")
+
+    def test_unknown_job_is_not_found(self, backend: Any) -> None:
+        if self.plan_only:
+            pytest.skip("nothing can be described in plan mode")
+        with pytest.raises(ResourceNotFoundError):
+            backend.describe_training_job("contract-no-such-job")
+
+    def test_bad_name_refused_before_sending(self, backend: Any, tmp_path: Path) -> None:
+        from smkit.errors import ConfigError
+
+        with pytest.raises(ConfigError):
+            backend.train(self.training_spec(tmp_path), name="no_underscores_allowed")
+
+    def test_poll_delay_grows_and_stays_positive(self, backend: Any) -> None:
+        delays = [backend.job_poll_delay(i) for i in range(40)]
+        assert all(d > 0 for d in delays)
+        assert delays == sorted(delays)
+
+    def tuning_spec(self, tmp_path: Path) -> Any:
+        from smkit.training.tuning import ContinuousParameter, TuningSpec
+
+        return TuningSpec(
+            training=self.training_spec(tmp_path, hyperparameters={}),
+            objective_metric="loss",
+            objective_type="Minimize",
+            ranges={"alpha": ContinuousParameter(0.0, 4.0)},
+            max_jobs=2,
+            max_parallel_jobs=1,
+        )
+
+    def test_tune_describe_trials(self, backend: Any, tmp_path: Path) -> None:
+        tuning = backend.tune(self.tuning_spec(tmp_path), name="contract-tune")
+        if self.plan_only:
+            (req,) = self.planned(backend, "CreateHyperParameterTuningJob")
+            assert req["HyperParameterTuningJobName"] == "contract-tune"
+            assert (
+                req["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"]
+                == 2
+            )
+            backend.tuning_job_trials("contract-tune")
+            backend.stop_tuning_job("contract-tune")
+            ops = [r.operation for r in backend.plan()]
+            assert "StopHyperParameterTuningJob" in ops
+            return
+        record = backend.describe_tuning_job("contract-tune")
+        assert record["HyperParameterTuningJobName"] == tuning.name
+        assert "contract-tune" in [
+            t["HyperParameterTuningJobName"] for t in backend.list_tuning_jobs()
+        ]
+        assert backend.tuning_job("contract-tune").name == "contract-tune"
+        assert isinstance(backend.tuning_job_trials("contract-tune"), list)
+        if self.executes:
+            done = tuning.wait(timeout=300)
+            trials = backend.tuning_job_trials(done.name)
+            assert len(trials) == 2
+            assert {t["TrainingJobStatus"] for t in trials} == {"Completed"}
+        else:
+            backend.stop_tuning_job("contract-tune")
+
+
+class ServingContract(_CapabilityContract):
+    """Behaviour of a [ServingBackend][smkit.backends.ServingBackend]."""
+
+    image_uri: str | None = None
+
+    def model_spec(self, tmp_path: Path) -> Any:
+        """A ``model.tar.gz`` (weights) plus an inference script with the four hooks."""
+        import json
+        import tarfile
+
+        from smkit.serving import ModelSpec
+
+        weights = tmp_path / "weights.json"
+        weights.write_text(json.dumps({"w": [1.0, 2.0, 3.0], "b": 0.5}))
+        tar = tmp_path / "model.tar.gz"
+        with tarfile.open(tar, "w:gz") as fh:
+            fh.add(weights, arcname="weights.json")
+        src = tmp_path / "serve-code"
+        src.mkdir(exist_ok=True)
+        (src / "inference.py").write_text(_INFERENCE_SCRIPT)
+        return ModelSpec(
+            model_data=str(tar),
+            framework="sklearn",
+            entry_point="inference.py",
+            source_dir=str(src),
+            image_uri=self.image_uri,
+        )
+
+    def endpoint_spec(self, name: str, tmp_path: Path) -> Any:
+        from smkit.serving import DataCaptureSpec, EndpointSpec
+
+        return EndpointSpec(
+            name=name,
+            data_capture=DataCaptureSpec(
+                sampling_percentage=100, destination=f"s3://{self.bucket}/contract-capture"
+            ),
+        )
+
+    bucket = "smkit-test"
+
+    def test_declares_the_capability(self, backend: Any) -> None:
+        from smkit.backends._protocol import Capability, ServingBackend
+
+        assert backend.supports(Capability.SERVING)
+        assert isinstance(backend, ServingBackend)
+
+    def test_deploy_describe_list_delete(self, backend: Any, tmp_path: Path) -> None:
+        ep = backend.deploy(self.model_spec(tmp_path), self.endpoint_spec("contract-ep", tmp_path))
+        assert ep.name == "contract-ep"
+        if self.plan_only:
+            ops = [r.operation for r in backend.plan()]
+            assert ops[-3:] == ["CreateModel", "CreateEndpointConfig", "CreateEndpoint"]
+            (cfg,) = self.planned(backend, "CreateEndpointConfig")
+            assert cfg["DataCaptureConfig"]["InitialSamplingPercentage"] == 100
+            backend.delete_endpoint("contract-ep")
+            ops = [r.operation for r in backend.plan()]
+            assert ops[-3:] == ["DeleteEndpoint", "DeleteEndpointConfig", "DeleteModel"]
+            return
+        record = backend.describe_endpoint("contract-ep")
+        assert record["EndpointName"] == "contract-ep"
+        assert record["EndpointStatus"] == "InService"
+        assert record["DataCaptureConfig"]["EnableCapture"] is True
+        assert backend.endpoint("contract-ep").status == "InService"
+        assert "contract-ep" in [e["EndpointName"] for e in backend.list_endpoints()]
+        backend.delete_endpoint("contract-ep")
+        # SageMaker forgets a deleted endpoint; a backend may keep it as ``Deleted`` (with
+        # the reason), but never as a live one
+        try:
+            gone = backend.describe_endpoint("contract-ep")
+        except ResourceNotFoundError:
+            pass
+        else:
+            assert gone["EndpointStatus"] == "Deleted"
+        assert "contract-ep" not in [e["EndpointName"] for e in backend.list_endpoints()]
+
+    def test_predict_and_capture(self, backend: Any, tmp_path: Path) -> None:
+        if self.plan_only:
+            pytest.skip("nothing answers in plan mode")
+        ep = backend.deploy(self.model_spec(tmp_path), self.endpoint_spec("contract-inv", tmp_path))
+        try:
+            predictor = backend.predictor("contract-inv", serializer="csv", deserializer="csv")
+            result = predictor.invoke(b"1,2,3\n")
+            assert result.status == 200
+            if self.executes:
+                assert result.body.decode().strip() == "14.5"
+                backend.flush_endpoint_capture("contract-inv")
+                captured = backend.store.list(ep.capture_prefix)
+                assert captured, "one capture file per hour once flushed"
+            transport = backend.endpoint_transport("contract-inv")
+            assert callable(transport)
+        finally:
+            backend.delete_endpoint("contract-inv", force=True)
+
+    def test_unknown_endpoint_is_not_found(self, backend: Any) -> None:
+        if self.plan_only:
+            pytest.skip("nothing can be described in plan mode")
+        with pytest.raises(ResourceNotFoundError):
+            backend.describe_endpoint("contract-no-such-endpoint")
+
+
+class MonitoringContract(_CapabilityContract):
+    """Behaviour of a [MonitoringBackend][smkit.backends.MonitoringBackend].
+
+    The subclass provides ``monitored_endpoint`` (an endpoint name with data capture on) and
+    ``baseline_csv`` (a CSV path or ``s3://`` URI with a header row).
+    """
+
+    def test_declares_the_capability(self, backend: Any) -> None:
+        from smkit.backends._protocol import Capability, MonitoringBackend
+
+        assert backend.supports(Capability.MONITORING)
+        assert isinstance(backend, MonitoringBackend)
+
+    def test_data_quality_baseline_and_schedule(
+        self, backend: Any, monitored_endpoint: str, baseline_csv: str
+    ) -> None:
+        from smkit.monitoring import MonitorPlan
+
+        plan = MonitorPlan(monitored_endpoint).data_quality(baseline=baseline_csv)
+        monitor = backend.apply_monitor(plan.schedule("hourly"))
+        described = monitor.describe()
+        assert described, "the monitor describes its schedules"
+        if self.plan_only:
+            ops = [r.operation for r in backend.plan()]
+            assert "CreateProcessingJob" in ops
+            assert "CreateDataQualityJobDefinition" in ops
+            assert "CreateMonitoringSchedule" in ops
+            return
+        if self.executes:
+            run = monitor.run_now()
+            assert run.status in ("Completed", "CompletedWithViolations")
+            assert run.statistics is not None
+        monitor.delete()
+
+
+class WorkflowContract(_CapabilityContract):
+    """Behaviour of a [WorkflowBackend][smkit.backends.WorkflowBackend]."""
+
+    def workflow(self) -> Any:
+        from smkit.workflow import Choice, Fail, Pass, Succeed, Var, When, Workflow
+
+        chain = Pass("Shape", parameters={"n.$": "$.n", "twice.$": "States.MathAdd($.n, $.n)"}) >> (
+            Choice(
+                "Big?",
+                [When(Var("$.twice") >= 10, Succeed("Big"))],
+                default=Fail("Small", error="Contract.Small", cause="n < 5"),
+            )
+        )
+        return Workflow("contract-flow", chain)
+
+    def test_declares_the_capability(self, backend: Any) -> None:
+        from smkit.backends._protocol import Capability, WorkflowBackend
+
+        assert backend.supports(Capability.WORKFLOWS)
+        assert isinstance(backend, WorkflowBackend)
+
+    def test_run_succeeds_with_output_and_history(self, backend: Any) -> None:
+        execution = backend.run_workflow(self.workflow(), {"n": 6})
+        if self.plan_only:
+            ops = [r.operation for r in backend.plan()]
+            assert "CreateStateMachine" in ops and "StartExecution" in ops
+            assert execution.status == "RUNNING"
+            return
+        assert execution.status == "SUCCEEDED"
+        assert execution.output == {"n": 6, "twice": 12}
+        again = backend.describe_execution(execution.arn)
+        assert again.status == "SUCCEEDED"
+        events = backend.execution_history(execution.arn)
+        assert events[0]["type"] == "ExecutionStarted"
+        assert events[-1]["type"] == "ExecutionSucceeded"
+
+    def test_run_fails_with_error_and_cause(self, backend: Any) -> None:
+        if self.plan_only:
+            pytest.skip("nothing runs in plan mode")
+        execution = backend.run_workflow(self.workflow(), {"n": 1})
+        assert execution.status == "FAILED"
+        assert (execution.error, execution.cause) == ("Contract.Small", "n < 5")
+
+    def test_deploy_is_idempotent(self, backend: Any) -> None:
+        first = backend.deploy_workflow(self.workflow())
+        second = backend.deploy_workflow(self.workflow())
+        assert first == second or getattr(first, "arn", None) == getattr(second, "arn", None)
+
+    def test_bad_input_refused_before_running(self, backend: Any) -> None:
+        from smkit.errors import FormatError
+
+        with pytest.raises(FormatError):
+            backend.run_workflow(self.workflow(), "{not json")

@@ -187,7 +187,7 @@ class LocalMonitor:
         """
         return MonitorRun(
             tuple(
-                self.backend._run_execution(name, start=start, end=end, plan=self.plan)
+                self.backend.run_execution(name, start=start, end=end, plan=self.plan)
                 for name in self.schedules.values()
             )
         )
@@ -639,7 +639,7 @@ class LocalMonitoring:
                     continue
                 yield line
 
-    def _run_execution(
+    def run_execution(
         self,
         schedule: str,
         *,
@@ -1057,7 +1057,7 @@ class LocalMonitoring:
                 if nxt is None or nxt > now:
                     break
                 due = nxt
-            out.append(self._run_execution(rec.name, end=now, plan=plan, scheduled=due))
+            out.append(self.run_execution(rec.name, end=now, plan=plan, scheduled=due))
         return out
 
 
