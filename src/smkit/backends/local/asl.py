@@ -1051,7 +1051,7 @@ class Executor:
             field = "MaxConcurrencyPath"
         else:
             field = "MaxConcurrency"
-        if concurrency is not None and (
+        if (concurrency is not None or field == "MaxConcurrencyPath") and (
             isinstance(concurrency, bool)
             or not isinstance(concurrency, int | float)
             or (isinstance(concurrency, float) and not concurrency.is_integer())
