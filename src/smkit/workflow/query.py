@@ -188,6 +188,8 @@ def read_path(
     Returns:
         The value, or :data:`MISSING` when a definite path matches nothing.
     """
+    if path == "$":
+        return document
     try:
         root, var, rest = _split_root(path)
     except ValueError as exc:
@@ -399,7 +401,20 @@ def _bad_escape(raw: str) -> str | None:
     return None
 
 
+_intrinsics: dict[str, tuple[str, list[Any]]] = {}
+
+
 def parse_intrinsic(text: str) -> tuple[str, list[Any]]:
+    """Parse ``States.Name(arg, ...)`` (cached; see :func:`_parse_intrinsic`)."""
+    tree = _intrinsics.get(text)
+    if tree is None:
+        tree = _parse_intrinsic(text)
+        if len(_intrinsics) < 10_000:
+            _intrinsics[text] = tree
+    return tree
+
+
+def _parse_intrinsic(text: str) -> tuple[str, list[Any]]:
     """Parse ``States.Name(arg, ...)`` into ``(name, args)``; args are ``("lit", v)``,
     ``("path", p)`` or nested ``("fn", (name, args))``. ``ValueError`` when malformed."""
     pos = 0

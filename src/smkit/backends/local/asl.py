@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -94,12 +94,25 @@ def match_error(error: str | None, names: tuple[str, ...]) -> bool:
     return "States.TaskFailed" in names and error != "States.Timeout"
 
 
+_last_iso: tuple[int, str] = (-1, "")
+
+
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+    global _last_iso
+    ms = int(ts * 1000)
+    last = _last_iso
+    if last[0] == ms:  # many events share a millisecond: format it once
+        return last[1]
+    text = datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
+    _last_iso = (ms, text)
+    return text
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 class _ExecutionTimeout(Exception):  # noqa: N818 - internal control flow
@@ -153,6 +166,8 @@ class Executor:
             execution fails with ``States.DataLimitExceeded``. ``None`` lifts it.
         history_limit: Most history events (AWS: 25,000); the execution fails with
             ``States.Runtime`` at it. ``None`` lifts it.
+        store: The object store Distributed Map ``ItemReader``/``ResultWriter`` use
+            (``s3://`` URIs; the local backend's store).
     """
 
     def __init__(
@@ -172,6 +187,7 @@ class Executor:
         role_arn: str | None = None,
         payload_limit: int | None = PAYLOAD_LIMIT,
         history_limit: int | None = HISTORY_LIMIT,
+        store: Any = None,
     ) -> None:
         self.workflow = workflow
         self.handlers: dict[str, Any] = dict(workflow.lambda_specs())
@@ -201,13 +217,19 @@ class Executor:
         self._context_base: dict[str, Any] = {}
         self.payload_limit = payload_limit
         self.history_limit = history_limit
+        self.store = store
+        # the history events go to: the execution's, or a Distributed Map child's (per thread)
+        self._local = threading.local()
 
     # -- history ------------------------------------------------------------------------------
     def _event(
         self, type_: str, details_key: str | None = None, *, final: bool = False, **details: Any
     ) -> int:
+        events = getattr(self._local, "events", None)
+        if events is None:
+            events = self.events
         with self._lock:
-            event_id = len(self.events) + 1
+            event_id = len(events) + 1
             if not final and self.history_limit is not None and event_id >= self.history_limit:
                 # AWS: event #limit is the ExecutionFailed event itself
                 raise _HistoryLimit()
@@ -219,7 +241,7 @@ class Executor:
             }
             if details_key:
                 event[details_key] = details
-            self.events.append(event)
+            events.append(event)
             return event_id
 
     # -- time ---------------------------------------------------------------------------------
@@ -973,37 +995,46 @@ class Executor:
         workers = max(1, min(limit or len(items), len(items), 16))
         if workers == 1:
             return [fn(item) for item in items]
+        sink = getattr(self._local, "events", None)
+        inner = fn
+
+        def fn(item: Any) -> Any:
+            self._local.events = sink  # the workers write to the caller's history
+            try:
+                return inner(item)
+            finally:
+                self._local.events = None
+
         results: list[Any] = [None] * len(items)
         errors: list[BaseException] = []
-        # at most a few tasks per worker are queued at once: memory stays bounded in the
-        # number of items, and the first failure stops the rest from starting
-        window = workers * 4
+        position = iter(range(len(items)))
+        take = threading.Lock()
+
+        def worker() -> None:
+            # each worker pulls the next index itself: no future per item, memory bounded,
+            # and the first failure stops the others from starting new items
+            while not errors:
+                with take:
+                    index = next(position, None)
+                if index is None:
+                    return
+                try:
+                    results[index] = fn(items[index])
+                except _STOP as exc:
+                    errors.append(exc)
+                    return
+
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="asl") as pool:
-            pending: dict[Any, int] = {}
-            position = 0
-            while position < len(items) or pending:
-                while not errors and position < len(items) and len(pending) < window:
-                    pending[pool.submit(fn, items[position])] = position
-                    position += 1
-                if not pending:
-                    break
-                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-                for future in done:
-                    index = pending.pop(future)
-                    try:
-                        results[index] = future.result()
-                    except _STOP as exc:
-                        errors.append(exc)
-            if errors:
-                raise errors[0]
-            return results
+            running = [pool.submit(worker) for _ in range(workers)]
+            for future in running:
+                future.result()
+        if errors:
+            raise errors[0]
+        return results
 
     def _map(self, state: Map, raw: Any, scope: _Scope, ql: str, ctx: Any) -> Any:
-        if state.processor_mode != "INLINE" or state.extra.get("ItemReader") is not None:
-            raise StatesError(
-                "States.Runtime",
-                f"{state.name}: only INLINE Map states without ItemReader run locally",
-            )
+        reader = state.extra.get("ItemReader")
+        distributed = state.processor_mode == "DISTRIBUTED" or reader is not None
         if ql == "JSONata":
             bindings = self._bindings(scope, ctx, input=raw)
             items = (
@@ -1026,6 +1057,12 @@ class Executor:
                 field="ItemsPath",
                 context=ctx,
                 variables=scope.variables,
+            )
+        if reader is not None:
+            from smkit.backends.local import distributed_map
+
+            items = distributed_map.read_items(
+                reader, self._map_params(reader, raw, effective, scope, ql, ctx), self.store
             )
         if not isinstance(items, list):
             # JSONata's Items is an expression: a non-array is a query error (catchable);
@@ -1062,8 +1099,12 @@ class Executor:
                 f"The {field} value {_dumps(concurrency)} of state '{state.name}' must be a "
                 "non-negative integer",
             )
-        self._event("MapStateStarted", "mapStateStartedEventDetails", length=len(items))
         selector = state.item_selector if state.item_selector is not None else state.parameters
+        if distributed:
+            return self._distributed_map(
+                state, raw, scope, ql, ctx, effective, items, selector, int(concurrency or 0)
+            )
+        self._event("MapStateStarted", "mapStateStartedEventDetails", length=len(items))
         tolerated = state.tolerated_failure_percentage
         tolerated_count = state.tolerated_failure_count
 
@@ -1139,6 +1180,174 @@ class Executor:
         if ql == "JSONata":
             return self._finish_jsonata(state, raw, results, scope, ctx)
         return self._finish_jsonpath(state, raw, results, scope, ctx)
+
+    # -- Distributed Map -------------------------------------------------------------------------
+    def _map_params(
+        self, spec: dict[str, Any], raw: Any, effective: Any, scope: _Scope, ql: str, ctx: Any
+    ) -> Any:
+        """An ItemReader's/ResultWriter's ``Parameters`` (JSONPath) or ``Arguments``."""
+        if ql == "JSONata":
+            template = spec.get("Arguments")
+            if template is None:
+                return None
+            return query.render_jsonata(template, self._bindings(scope, ctx, input=raw))
+        template = spec.get("Parameters")
+        if template is None:
+            return None
+        return query.process_template(
+            template, effective, context=ctx, variables=scope.variables, field="Parameters"
+        )
+
+    def _distributed_map(
+        self,
+        state: Map,
+        raw: Any,
+        scope: _Scope,
+        ql: str,
+        ctx: Any,
+        effective: Any,
+        items: list[Any],
+        selector: Any,
+        concurrency: int,
+    ) -> Any:
+        """Each item (or batch) runs as a child execution with its own history; the parent
+        records MapRun events (developer guide, "Distributed Map state")."""
+        from smkit.backends.local import distributed_map
+
+        def select(index: int, item: Any) -> Any:
+            if selector is None:
+                return item
+            item_ctx = {**ctx, "Map": {"Item": {"Index": index, "Value": item}}}
+            if ql == "JSONata":
+                return query.render_jsonata(
+                    selector, self._bindings(scope, item_ctx, input=raw), "ItemSelector"
+                )
+            return query.process_template(
+                selector,
+                effective,
+                context=item_ctx,
+                variables=scope.variables,
+                field="ItemSelector",
+            )
+
+        inputs = [select(i, item) for i, item in enumerate(items)]
+        batcher = state.extra.get("ItemBatcher")
+        if batcher is not None:
+            batch_input = batcher.get("BatchInput")
+            if batch_input is not None:
+                if ql == "JSONata":
+                    batch_input = query.render_jsonata(
+                        batch_input, self._bindings(scope, ctx, input=raw), "BatchInput"
+                    )
+                else:
+                    batch_input = query.process_template(
+                        batch_input,
+                        effective,
+                        context=ctx,
+                        variables=scope.variables,
+                        field="BatchInput",
+                    )
+            inputs = distributed_map.batches(inputs, batcher, batch_input)
+        del items
+        run_id = str(uuid.uuid4())
+        label = state.extra.get("Label") or state.name
+        machine = f"{self.workflow.name}/{label}"
+        map_run_arn = f"arn:aws:states:{self.region}:{self.account}:mapRun:{machine}:{run_id}"
+        child_machine = f"arn:aws:states:{self.region}:{self.account}:stateMachine:{machine}"
+        self._event("MapRunStarted", "mapRunStartedEventDetails", mapRunArn=map_run_arn)
+        writer = state.extra.get("ResultWriter")
+        keep_records = writer is not None
+
+        def run_child(index_value: tuple[int, Any]) -> Any:
+            index, value = index_value
+            sink: list[dict[str, Any]] = []
+            previous = getattr(self._local, "events", None)
+            self._local.events = sink
+            name = f"{run_id}:{index}"
+            start = self.clock()
+            record: dict[str, Any] = {
+                "ExecutionArn": f"arn:aws:states:{self.region}:{self.account}:execution:"
+                f"{machine}:{name}",
+                "Input": _dumps(value),
+                "InputDetails": {"Included": True},
+                "Name": name,
+                "RedriveCount": 0,
+                "RedriveStatus": "NOT_REDRIVABLE",
+                "StartDate": _iso(start),
+                "StateMachineArn": child_machine,
+            }
+            try:
+                self._event(
+                    "ExecutionStarted",
+                    "executionStartedEventDetails",
+                    input=record["Input"],
+                    inputDetails={"truncated": False},
+                )
+                out = self._run_graph(state.iterator, value, _Scope({}, ql))
+                out_text = _dumps(out)
+                self._check_size(out, f"{state.name} child execution", out_text)
+            except _HistoryLimit:
+                failure = StatesError(
+                    "States.Runtime",
+                    "The execution reached the maximum number of history events "
+                    f"({self.history_limit}).",
+                )
+            except StatesError as exc:
+                failure = exc
+            else:
+                failure = None
+            finally:
+                self._local.events = previous
+            record["StopDate"] = _iso(self.clock())
+            if failure is None:
+                record["Status"] = "SUCCEEDED"
+                record["Output"] = out_text
+                record["OutputDetails"] = {"Included": True}
+                return (record, out) if keep_records else (None, out)
+            record["Status"] = "FAILED"
+            record["Error"] = failure.error
+            record["Cause"] = failure.cause
+            return record, _Failed(failure)
+
+        try:
+            done = self._pool(run_child, list(enumerate(inputs)), concurrency or 10_000)
+        except _STOP:
+            self._event("MapRunFailed", "mapRunFailedEventDetails")
+            raise
+        total = len(done)
+        failed = sum(1 for _, out in done if isinstance(out, _Failed))
+        tolerated_count = state.tolerated_failure_count
+        tolerated = state.tolerated_failure_percentage
+        too_many = False
+        if failed:
+            too_many = tolerated_count is None and tolerated is None
+            if tolerated_count is not None and failed > int(tolerated_count):
+                too_many = True
+            if tolerated is not None and 100.0 * failed / total > float(tolerated):
+                too_many = True
+        if too_many:
+            self._event("MapRunFailed", "mapRunFailedEventDetails")
+            raise StatesError(
+                "States.ExceedToleratedFailureThreshold",
+                f"The specified tolerated failure threshold was exceeded: {failed} of {total} "
+                f"child executions of {state.name!r} failed",
+            )
+        if writer is not None:
+            params = self._map_params(writer, raw, effective, scope, ql, ctx)
+            result: Any = distributed_map.write_results(
+                writer, params, self.store, map_run_arn, [rec for rec, _ in done]
+            )
+        else:
+            result = [
+                {"Error": out.exc.error, "Cause": out.exc.cause}
+                if isinstance(out, _Failed)
+                else out
+                for _, out in done
+            ]
+        self._event("MapRunSucceeded")
+        if ql == "JSONata":
+            return self._finish_jsonata(state, raw, result, scope, ctx)
+        return self._finish_jsonpath(state, raw, result, scope, ctx)
 
 
 class _Failed:

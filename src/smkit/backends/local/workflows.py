@@ -210,6 +210,7 @@ class LocalWorkflows:
             region=_REGION,
             account=_ACCOUNT,
             role_arn=sm["roleArn"],
+            store=getattr(self, "store", None),
         )
         record = {
             "executionArn": executor.arn,
