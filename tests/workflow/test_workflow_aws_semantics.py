@@ -525,3 +525,151 @@ def test_dead_owner_execution_is_reconciled_to_failed(local_session):
     done = _run(local_session, _wf({"P": {"Type": "Pass", "End": True}}))
     record = catalog.describe("execution", done.name).data
     assert record["OwnerPid"] > 0 and done.status == "SUCCEEDED"
+
+
+# -- 13. Distributed Map (DG "Distributed Map state", "ItemReader", "ItemBatcher",
+# "ResultWriter", "Setting failure thresholds for Distributed Map states") ---------------------
+def _distributed(processor: dict, **fields) -> Workflow:
+    body = {
+        "Type": "Map",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            **processor,
+        },
+        "End": True,
+        **fields,
+    }
+    return _wf({"M": body})
+
+
+_COUNT = {
+    "StartAt": "Count",
+    "States": {
+        "Count": {
+            "Type": "Pass",
+            "Parameters": {
+                "n.$": "States.ArrayLength($.Items)",
+                "first.$": "$.Items[0].id",
+                "tag.$": "$.BatchInput.tag",
+            },
+            "End": True,
+        }
+    },
+}
+
+
+def test_distributed_map_over_a_10k_row_csv_with_batching_writes_results(local_session):
+    store = local_session.backend.store
+    rows = "id,name\n" + "".join(f"{i},n{i}\n" for i in range(10_000))
+    store.put_bytes("s3://data/in/rows.csv", rows.encode())
+    wf = _distributed(
+        _COUNT,
+        ItemReader={
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+            "Parameters": {"Bucket": "data", "Key": "in/rows.csv"},
+        },
+        ItemBatcher={"MaxItemsPerBatch": 100, "BatchInput": {"tag.$": "$.tag"}},
+        ResultWriter={
+            "Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": "data", "Prefix": "out"},
+        },
+    )
+    ex = _run(local_session, wf, {"tag": "t"})
+    assert ex.succeeded, ex.cause
+    details = ex.output["ResultWriterDetails"]
+    assert details["Bucket"] == "data" and details["Key"].endswith("/manifest.json")
+    manifest = json.loads(store.get_bytes(f"s3://data/{details['Key']}"))
+    assert manifest["MapRunArn"] == ex.output["MapRunArn"]
+    assert manifest["ResultFiles"]["FAILED"] == []
+    (succeeded,) = manifest["ResultFiles"]["SUCCEEDED"]
+    children = json.loads(store.get_bytes(f"s3://data/{succeeded['Key']}"))
+    assert len(children) == 100 and {c["Status"] for c in children} == {"SUCCEEDED"}
+    # children run concurrently: the result file lists them in completion order, as on AWS
+    children.sort(key=lambda c: int(c["Name"].rsplit(":", 1)[1]))
+    outputs = [json.loads(c["Output"]) for c in children]
+    assert outputs[0] == {"n": 100, "first": "0", "tag": "t"}  # CSV values are strings
+    assert outputs[-1] == {"n": 100, "first": "9900", "tag": "t"}
+    assert json.loads(children[3]["Input"])["Items"][0] == {"id": "300", "name": "n300"}
+    # the children's events are in their own histories, not the parent's
+    types = [e["type"] for e in ex.events]
+    assert "MapRunStarted" in types and "MapRunSucceeded" in types
+    assert types.count("PassStateEntered") == 0 and len(types) < 10
+
+
+@pytest.mark.parametrize(
+    ("content", "config", "expected"),
+    [
+        ('[{"a": 1}, {"a": 2}, {"a": 3}]', {"InputType": "JSON"}, [1, 2, 3]),
+        ('{"a": 1}\n\n{"a": 2}\n', {"InputType": "JSONL"}, [1, 2]),
+        (
+            "1,x\n2,y\n",
+            {"InputType": "CSV", "CSVHeaderLocation": "GIVEN", "CSVHeaders": ["a", "b"]},
+            ["1", "2"],
+        ),
+        ('[{"a": 1}, {"a": 2}, {"a": 3}]', {"InputType": "JSON", "MaxItems": 2}, [1, 2]),
+    ],
+)
+def test_distributed_map_item_reader_formats(local_session, content, config, expected):
+    local_session.backend.store.put_bytes("s3://data/items", content.encode())
+    wf = _distributed(
+        {"StartAt": "P", "States": {"P": {"Type": "Pass", "OutputPath": "$.a", "End": True}}},
+        ItemReader={
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": config,
+            "Parameters": {"Bucket": "data", "Key": "items"},
+        },
+    )
+    ex = _run(local_session, wf)
+    assert ex.succeeded, ex.cause
+    assert ex.output == expected
+
+
+def test_distributed_map_lists_objects(local_session):
+    store = local_session.backend.store
+    for name in ("a.txt", "b.txt"):
+        store.put_bytes(f"s3://data/logs/{name}", b"hello")
+    store.put_bytes("s3://data/other/c.txt", b"x")
+    wf = _distributed(
+        {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        ItemReader={
+            "Resource": "arn:aws:states:::s3:listObjectsV2",
+            "Parameters": {"Bucket": "data", "Prefix": "logs/"},
+        },
+    )
+    ex = _run(local_session, wf)
+    assert [o["Key"] for o in ex.output] == ["logs/a.txt", "logs/b.txt"]
+    assert ex.output[0]["Size"] == 5
+
+
+def _failing_map(**fields) -> Workflow:
+    return _distributed(
+        {
+            "StartAt": "C",
+            "States": {
+                "C": {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$.bad", "BooleanEquals": True, "Next": "F"}],
+                    "Default": "OK",
+                },
+                "F": {"Type": "Fail", "Error": "Bad", "Cause": "bad item"},
+                "OK": {"Type": "Pass", "End": True},
+            },
+        },
+        ItemsPath="$.items",
+        **fields,
+    )
+
+
+def test_distributed_map_tolerated_failure_thresholds(local_session):
+    items = [{"bad": i % 4 == 0} for i in range(8)]  # 2 of 8 fail (25%)
+    strict = _run(local_session, _failing_map(), {"items": items})
+    assert strict.error == "States.ExceedToleratedFailureThreshold"
+    by_count = _run(local_session, _failing_map(ToleratedFailureCount=2), {"items": items})
+    assert by_count.succeeded and by_count.output[0] == {"Error": "Bad", "Cause": "bad item"}
+    too_few = _run(local_session, _failing_map(ToleratedFailureCount=1), {"items": items})
+    assert too_few.error == "States.ExceedToleratedFailureThreshold"
+    by_pct = _run(local_session, _failing_map(ToleratedFailurePercentage=25), {"items": items})
+    assert by_pct.succeeded
+    low_pct = _run(local_session, _failing_map(ToleratedFailurePercentage=20), {"items": items})
+    assert low_pct.error == "States.ExceedToleratedFailureThreshold"

@@ -176,6 +176,9 @@ def _find(rest: str, doc: Any) -> Any:
     return matches[0] if matches else MISSING
 
 
+_roots: dict[str, tuple[str, str | None, str]] = {}
+
+
 def read_path(
     path: str,
     document: Any,
@@ -190,10 +193,19 @@ def read_path(
     """
     if path == "$":
         return document
-    try:
-        root, var, rest = _split_root(path)
-    except ValueError as exc:
-        raise StatesError("States.Runtime", str(exc)) from None
+    split = _roots.get(path) if isinstance(path, str) else None
+    if split is None:
+        try:
+            split = _split_root(path)
+        except ValueError as exc:
+            raise StatesError("States.Runtime", str(exc)) from None
+        if len(_roots) < 10_000:
+            _roots[path] = split
+    root, var, rest = split
+    if root == "input":
+        parts = _simple_parts(rest) if rest != "$" else []
+        if parts is not None:  # the common case, without the general matcher
+            return _walk(parts, document)
     if root == "context":
         doc = context
     elif root == "variable":

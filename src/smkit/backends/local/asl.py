@@ -1252,11 +1252,47 @@ class Executor:
         run_id = str(uuid.uuid4())
         label = state.extra.get("Label") or state.name
         machine = f"{self.workflow.name}/{label}"
+        writer = state.extra.get("ResultWriter")
+        # with a ResultWriter the children's records go to files, not to memory
+        spool = distributed_map.ResultSpool() if writer is not None else None
+        try:
+            return self._map_run(
+                state,
+                raw,
+                scope,
+                ql,
+                ctx,
+                effective,
+                inputs,
+                machine,
+                run_id,
+                spool,
+                concurrency,
+            )
+        finally:
+            if spool is not None:
+                spool.close()
+
+    def _map_run(
+        self,
+        state: Map,
+        raw: Any,
+        scope: _Scope,
+        ql: str,
+        ctx: Any,
+        effective: Any,
+        inputs: list[Any],
+        machine: str,
+        run_id: str,
+        spool: Any,
+        concurrency: int,
+    ) -> Any:
+        from smkit.backends.local import distributed_map
+
+        writer = state.extra.get("ResultWriter")
         map_run_arn = f"arn:aws:states:{self.region}:{self.account}:mapRun:{machine}:{run_id}"
         child_machine = f"arn:aws:states:{self.region}:{self.account}:stateMachine:{machine}"
         self._event("MapRunStarted", "mapRunStartedEventDetails", mapRunArn=map_run_arn)
-        writer = state.extra.get("ResultWriter")
-        keep_records = writer is not None
 
         def run_child(index_value: tuple[int, Any]) -> Any:
             index, value = index_value
@@ -1303,11 +1339,16 @@ class Executor:
                 record["Status"] = "SUCCEEDED"
                 record["Output"] = out_text
                 record["OutputDetails"] = {"Included": True}
-                return (record, out) if keep_records else (None, out)
+                if spool is None:
+                    return out
+                spool.add(record)
+                return None
             record["Status"] = "FAILED"
             record["Error"] = failure.error
             record["Cause"] = failure.cause
-            return record, _Failed(failure)
+            if spool is not None:
+                spool.add(record)
+            return _Failed(failure)
 
         try:
             done = self._pool(run_child, list(enumerate(inputs)), concurrency or 10_000)
@@ -1315,7 +1356,7 @@ class Executor:
             self._event("MapRunFailed", "mapRunFailedEventDetails")
             raise
         total = len(done)
-        failed = sum(1 for _, out in done if isinstance(out, _Failed))
+        failed = sum(1 for out in done if isinstance(out, _Failed))
         tolerated_count = state.tolerated_failure_count
         tolerated = state.tolerated_failure_percentage
         too_many = False
@@ -1335,14 +1376,14 @@ class Executor:
         if writer is not None:
             params = self._map_params(writer, raw, effective, scope, ql, ctx)
             result: Any = distributed_map.write_results(
-                writer, params, self.store, map_run_arn, [rec for rec, _ in done]
+                writer, params, self.store, map_run_arn, spool
             )
         else:
             result = [
                 {"Error": out.exc.error, "Cause": out.exc.cause}
                 if isinstance(out, _Failed)
                 else out
-                for _, out in done
+                for out in done
             ]
         self._event("MapRunSucceeded")
         if ql == "JSONata":

@@ -22,7 +22,7 @@ from typing import Any
 
 from smkit.workflow.query import StatesError
 
-__all__ = ["batches", "read_items", "write_results"]
+__all__ = ["ResultSpool", "batches", "read_items", "write_results"]
 
 LIST_OBJECTS = "arn:aws:states:::s3:listObjectsV2"
 GET_OBJECT = "arn:aws:states:::s3:getObject"
@@ -143,14 +143,62 @@ def batches(items: list[Any], batcher: dict[str, Any], batch_input: Any) -> list
     return wrap
 
 
+class ResultSpool:
+    """Child execution records on disk, one JSON array file per status, so that memory does
+    not grow with the number of children; :func:`write_results` uploads them."""
+
+    STATUSES = ("FAILED", "PENDING", "SUCCEEDED")
+
+    def __init__(self) -> None:
+        import tempfile
+        import threading
+
+        self._dir = tempfile.TemporaryDirectory(prefix="smkit-map-run-")
+        self._files: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def add(self, record: dict[str, Any]) -> None:
+        """Append one child's record (``Status`` picks the file)."""
+        text = json.dumps(record, separators=(",", ":"))
+        status = record["Status"]
+        with self._lock:
+            fh = self._files.get(status)
+            if fh is None:
+                fh = self._files[status] = open(  # noqa: SIM115 - closed in paths()
+                    f"{self._dir.name}/{status}_0.json", "w", encoding="utf-8"
+                )
+                fh.write("[")
+            else:
+                fh.write(",")
+            fh.write(text)
+
+    def paths(self) -> dict[str, str]:
+        """Close the files; status -> path of its JSON array."""
+        out = {}
+        for status, fh in self._files.items():
+            fh.write("]")
+            fh.close()
+            out[status] = fh.name
+        return out
+
+    def close(self) -> None:
+        """Remove the files."""
+        for fh in self._files.values():
+            if not fh.closed:
+                fh.close()
+        self._dir.cleanup()
+
+
 def write_results(
     writer: dict[str, Any],
     params: Any,
     store: Any,
     map_run_arn: str,
-    children: list[dict[str, Any]],
+    spool: ResultSpool,
 ) -> dict[str, Any]:
     """Write the child executions' results as ``ResultWriter`` does; returns the Map's result."""
+    from pathlib import Path
+
     if writer.get("Resource") != PUT_OBJECT:
         raise StatesError(
             "States.ResultWriterFailed", f"ResultWriter Resource {writer.get('Resource')!r}"
@@ -161,18 +209,14 @@ def write_results(
     prefix = str(params.get("Prefix", "")).strip("/")
     run_id = map_run_arn.rsplit(":", 1)[-1]
     base = f"{prefix}/{run_id}" if prefix else run_id
-    files: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
-    for status in files:
-        group = [c for c in children if c["Status"] == status]
-        if not group:
-            continue
+    files: dict[str, list[dict[str, Any]]] = {s: [] for s in ResultSpool.STATUSES}
+    for status, path in sorted(spool.paths().items()):
         key = f"{base}/{status}_0.json"
-        data = json.dumps(group).encode()
         try:
-            store.put_bytes(f"s3://{bucket}/{key}", data, content_type="application/json")
+            store.put_file(f"s3://{bucket}/{key}", path, content_type="application/json")
         except Exception as exc:
             raise StatesError("States.ResultWriterFailed", f"cannot write {key}: {exc}") from None
-        files[status].append({"Key": key, "Size": len(data)})
+        files[status].append({"Key": key, "Size": Path(path).stat().st_size})
     manifest = {"DestinationBucket": bucket, "MapRunArn": map_run_arn, "ResultFiles": files}
     key = f"{base}/manifest.json"
     store.put_bytes(
