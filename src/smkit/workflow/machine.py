@@ -423,7 +423,9 @@ def _validate_state(label: str, state: State, graph: Graph, ql: str) -> None:
                 _check(label, key, query.check_path, asl[key])
         for key in ("ErrorPath", "CausePath", "TimeoutSecondsPath", "HeartbeatSecondsPath"):
             value = asl.get(key)
-            if value is not None and not str(value).startswith("States."):
+            if value is not None and str(value).startswith("States."):
+                _check(label, key, query.parse_intrinsic, value)
+            elif value is not None:
                 _check(label, key, query.check_path, value)
         if asl.get("ResultPath") is not None:
             _check(label, "ResultPath", query.check_reference_path, asl["ResultPath"])
@@ -466,6 +468,12 @@ def _validate_state(label: str, state: State, graph: Graph, ql: str) -> None:
     kind = state.TYPE
     if kind == "Task" and not isinstance(asl.get("Resource"), str):
         _fail(label, "a Task needs a Resource ARN")
+    if kind == "Task" and asl["Resource"].startswith(_NO_SUCH_INTEGRATION):
+        _fail(
+            label,
+            f"Resource {asl['Resource']!r} is not a Step Functions integration",
+            "call an endpoint with arn:aws:states:::aws-sdk:sagemakerruntime:invokeEndpoint",
+        )
     if kind == "Wait":
         given = [k for k in ("Seconds", "Timestamp", "SecondsPath", "TimestampPath") if k in asl]
         if len(given) != 1:
@@ -474,8 +482,41 @@ def _validate_state(label: str, state: State, graph: Graph, ql: str) -> None:
                 "a Wait needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath"
                 + (f" (it has {', '.join(given)})" if given else ""),
             )
+        _validate_wait(label, asl, ql)
     if kind == "Map" and state.processor_mode not in ("INLINE", "DISTRIBUTED"):  # type: ignore[attr-defined]
         _fail(label, "ItemProcessor Mode must be INLINE or DISTRIBUTED")
+
+
+#: ``sagemaker:invokeEndpoint`` is no optimized integration (AWS: "Invoke SageMaker AI"
+#: lists create/stop jobs only); endpoints are called through the SDK integration.
+_NO_SUCH_INTEGRATION = "arn:aws:states:::sagemaker:invokeEndpoint"
+_MAX_WAIT = 99_999_999
+
+
+def _validate_wait(label: str, asl: dict[str, Any], ql: str) -> None:
+    """Wait literals AWS rejects at creation: ``Seconds`` outside 0..99999999 and a
+    ``Timestamp`` that is not RFC 3339 with an uppercase ``T`` and ``Z``/offset."""
+    from smkit.workflow import query
+
+    seconds = asl.get("Seconds")
+    if (
+        seconds is not None
+        and not (ql == "JSONata" and query.is_jsonata(seconds))
+        and (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int)
+            or not 0 <= seconds <= _MAX_WAIT
+        )
+    ):
+        _fail(label, f"Seconds must be an integer from 0 to {_MAX_WAIT}, got {seconds!r}")
+    stamp = asl.get("Timestamp")
+    literal = stamp is not None and not (ql == "JSONata" and query.is_jsonata(stamp))
+    if literal and query.parse_timestamp(stamp) is None:
+        _fail(
+            label,
+            f"Timestamp {stamp!r} is not an RFC 3339 timestamp",
+            "write it like 2024-08-18T17:33:00Z (uppercase T, Z or a +hh:mm offset)",
+        )
 
 
 def _validate_rule(label: str, rule: Any, ql: str, *, top: bool) -> None:

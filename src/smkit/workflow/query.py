@@ -21,11 +21,11 @@ can match them against ``Retry``/``Catch``. jsonpath-ng and jsonata-python are i
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import json
 import random
 import re
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -58,10 +58,10 @@ MISSING: Any = _Missing()
 class StatesError(Exception):
     """An ASL error: ``error`` is the name matched by Retry/Catch, ``cause`` the detail."""
 
-    def __init__(self, error: str, cause: str = "") -> None:
+    def __init__(self, error: str | None, cause: str | None = "") -> None:
         self.error = error
         self.cause = cause
-        super().__init__(f"{error}: {cause}" if cause else error)
+        super().__init__(f"{error}: {cause}" if cause else str(error))
 
 
 # -- JSONPath -------------------------------------------------------------------------------
@@ -98,7 +98,7 @@ def _split_root(path: str) -> tuple[str, str | None, str]:
 def check_path(path: str) -> None:
     """Raise ``ValueError`` naming ``path`` when it is not a valid ASL path."""
     _root, _var, rest = _split_root(path)
-    if rest != "$":
+    if rest != "$" and _simple_parts(rest) is None:
         _parse(rest)
 
 
@@ -115,13 +115,68 @@ def check_reference_path(path: str) -> None:
         )
 
 
+_SIMPLE_TOKEN = re.compile(
+    r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[\s*'((?:[^'\\]|\\.)*)'\s*\]"
+    r"|\[\s*\"((?:[^\"\\]|\\.)*)\"\s*\]|\[\s*(\d+)\s*\]"
+)
+_simple: dict[str, list[str | int] | None] = {}
+
+
+def _unescape_name(raw: str) -> str:
+    return re.sub(r"\\(.)", r"\1", raw)
+
+
+def _simple_parts(rest: str) -> list[str | int] | None:
+    """The steps of a definite path made of ``.name``, ``['name']``, ``["name"]`` and
+    ``[index]`` (quotes inside brackets escaped with a backslash), or ``None``."""
+    if rest in _simple:
+        return _simple[rest]
+    parts: list[str | int] | None = []
+    pos = 1
+    while pos < len(rest):
+        m = _SIMPLE_TOKEN.match(rest, pos)
+        if not m:
+            parts = None
+            break
+        if m.group(1) is not None:
+            parts.append(m.group(1))  # type: ignore[union-attr]
+        elif m.group(2) is not None:
+            parts.append(_unescape_name(m.group(2)))  # type: ignore[union-attr]
+        elif m.group(3) is not None:
+            parts.append(_unescape_name(m.group(3)))  # type: ignore[union-attr]
+        else:
+            parts.append(int(m.group(4)))  # type: ignore[union-attr]
+        pos = m.end()
+    if len(_simple) < 10_000:
+        _simple[rest] = parts
+    return parts
+
+
+def _walk(parts: list[str | int], doc: Any) -> Any:
+    node = doc
+    for part in parts:
+        if isinstance(part, int):
+            if not isinstance(node, list) or part >= len(node):
+                return MISSING
+        elif not isinstance(node, dict) or part not in node:
+            return MISSING
+        node = node[part]
+    return node
+
+
 def _find(rest: str, doc: Any) -> Any:
     if rest == "$":
         return doc
+    parts = _simple_parts(rest)
+    if parts is not None:
+        return _walk(parts, doc)
     matches = [m.value for m in _parse(rest).find(doc)]
     if _INDEFINITE.search(rest):
         return matches
     return matches[0] if matches else MISSING
+
+
+_roots: dict[str, tuple[str, str | None, str]] = {}
 
 
 def read_path(
@@ -136,10 +191,21 @@ def read_path(
     Returns:
         The value, or :data:`MISSING` when a definite path matches nothing.
     """
-    try:
-        root, var, rest = _split_root(path)
-    except ValueError as exc:
-        raise StatesError("States.Runtime", str(exc)) from None
+    if path == "$":
+        return document
+    split = _roots.get(path) if isinstance(path, str) else None
+    if split is None:
+        try:
+            split = _split_root(path)
+        except ValueError as exc:
+            raise StatesError("States.Runtime", str(exc)) from None
+        if len(_roots) < 10_000:
+            _roots[path] = split
+    root, var, rest = split
+    if root == "input":
+        parts = _simple_parts(rest) if rest != "$" else []
+        if parts is not None:  # the common case, without the general matcher
+            return _walk(parts, document)
     if root == "context":
         doc = context
     elif root == "variable":
@@ -180,7 +246,7 @@ def select(
 def apply_result_path(path: str | None, state_input: Any, result: Any) -> Any:
     """Combine the state input with the result as ``ResultPath`` says (ASL semantics)."""
     if path is None:
-        return copy.deepcopy(state_input)
+        return state_input
     if path == "$":
         return result
     try:
@@ -194,7 +260,9 @@ def apply_result_path(path: str | None, state_input: Any, result: Any) -> Any:
             f"Unable to apply ResultPath '{path}' to input {json.dumps(state_input)}: "
             "the input is not a JSON object",
         )
-    output = copy.deepcopy(state_input)
+    # copy only the containers on the way down (values are never changed in place), so the
+    # cost is the depth of the path, not the size of the input
+    output: Any = dict(state_input)
     node: Any = output
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
@@ -207,7 +275,15 @@ def apply_result_path(path: str | None, state_input: Any, result: Any) -> Any:
             if last:
                 node[part] = result
             else:
-                node = node[part]
+                child = node[part]
+                node[part] = child = (
+                    dict(child)
+                    if isinstance(child, dict)
+                    else list(child)
+                    if isinstance(child, list)
+                    else child
+                )
+                node = child
             continue
         if not isinstance(node, dict):
             raise StatesError(
@@ -218,13 +294,22 @@ def apply_result_path(path: str | None, state_input: Any, result: Any) -> Any:
         if last:
             node[part] = result
         else:
+            child = node.get(part)
             if part not in node:
-                node[part] = {}
-            node = node[part]
+                child = {}
+            elif isinstance(child, dict):
+                child = dict(child)
+            elif isinstance(child, list):
+                child = list(child)
+            node[part] = child
+            node = child
     return output
 
 
-_REF_TOKEN = re.compile(r"\.([^.\[\]]+)|\[\s*'((?:[^'\\]|\\.)*)'\s*\]|\[\s*(-?\d+)\s*\]")
+_REF_TOKEN = re.compile(
+    r"\.([^.\[\]]+)|\[\s*'((?:[^'\\]|\\.)*)'\s*\]|\[\s*(-?\d+)\s*\]"
+    r"|\[\s*\"((?:[^\"\\]|\\.)*)\"\s*\]"
+)
 
 
 def _reference_parts(path: str) -> list[str | int]:
@@ -238,7 +323,9 @@ def _reference_parts(path: str) -> list[str | int]:
         if m.group(1) is not None:
             parts.append(m.group(1))
         elif m.group(2) is not None:
-            parts.append(m.group(2).replace("\\'", "'"))
+            parts.append(_unescape_name(m.group(2)))
+        elif m.group(4) is not None:
+            parts.append(_unescape_name(m.group(4)))
         else:
             parts.append(int(m.group(3)))
         pos = m.end()
@@ -288,7 +375,7 @@ def process_template(
             process_template(v, document, context=context, variables=variables, field=field)
             for v in template
         ]
-    return copy.deepcopy(template)
+    return template  # a scalar: immutable
 
 
 def check_template(template: Any) -> None:
@@ -317,7 +404,29 @@ _TOKEN = re.compile(
 )
 
 
+#: In an intrinsic's string literal only ' { } and \ may follow a backslash (AWS:
+#: "Reserved characters in intrinsic functions").
+def _bad_escape(raw: str) -> str | None:
+    for m in re.finditer(r"\\(.|$)", raw, re.S):
+        if m.group(1) not in ("'", "{", "}", "\\"):
+            return m.group(0)
+    return None
+
+
+_intrinsics: dict[str, tuple[str, list[Any]]] = {}
+
+
 def parse_intrinsic(text: str) -> tuple[str, list[Any]]:
+    """Parse ``States.Name(arg, ...)`` (cached; see :func:`_parse_intrinsic`)."""
+    tree = _intrinsics.get(text)
+    if tree is None:
+        tree = _parse_intrinsic(text)
+        if len(_intrinsics) < 10_000:
+            _intrinsics[text] = tree
+    return tree
+
+
+def _parse_intrinsic(text: str) -> tuple[str, list[Any]]:
     """Parse ``States.Name(arg, ...)`` into ``(name, args)``; args are ``("lit", v)``,
     ``("path", p)`` or nested ``("fn", (name, args))``. ``ValueError`` when malformed."""
     pos = 0
@@ -345,6 +454,12 @@ def parse_intrinsic(text: str) -> tuple[str, list[Any]]:
             expect_arg = False
             if m.group("str") is not None:
                 raw = m.group("str")[1:-1]
+                bad = _bad_escape(raw)
+                if bad is not None:
+                    raise ValueError(
+                        f"invalid intrinsic function {text!r}: illegal escape sequence "
+                        f"{bad!r} (only \\', \\{{, \\}} and \\\\ are allowed)"
+                    )
                 args.append(("str", (re.sub(r"\\(.)", r"\1", raw), raw)))
             elif m.group("num") is not None:
                 num = m.group("num")
@@ -438,9 +553,42 @@ def _format(template: str, *args: Any) -> str:
 
     out = [unescape(pieces[0])]
     for arg, piece in zip(args, pieces[1:], strict=True):
-        out.append(arg if isinstance(arg, str) else json.dumps(arg, separators=(",", ":")))
+        out.append(format_value(arg))
         out.append(unescape(piece))
     return "".join(out)
+
+
+def format_value(value: Any) -> str:
+    """A value as ``States.Format`` writes it on AWS: strings bare, objects as
+    ``{key=value, ...}`` and arrays as ``[a, b]`` (Java's map/list rendering), numbers,
+    booleans and ``null`` as in JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={format_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def _java_round(value: Any) -> int:
+    """Java's ``Math.round``: half-way values go up (1.5 -> 2, -0.5 -> 0)."""
+    import math
+
+    number = _num(value)
+    return int(number) if isinstance(number, int) else math.floor(number + 0.5)
+
+
+def _math_add(a: Any, b: Any) -> int:
+    return _java_round(a) + _java_round(b)
+
+
+def _string_to_json(text: Any) -> Any:
+    if not isinstance(text, str):
+        raise TypeError("the argument must be a string")
+    if not text.strip():
+        return None
+    return json.loads(text)
 
 
 def _num(value: Any) -> int | float:
@@ -499,7 +647,7 @@ def _random(start: int, end: int, seed: Any = None) -> int:
 #: Intrinsic functions by name (ASL specification).
 INTRINSICS: dict[str, Callable[..., Any]] = {
     "States.Format": _format,
-    "States.StringToJson": lambda s: json.loads(s),
+    "States.StringToJson": _string_to_json,
     "States.JsonToString": lambda v: json.dumps(v, separators=(",", ":")),
     "States.Array": lambda *a: list(a),
     "States.ArrayPartition": _partition,
@@ -513,10 +661,27 @@ INTRINSICS: dict[str, Callable[..., Any]] = {
     "States.Hash": _hash,
     "States.JsonMerge": _merge,
     "States.MathRandom": _random,
-    "States.MathAdd": lambda a, b: _num(a) + _num(b),
+    "States.MathAdd": _math_add,
     "States.StringSplit": lambda s, d: [p for p in re.split("[" + re.escape(d) + "]", s) if p],
     "States.UUID": lambda: str(uuid.uuid4()),
 }
+
+
+# -- timestamps -------------------------------------------------------------------------------
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def parse_timestamp(value: Any) -> float | None:
+    """Epoch seconds of an RFC 3339 timestamp with an uppercase ``T`` and a ``Z`` or numeric
+    offset (what Wait and the Timestamp comparisons accept), else ``None``."""
+    from datetime import datetime
+
+    if not isinstance(value, str) or not _TIMESTAMP.match(value):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 # -- JSONata ----------------------------------------------------------------------------------
@@ -528,42 +693,87 @@ def is_jsonata(value: Any) -> bool:
     return isinstance(value, str) and bool(_JSONATA.match(value))
 
 
-def _jsonata_expr(text: str) -> Any:
+def _jsonata_range(start: Any, end: Any, step: Any = 1) -> Any:
+    out = _array_range(start, end, step)
+    # a JSONata sequence of one item is that item
+    return out[0] if len(out) == 1 else out
+
+
+def _compile(text: str) -> Any:
     import jsonata
 
     expr = jsonata.Jsonata(text)
+    expr.set_output_convert_nulls(False)  # keep null (NULL_VALUE) apart from undefined (None)
     expr.register_lambda("uuid", lambda: str(uuid.uuid4()))
     expr.register_lambda("parse", lambda s: json.loads(s))
     expr.register_lambda("hash", lambda s, a="SHA-256": _hash(s, a))
     expr.register_lambda("partition", _partition)
-    expr.register_lambda("range", _array_range)
+    expr.register_lambda("range", _jsonata_range)
     expr.register_lambda("random", lambda seed=None: random.Random(seed).random())
     return expr
 
 
-def check_jsonata(value: str) -> None:
-    """Raise ``ValueError`` when a ``{% ... %}`` string does not parse as JSONata."""
-    m = _JSONATA.match(value)
+_compiled = threading.local()
+
+
+def _jsonata_expr(text: str) -> Any:
+    """A compiled expression, cached per thread (an expression object is not thread-safe)."""
+    cache = getattr(_compiled, "cache", None)
+    if cache is None:
+        cache = _compiled.cache = {}
+    expr = cache.get(text)
+    if expr is None:
+        expr = _compile(text)
+        if len(cache) < 2_000:
+            cache[text] = expr
+    return expr
+
+
+def check_jsonata(value: Any) -> None:
+    """Raise ``ValueError`` when a ``{% ... %}`` string does not parse as JSONata (a JSON
+    boolean is a valid, constant Choice ``Condition``)."""
+    if isinstance(value, bool):
+        return
+    m = _JSONATA.match(value) if isinstance(value, str) else None
     if not m:
         raise ValueError(f"{value!r} is not a JSONata expression ({{% ... %}})")
     try:
-        _jsonata_expr(m.group(1))
+        _compile(m.group(1))
     except Exception as exc:
         raise ValueError(f"invalid JSONata {value!r}: {exc}") from None
 
 
-def evaluate_jsonata(value: str, bindings: Mapping[str, Any]) -> Any:
-    """Evaluate one ``{% ... %}`` string with ``bindings`` (``states`` and the variables)."""
-    m = _JSONATA.match(value)
+class _NotJson(Exception):  # noqa: N818 - internal signal
+    """A JSONata result that is not JSON (a function)."""
+
+
+def evaluate_jsonata(value: Any, bindings: Mapping[str, Any], *, field: str = "") -> Any:
+    """Evaluate one ``{% ... %}`` string with ``bindings`` (``states`` and the variables).
+
+    An expression whose value is undefined (``$doesNotExist``, a missing field) or not JSON
+    (a function) is a ``States.QueryEvaluationError``, as on AWS."""
+    m = _JSONATA.match(value) if isinstance(value, str) else None
     if not m:
         return value
+    where = f" in {field}" if field else ""
     try:
         result = _jsonata_expr(m.group(1)).evaluate(None, dict(bindings))
     except Exception as exc:
         raise StatesError(
-            "States.QueryEvaluationError", f"JSONata expression {value!r} failed: {exc}"
+            "States.QueryEvaluationError", f"JSONata expression {value!r}{where} failed: {exc}"
         ) from None
-    return _plain(result)
+    if result is None:
+        raise StatesError(
+            "States.QueryEvaluationError",
+            f"The JSONata expression {value!r}{where} returned nothing (undefined)",
+        )
+    try:
+        return _plain(result)
+    except _NotJson:
+        raise StatesError(
+            "States.QueryEvaluationError",
+            f"The JSONata expression {value!r}{where} returned a value that is not JSON",
+        ) from None
 
 
 def _plain(value: Any) -> Any:
@@ -571,22 +781,31 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
-    if value is None or isinstance(value, str | int | float | bool):
+    if isinstance(value, int | float):
         return value
-    return None  # jsonata's null sentinel and the like
+    from jsonata import utils
+
+    if value is utils.Utils.NULL_VALUE:
+        return None
+    raise _NotJson()
 
 
-def render_jsonata(template: Any, bindings: Mapping[str, Any]) -> Any:
+def render_jsonata(template: Any, bindings: Mapping[str, Any], field: str = "") -> Any:
     """Evaluate every ``{% ... %}`` string inside ``template`` (objects and arrays too)."""
     if isinstance(template, dict):
-        return {k: render_jsonata(v, bindings) for k, v in template.items()}
+        return {
+            k: render_jsonata(v, bindings, f"{field}.{k}" if field else k)
+            for k, v in template.items()
+        }
     if isinstance(template, list):
-        return [render_jsonata(v, bindings) for v in template]
+        return [render_jsonata(v, bindings, field) for v in template]
     if is_jsonata(template):
-        return evaluate_jsonata(template, bindings)
-    return copy.deepcopy(template)
+        return evaluate_jsonata(template, bindings, field=field)
+    return template  # a scalar: immutable
 
 
 def check_jsonata_template(template: Any) -> None:

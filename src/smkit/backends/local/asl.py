@@ -21,7 +21,6 @@ shape of ``GetExecutionHistory``'s.
 
 from __future__ import annotations
 
-import copy
 import json
 import random
 import re
@@ -70,25 +69,61 @@ def function_name_of(value: str) -> str:
     return m.group("name")
 
 
-def match_error(error: str, names: tuple[str, ...]) -> bool:
-    """Whether ``error`` is matched by ``ErrorEquals`` ``names`` (ASL wildcard rules)."""
+#: AWS service limits the executor enforces (Step Functions service quotas page).
+PAYLOAD_LIMIT = 256 * 1024
+HISTORY_LIMIT = 25_000
+#: The longest wait a Wait state accepts (``Seconds``: "from 0 up to 99999999").
+MAX_WAIT_SECONDS = 99_999_999
+_TERMINAL = ("States.Runtime", "States.DataLimitExceeded")
+
+
+def match_error(error: str | None, names: tuple[str, ...]) -> bool:
+    """Whether ``error`` is matched by ``ErrorEquals`` ``names`` (ASL wildcard rules).
+
+    ``States.Runtime`` is never retried or caught, and ``States.ALL`` (like
+    ``States.TaskFailed``) does not match the terminal ``States.DataLimitExceeded``
+    (developer guide, "Error names")."""
     if error == "States.Runtime":
         return False
-    if error in names or "States.ALL" in names:
+    if error in names:
+        return True
+    if error in _TERMINAL:
+        return False
+    if "States.ALL" in names:
         return True
     return "States.TaskFailed" in names and error != "States.Timeout"
 
 
+_last_iso: tuple[int, str] = (-1, "")
+
+
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+    global _last_iso
+    ms = int(ts * 1000)
+    last = _last_iso
+    if last[0] == ms:  # many events share a millisecond: format it once
+        return last[1]
+    text = datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
+    _last_iso = (ms, text)
+    return text
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 class _ExecutionTimeout(Exception):  # noqa: N818 - internal control flow
     pass
+
+
+class _HistoryLimit(Exception):  # noqa: N818 - internal control flow
+    """The history reached its event limit: the execution fails (``States.Runtime``)."""
+
+
+_STOP = (StatesError, _ExecutionTimeout, _HistoryLimit)
 
 
 class _Scope:
@@ -102,7 +137,9 @@ class _Scope:
         self.map_item = map_item
 
     def child(self, ql: str, map_item: dict[str, Any] | None = None) -> _Scope:
-        return _Scope(copy.deepcopy(self.variables), ql, map_item)
+        # values are never changed in place: a shallow copy keeps the outer scope's
+        # variables out of reach of the inner assignments, at O(#variables)
+        return _Scope(dict(self.variables), ql, map_item)
 
 
 class Executor:
@@ -125,6 +162,12 @@ class Executor:
         account: Account used in ARNs.
         name: Execution name (default: a UUID).
         role_arn: Role recorded in the context object.
+        payload_limit: Largest state input/output in bytes (AWS: 256 KiB); past it the
+            execution fails with ``States.DataLimitExceeded``. ``None`` lifts it.
+        history_limit: Most history events (AWS: 25,000); the execution fails with
+            ``States.Runtime`` at it. ``None`` lifts it.
+        store: The object store Distributed Map ``ItemReader``/``ResultWriter`` use
+            (``s3://`` URIs; the local backend's store).
     """
 
     def __init__(
@@ -142,6 +185,9 @@ class Executor:
         account: str = "123456789012",
         name: str | None = None,
         role_arn: str | None = None,
+        payload_limit: int | None = PAYLOAD_LIMIT,
+        history_limit: int | None = HISTORY_LIMIT,
+        store: Any = None,
     ) -> None:
         self.workflow = workflow
         self.handlers: dict[str, Any] = dict(workflow.lambda_specs())
@@ -169,11 +215,24 @@ class Executor:
         self._lock = threading.Lock()
         self._deadline: float | None = None
         self._context_base: dict[str, Any] = {}
+        self.payload_limit = payload_limit
+        self.history_limit = history_limit
+        self.store = store
+        # the history events go to: the execution's, or a Distributed Map child's (per thread)
+        self._local = threading.local()
 
     # -- history ------------------------------------------------------------------------------
-    def _event(self, type_: str, details_key: str | None = None, **details: Any) -> int:
+    def _event(
+        self, type_: str, details_key: str | None = None, *, final: bool = False, **details: Any
+    ) -> int:
+        events = getattr(self._local, "events", None)
+        if events is None:
+            events = self.events
         with self._lock:
-            event_id = len(self.events) + 1
+            event_id = len(events) + 1
+            if not final and self.history_limit is not None and event_id >= self.history_limit:
+                # AWS: event #limit is the ExecutionFailed event itself
+                raise _HistoryLimit()
             event: dict[str, Any] = {
                 "timestamp": _iso(self.clock()),
                 "type": type_,
@@ -182,7 +241,7 @@ class Executor:
             }
             if details_key:
                 event[details_key] = details
-            self.events.append(event)
+            events.append(event)
             return event_id
 
     # -- time ---------------------------------------------------------------------------------
@@ -209,7 +268,7 @@ class Executor:
         self._context_base = {
             "Execution": {
                 "Id": self.arn,
-                "Input": copy.deepcopy(execution_input),
+                "Input": execution_input,
                 "Name": self.name,
                 "RoleArn": self.role_arn,
                 "StartTime": _iso(start),
@@ -237,34 +296,53 @@ class Executor:
         try:
             output = self._run_graph(self.workflow.definition, execution_input, scope)
         except _ExecutionTimeout:
+            # AWS reports an execution timeout as States.Timeout with an empty cause
             execution.status = "TIMED_OUT"
             execution.error = "States.Timeout"
-            execution.cause = f"The execution ran past its timeout of {self.timeout:g} seconds"
+            execution.cause = ""
             self._event(
                 "ExecutionTimedOut",
                 "executionTimedOutEventDetails",
+                final=True,
                 error=execution.error,
                 cause=execution.cause,
             )
+        except _HistoryLimit:
+            self._fail_execution(
+                execution,
+                StatesError(
+                    "States.Runtime",
+                    f"The execution reached the maximum number of history events "
+                    f"({self.history_limit}).",
+                ),
+            )
         except StatesError as exc:
-            execution.status = "FAILED"
-            execution.error = exc.error
-            execution.cause = exc.cause
-            self._event(
-                "ExecutionFailed", "executionFailedEventDetails", error=exc.error, cause=exc.cause
-            )
+            self._fail_execution(execution, exc)
         else:
-            execution.status = "SUCCEEDED"
-            execution.output = output
-            self._event(
-                "ExecutionSucceeded",
-                "executionSucceededEventDetails",
-                output=_dumps(output),
-                outputDetails={"truncated": False},
-            )
+            try:
+                self._check_size(output, "execution output")
+            except StatesError as exc:
+                self._fail_execution(execution, exc)
+            else:
+                execution.status = "SUCCEEDED"
+                execution.output = output
+                self._event(
+                    "ExecutionSucceeded",
+                    "executionSucceededEventDetails",
+                    final=True,
+                    output=_dumps(output),
+                    outputDetails={"truncated": False},
+                )
         execution.stop_date = _iso(self.clock())
         execution.events = list(self.events)
         return execution
+
+    def _fail_execution(self, execution: Execution, exc: StatesError) -> None:
+        execution.status = "FAILED"
+        execution.error = exc.error
+        execution.cause = exc.cause
+        details = {k: v for k, v in (("error", exc.error), ("cause", exc.cause)) if v is not None}
+        self._event("ExecutionFailed", "executionFailedEventDetails", final=True, **details)
 
     def _run_graph(self, graph: Graph, data: Any, scope: _Scope) -> Any:
         ql = graph.query_language or scope.ql
@@ -279,11 +357,32 @@ class Executor:
 
     # -- helpers --------------------------------------------------------------------------------
     def _context(self, state: State, entered: float, retry_count: int, scope: _Scope) -> Any:
-        ctx = copy.deepcopy(self._context_base)
-        ctx["State"] = {"EnteredTime": _iso(entered), "Name": state.name, "RetryCount": retry_count}
+        # shared, never changed in place: building it is O(1), not O(execution input)
+        ctx = dict(self._context_base)
+        info: dict[str, Any] = {"EnteredTime": _iso(entered), "Name": state.name}
+        if isinstance(state, _Errors):
+            # only states that can retry carry RetryCount (context object reference)
+            info["RetryCount"] = retry_count
+        ctx["State"] = info
         if scope.map_item is not None:
-            ctx["Map"] = {"Item": copy.deepcopy(scope.map_item)}
+            ctx["Map"] = {"Item": scope.map_item}
         return ctx
+
+    def _check_size(self, value: Any, what: str, text: str | None = None) -> None:
+        """``States.DataLimitExceeded`` when ``value`` is over the payload limit (UTF-8)."""
+        if self.payload_limit is None:
+            return
+        if text is None:
+            text = _dumps(value)
+        if len(text) <= self.payload_limit // 6:
+            return  # even all-escaped it fits
+        size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+        if size > self.payload_limit:
+            raise StatesError(
+                "States.DataLimitExceeded",
+                f"The state/task '{what}' returned a result with a size exceeding the "
+                f"maximum number of bytes service limit ({size} > {self.payload_limit}).",
+            )
 
     @staticmethod
     def _path(value: str | None, default: str | None = "$") -> str | None:
@@ -308,13 +407,15 @@ class Executor:
     # -- states -------------------------------------------------------------------------------
     def _run_state(self, state: State, raw: Any, scope: _Scope, ql: str) -> tuple[Any, str | None]:
         entered = self.clock()
+        text = _dumps(raw)
         self._event(
             f"{state.TYPE}StateEntered",
             "stateEnteredEventDetails",
             name=state.name,
-            input=_dumps(raw),
+            input=text,
             inputDetails={"truncated": False},
         )
+        self._check_size(raw, state.name, text)
         if isinstance(state, _Errors):
             output, nxt = self._with_errors(state, raw, scope, ql, entered)
         else:
@@ -323,11 +424,13 @@ class Executor:
                 state, raw, scope, ql, ctx
             )
             scope.variables.update(assigned)
+        text = _dumps(output)
+        self._check_size(output, state.name, text)
         self._event(
             f"{state.TYPE}StateExited",
             "stateExitedEventDetails",
             name=state.name,
-            output=_dumps(output),
+            output=text,
             outputDetails={"truncated": False},
         )
         return output, nxt
@@ -361,9 +464,13 @@ class Executor:
         self, state: Any, raw: Any, result: Any, scope: _Scope, ctx: Any
     ) -> tuple[Any, dict[str, Any]]:
         bindings = self._bindings(scope, ctx, input=raw, result=result)
-        assigned = query.render_jsonata(state.assign, bindings) if state.assign is not None else {}
+        assigned = (
+            query.render_jsonata(state.assign, bindings, "Assign")
+            if state.assign is not None
+            else {}
+        )
         output = (
-            json_value(query.render_jsonata(state.output, bindings))
+            json_value(query.render_jsonata(state.output, bindings, "Output"))
             if state.output is not None
             else result
         )
@@ -375,7 +482,11 @@ class Executor:
             arguments = getattr(state, "arguments", None)
             if arguments is None:
                 return raw
-            return query.render_jsonata(arguments, self._bindings(scope, ctx, input=raw))
+            effective = query.render_jsonata(
+                arguments, self._bindings(scope, ctx, input=raw), "Arguments"
+            )
+            self._check_size(effective, state.name)
+            return effective
         effective = query.select(
             self._path(state.input_path),
             raw,
@@ -388,6 +499,7 @@ class Executor:
             effective = query.process_template(
                 parameters, effective, context=ctx, variables=scope.variables
             )
+            self._check_size(effective, state.name)
         return effective
 
     def _pass(self, state: Any, raw: Any, scope: _Scope, ql: str, ctx: Any) -> Any:
@@ -395,7 +507,7 @@ class Executor:
             output, assigned = self._finish_jsonata(state, raw, raw, scope, ctx)
             return output, self._next(state), assigned
         effective = self._effective_input(state, raw, scope, ctx, ql)
-        result = json_value(copy.deepcopy(state.result)) if state.result is not None else effective
+        result = json_value(state.result) if state.result is not None else effective
         output, assigned = self._finish_jsonpath(state, raw, result, scope, ctx)
         return output, self._next(state), assigned
 
@@ -426,21 +538,40 @@ class Executor:
         return output, nxt, assigned
 
     def _fail(self, state: Any, raw: Any, scope: _Scope, ql: str, ctx: Any) -> Any:
-        def value(plain: Any, path: str | None) -> Any:
+        """Fail: ``Error``/``Cause`` (or their paths); absent ones stay absent (no ``""``)."""
+
+        def value(plain: Any, path: str | None, field: str) -> Any:
             if ql == "JSONata":
-                return query.render_jsonata(plain, self._bindings(scope, ctx, input=raw))
-            if path is not None:
+                if plain is None:
+                    return None
+                got = query.render_jsonata(plain, self._bindings(scope, ctx, input=raw), field)
+            elif path is not None:
                 if path.startswith("States."):
-                    return query.evaluate_intrinsic(
+                    got = query.evaluate_intrinsic(
                         path, raw, context=ctx, variables=scope.variables
                     )
-                got = query.read_path(path, raw, context=ctx, variables=scope.variables)
-                return None if got is MISSING else got
-            return plain
+                else:
+                    got = query.read_path(path, raw, context=ctx, variables=scope.variables)
+                    if got is MISSING:
+                        raise StatesError(
+                            "States.Runtime",
+                            f"An error occurred while executing the state '{state.name}'. "
+                            f"The JSONPath '{path}' specified for the field '{field}Path' "
+                            "could not be found in the input",
+                        )
+            else:
+                return plain
+            if not isinstance(got, str):
+                raise StatesError(
+                    "States.Runtime" if ql != "JSONata" else "States.QueryEvaluationError",
+                    f"The value of {field} in state '{state.name}' must be a string, "
+                    f"got {_dumps(got)}",
+                )
+            return got
 
-        error = value(state.error, state.error_path)
-        cause = value(state.cause, state.cause_path)
-        raise StatesError(str(error) if error is not None else "", str(cause or ""))
+        error = value(state.error, state.error_path, "Error")
+        cause = value(state.cause, state.cause_path, "Cause")
+        raise StatesError(error, cause)
 
     def _wait(self, state: Any, raw: Any, scope: _Scope, ql: str, ctx: Any) -> Any:
         bindings = self._bindings(scope, ctx, input=raw)
@@ -453,41 +584,74 @@ class Executor:
                 context=ctx,
                 variables=scope.variables,
             )
+        # a value computed by JSONata that does not fit is a States.QueryEvaluationError, one
+        # read with SecondsPath/TimestampPath a States.Runtime error
+        error = "States.QueryEvaluationError" if ql == "JSONata" else "States.Runtime"
         seconds: Any = None
-        timestamp: Any = None
+        timestamp: Any = MISSING
+        field = "Seconds"
         if state.seconds is not None:
-            seconds = query.render_jsonata(state.seconds, bindings)
+            seconds = query.render_jsonata(state.seconds, bindings, "Seconds")
         elif state.timestamp is not None:
-            timestamp = query.render_jsonata(state.timestamp, bindings)
+            field = "Timestamp"
+            timestamp = query.render_jsonata(state.timestamp, bindings, "Timestamp")
         elif state.seconds_path is not None:
-            seconds = query.read_path(
-                state.seconds_path, effective, context=ctx, variables=scope.variables
+            field = "SecondsPath"
+            seconds = query.select(
+                state.seconds_path,
+                effective,
+                field="SecondsPath",
+                context=ctx,
+                variables=scope.variables,
             )
         elif state.timestamp_path is not None:
-            timestamp = query.read_path(
-                state.timestamp_path, effective, context=ctx, variables=scope.variables
+            field = "TimestampPath"
+            timestamp = query.select(
+                state.timestamp_path,
+                effective,
+                field="TimestampPath",
+                context=ctx,
+                variables=scope.variables,
             )
-        if timestamp is not None:
+        if timestamp is not MISSING:
             target = _parse_timestamp(timestamp)
             if target is None:
                 raise StatesError(
-                    "States.Runtime", f"{state.name}: {timestamp!r} is not a timestamp"
+                    error,
+                    f"The {field} value {_dumps(timestamp)} of state '{state.name}' is not a "
+                    "valid timestamp (RFC 3339, e.g. 2024-08-18T17:33:00Z)",
                 )
-            seconds = target - self.clock()
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            # AWS counts whole seconds and truncates the milliseconds of a timestamp
+            seconds = max(0.0, float(int(target)) - self.clock())
+            if seconds > MAX_WAIT_SECONDS:
+                raise StatesError(
+                    error,
+                    f"The {field} of state '{state.name}' is more than {MAX_WAIT_SECONDS} "
+                    "seconds away",
+                )
+        elif (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or (isinstance(seconds, float) and not seconds.is_integer())
+            or not 0 <= seconds <= MAX_WAIT_SECONDS
+        ):
             raise StatesError(
-                "States.Runtime", f"{state.name}: the wait in seconds is {seconds!r}, not a number"
+                error,
+                f"The {field} value {_dumps(seconds)} of state '{state.name}' must be an "
+                f"integer from 0 to {MAX_WAIT_SECONDS}",
             )
         self._sleep_for(float(seconds))
         return self._passthrough(state, raw, scope, ql, ctx, self._next(state))
 
     def _choice(self, state: Choice, raw: Any, scope: _Scope, ql: str, ctx: Any) -> Any:
+        matched: dict[str, Any] = {}
         if ql == "JSONata":
-            effective = raw
             bindings = self._bindings(scope, ctx, input=raw)
             target = None
             for when in state.choices:
-                got = query.evaluate_jsonata(when.condition.rule["Condition"], bindings)
+                got = query.evaluate_jsonata(
+                    when.condition.rule["Condition"], bindings, field="Condition"
+                )
                 if not isinstance(got, bool):
                     raise StatesError(
                         "States.QueryEvaluationError",
@@ -496,6 +660,7 @@ class Executor:
                     )
                 if got:
                     target = when.next_name
+                    matched = when.condition.rule
                     break
         else:
             effective = query.select(
@@ -509,6 +674,7 @@ class Executor:
             for when in state.choices:
                 if _eval_rule(when.condition.rule, effective, ctx, scope.variables):
                     target = when.next_name
+                    matched = when.condition.rule
                     break
         if target is None:
             target = state.default_name
@@ -516,6 +682,15 @@ class Executor:
             raise StatesError(
                 "States.NoChoiceMatched",
                 f"No Matches! The Choice state {state.name!r} matched no rule and has no Default",
+            )
+        # the matching rule's own Assign/Output (developer guide, "Choice Rules"): its Assign
+        # adds to the state-level one, its Output replaces the state-level one
+        rule_output = matched.get("Output")
+        if rule_output is not None or matched.get("Assign") is not None:
+            state = attrs.evolve(
+                state,
+                output=rule_output if rule_output is not None else state.output,
+                assign={**(state.assign or {}), **(matched.get("Assign") or {})},
             )
         output, _, assigned = self._passthrough(state, raw, scope, ql, ctx, target)
         return output, target, assigned
@@ -583,11 +758,18 @@ class Executor:
             value = query.read_path(
                 state.timeout_seconds_path, raw, context=ctx, variables=scope.variables
             )
-        if value is None or value is MISSING:
+        if value is None:
             return None
+        if value is MISSING:
+            raise StatesError(
+                "States.Runtime",
+                f"The JSONPath '{state.timeout_seconds_path}' specified for the field "
+                f"'TimeoutSecondsPath' in state '{state.name}' could not be found in the input",
+            )
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise StatesError(
-                "States.Runtime", f"{state.name}: TimeoutSeconds {value!r} is invalid"
+                "States.QueryEvaluationError" if ql == "JSONata" else "States.Runtime",
+                f"{state.name}: TimeoutSeconds {value!r} is invalid",
             )
         return float(value)
 
@@ -606,7 +788,9 @@ class Executor:
                     f"{state.name}: lambda:invoke needs Parameters.FunctionName",
                 )
             fname = function_name_of(str(effective["FunctionName"]))
-            payload = effective.get("Payload", {})
+            payload = effective.get("Payload")
+            if payload is None:
+                payload = {}  # no (or a null) Payload: the function gets an empty object
             if isinstance(payload, str):
                 try:
                     payload = json.loads(payload)
@@ -720,8 +904,9 @@ class Executor:
                 region=self.region,
                 account=self.account,
             )
-        except lambda_runtime.LambdaTimeout as exc:
-            raise StatesError("States.Timeout", str(exc)) from None
+        except lambda_runtime.LambdaTimeout:
+            # a task past its timeout: States.Timeout with an empty cause, as AWS reports it
+            raise StatesError("States.Timeout", "") from None
         except lambda_runtime.LambdaFunctionError as exc:
             raise StatesError(exc.error_type, _dumps(exc.payload)) from None
 
@@ -792,11 +977,11 @@ class Executor:
         branches = list(state.branches)
 
         def run(branch: Graph) -> Any:
-            return self._run_graph(branch, copy.deepcopy(effective), scope.child(ql))
+            return self._run_graph(branch, effective, scope.child(ql))
 
         try:
             results = self._pool(run, branches, len(branches))
-        except (StatesError, _ExecutionTimeout):
+        except _STOP:
             self._event("ParallelStateFailed")
             raise
         self._event("ParallelStateSucceeded")
@@ -810,28 +995,53 @@ class Executor:
         workers = max(1, min(limit or len(items), len(items), 16))
         if workers == 1:
             return [fn(item) for item in items]
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="asl") as pool:
-            futures = [pool.submit(fn, item) for item in items]
-            errors = []
-            results = []
-            for future in futures:
+        sink = getattr(self._local, "events", None)
+        inner = fn
+
+        def fn(item: Any) -> Any:
+            self._local.events = sink  # the workers write to the caller's history
+            try:
+                return inner(item)
+            finally:
+                self._local.events = None
+
+        results: list[Any] = [None] * len(items)
+        errors: list[BaseException] = []
+        position = iter(range(len(items)))
+        take = threading.Lock()
+
+        def worker() -> None:
+            # each worker pulls the next index itself: no future per item, memory bounded,
+            # and the first failure stops the others from starting new items
+            while not errors:
+                with take:
+                    index = next(position, None)
+                if index is None:
+                    return
                 try:
-                    results.append(future.result())
-                except (StatesError, _ExecutionTimeout) as exc:
+                    results[index] = fn(items[index])
+                except _STOP as exc:
                     errors.append(exc)
-            if errors:
-                raise errors[0]
-            return results
+                    return
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="asl") as pool:
+            running = [pool.submit(worker) for _ in range(workers)]
+            for future in running:
+                future.result()
+        if errors:
+            raise errors[0]
+        return results
 
     def _map(self, state: Map, raw: Any, scope: _Scope, ql: str, ctx: Any) -> Any:
-        if state.processor_mode != "INLINE" or state.extra.get("ItemReader") is not None:
-            raise StatesError(
-                "States.Runtime",
-                f"{state.name}: only INLINE Map states without ItemReader run locally",
-            )
+        reader = state.extra.get("ItemReader")
+        distributed = state.processor_mode == "DISTRIBUTED" or reader is not None
         if ql == "JSONata":
             bindings = self._bindings(scope, ctx, input=raw)
-            items = query.render_jsonata(state.items, bindings) if state.items is not None else raw
+            items = (
+                query.render_jsonata(state.items, bindings, "Items")
+                if state.items is not None
+                else raw
+            )
             effective = raw
         else:
             effective = query.select(
@@ -848,19 +1058,53 @@ class Executor:
                 context=ctx,
                 variables=scope.variables,
             )
+        if reader is not None:
+            from smkit.backends.local import distributed_map
+
+            items = distributed_map.read_items(
+                reader, self._map_params(reader, raw, effective, scope, ql, ctx), self.store
+            )
         if not isinstance(items, list):
+            # JSONata's Items is an expression: a non-array is a query error (catchable);
+            # a JSONPath ItemsPath that selects a non-array is States.Runtime
             raise StatesError(
-                "States.Runtime", f"{state.name}: the items are not a JSON array: {items!r}"
+                "States.QueryEvaluationError" if ql == "JSONata" else "States.Runtime",
+                f"{state.name}: the Map items must be a JSON array, got {_dumps(items)[:200]}",
             )
         concurrency: Any = state.max_concurrency
         if ql == "JSONata" and isinstance(concurrency, str):
-            concurrency = query.render_jsonata(concurrency, self._bindings(scope, ctx, input=raw))
+            concurrency = query.render_jsonata(
+                concurrency, self._bindings(scope, ctx, input=raw), "MaxConcurrency"
+            )
+            field = "MaxConcurrency"
         elif state.max_concurrency_path is not None:
-            concurrency = query.read_path(
-                state.max_concurrency_path, effective, context=ctx, variables=scope.variables
+            concurrency = query.select(
+                state.max_concurrency_path,
+                effective,
+                field="MaxConcurrencyPath",
+                context=ctx,
+                variables=scope.variables,
+            )
+            field = "MaxConcurrencyPath"
+        else:
+            field = "MaxConcurrency"
+        if (concurrency is not None or field == "MaxConcurrencyPath") and (
+            isinstance(concurrency, bool)
+            or not isinstance(concurrency, int | float)
+            or (isinstance(concurrency, float) and not concurrency.is_integer())
+            or concurrency < 0
+        ):
+            raise StatesError(
+                "States.QueryEvaluationError" if ql == "JSONata" else "States.Runtime",
+                f"The {field} value {_dumps(concurrency)} of state '{state.name}' must be a "
+                "non-negative integer",
+            )
+        selector = state.item_selector if state.item_selector is not None else state.parameters
+        if distributed:
+            return self._distributed_map(
+                state, raw, scope, ql, ctx, effective, items, selector, int(concurrency or 0)
             )
         self._event("MapStateStarted", "mapStateStartedEventDetails", length=len(items))
-        selector = state.item_selector if state.item_selector is not None else state.parameters
         tolerated = state.tolerated_failure_percentage
         tolerated_count = state.tolerated_failure_count
 
@@ -883,7 +1127,7 @@ class Executor:
                         field="ItemSelector",
                     )
             else:
-                value = copy.deepcopy(item)
+                value = item
             self._event(
                 "MapIterationStarted",
                 "mapIterationStartedEventDetails",
@@ -912,7 +1156,7 @@ class Executor:
 
         try:
             results = self._pool(run, list(enumerate(items)), int(concurrency or 0))
-        except (StatesError, _ExecutionTimeout):
+        except _STOP:
             self._event("MapStateFailed")
             raise
         failed = [r for r in results if isinstance(r, _Failed)]
@@ -936,6 +1180,215 @@ class Executor:
         if ql == "JSONata":
             return self._finish_jsonata(state, raw, results, scope, ctx)
         return self._finish_jsonpath(state, raw, results, scope, ctx)
+
+    # -- Distributed Map -------------------------------------------------------------------------
+    def _map_params(
+        self, spec: dict[str, Any], raw: Any, effective: Any, scope: _Scope, ql: str, ctx: Any
+    ) -> Any:
+        """An ItemReader's/ResultWriter's ``Parameters`` (JSONPath) or ``Arguments``."""
+        if ql == "JSONata":
+            template = spec.get("Arguments")
+            if template is None:
+                return None
+            return query.render_jsonata(template, self._bindings(scope, ctx, input=raw))
+        template = spec.get("Parameters")
+        if template is None:
+            return None
+        return query.process_template(
+            template, effective, context=ctx, variables=scope.variables, field="Parameters"
+        )
+
+    def _distributed_map(
+        self,
+        state: Map,
+        raw: Any,
+        scope: _Scope,
+        ql: str,
+        ctx: Any,
+        effective: Any,
+        items: list[Any],
+        selector: Any,
+        concurrency: int,
+    ) -> Any:
+        """Each item (or batch) runs as a child execution with its own history; the parent
+        records MapRun events (developer guide, "Distributed Map state")."""
+        from smkit.backends.local import distributed_map
+
+        def select(index: int, item: Any) -> Any:
+            if selector is None:
+                return item
+            item_ctx = {**ctx, "Map": {"Item": {"Index": index, "Value": item}}}
+            if ql == "JSONata":
+                return query.render_jsonata(
+                    selector, self._bindings(scope, item_ctx, input=raw), "ItemSelector"
+                )
+            return query.process_template(
+                selector,
+                effective,
+                context=item_ctx,
+                variables=scope.variables,
+                field="ItemSelector",
+            )
+
+        inputs = [select(i, item) for i, item in enumerate(items)]
+        batcher = state.extra.get("ItemBatcher")
+        if batcher is not None:
+            batch_input = batcher.get("BatchInput")
+            if batch_input is not None:
+                if ql == "JSONata":
+                    batch_input = query.render_jsonata(
+                        batch_input, self._bindings(scope, ctx, input=raw), "BatchInput"
+                    )
+                else:
+                    batch_input = query.process_template(
+                        batch_input,
+                        effective,
+                        context=ctx,
+                        variables=scope.variables,
+                        field="BatchInput",
+                    )
+            inputs = distributed_map.batches(inputs, batcher, batch_input)
+        del items
+        run_id = str(uuid.uuid4())
+        label = state.extra.get("Label") or state.name
+        machine = f"{self.workflow.name}/{label}"
+        writer = state.extra.get("ResultWriter")
+        # with a ResultWriter the children's records go to files, not to memory
+        spool = distributed_map.ResultSpool() if writer is not None else None
+        try:
+            return self._map_run(
+                state,
+                raw,
+                scope,
+                ql,
+                ctx,
+                effective,
+                inputs,
+                machine,
+                run_id,
+                spool,
+                concurrency,
+            )
+        finally:
+            if spool is not None:
+                spool.close()
+
+    def _map_run(
+        self,
+        state: Map,
+        raw: Any,
+        scope: _Scope,
+        ql: str,
+        ctx: Any,
+        effective: Any,
+        inputs: list[Any],
+        machine: str,
+        run_id: str,
+        spool: Any,
+        concurrency: int,
+    ) -> Any:
+        from smkit.backends.local import distributed_map
+
+        writer = state.extra.get("ResultWriter")
+        map_run_arn = f"arn:aws:states:{self.region}:{self.account}:mapRun:{machine}:{run_id}"
+        child_machine = f"arn:aws:states:{self.region}:{self.account}:stateMachine:{machine}"
+        self._event("MapRunStarted", "mapRunStartedEventDetails", mapRunArn=map_run_arn)
+
+        def run_child(index_value: tuple[int, Any]) -> Any:
+            index, value = index_value
+            sink: list[dict[str, Any]] = []
+            previous = getattr(self._local, "events", None)
+            self._local.events = sink
+            name = f"{run_id}:{index}"
+            start = self.clock()
+            record: dict[str, Any] = {
+                "ExecutionArn": f"arn:aws:states:{self.region}:{self.account}:execution:"
+                f"{machine}:{name}",
+                "Input": _dumps(value),
+                "InputDetails": {"Included": True},
+                "Name": name,
+                "RedriveCount": 0,
+                "RedriveStatus": "NOT_REDRIVABLE",
+                "StartDate": _iso(start),
+                "StateMachineArn": child_machine,
+            }
+            try:
+                self._event(
+                    "ExecutionStarted",
+                    "executionStartedEventDetails",
+                    input=record["Input"],
+                    inputDetails={"truncated": False},
+                )
+                out = self._run_graph(state.iterator, value, _Scope({}, ql))
+                out_text = _dumps(out)
+                self._check_size(out, f"{state.name} child execution", out_text)
+            except _HistoryLimit:
+                failure = StatesError(
+                    "States.Runtime",
+                    "The execution reached the maximum number of history events "
+                    f"({self.history_limit}).",
+                )
+            except StatesError as exc:
+                failure = exc
+            else:
+                failure = None
+            finally:
+                self._local.events = previous
+            record["StopDate"] = _iso(self.clock())
+            if failure is None:
+                record["Status"] = "SUCCEEDED"
+                record["Output"] = out_text
+                record["OutputDetails"] = {"Included": True}
+                if spool is None:
+                    return out
+                spool.add(record)
+                return None
+            record["Status"] = "FAILED"
+            record["Error"] = failure.error
+            record["Cause"] = failure.cause
+            if spool is not None:
+                spool.add(record)
+            return _Failed(failure)
+
+        try:
+            done = self._pool(run_child, list(enumerate(inputs)), concurrency or 10_000)
+        except _STOP:
+            self._event("MapRunFailed", "mapRunFailedEventDetails")
+            raise
+        total = len(done)
+        failed = sum(1 for out in done if isinstance(out, _Failed))
+        tolerated_count = state.tolerated_failure_count
+        tolerated = state.tolerated_failure_percentage
+        too_many = False
+        if failed:
+            too_many = tolerated_count is None and tolerated is None
+            if tolerated_count is not None and failed > int(tolerated_count):
+                too_many = True
+            if tolerated is not None and 100.0 * failed / total > float(tolerated):
+                too_many = True
+        if too_many:
+            self._event("MapRunFailed", "mapRunFailedEventDetails")
+            raise StatesError(
+                "States.ExceedToleratedFailureThreshold",
+                f"The specified tolerated failure threshold was exceeded: {failed} of {total} "
+                f"child executions of {state.name!r} failed",
+            )
+        if writer is not None:
+            params = self._map_params(writer, raw, effective, scope, ql, ctx)
+            result: Any = distributed_map.write_results(
+                writer, params, self.store, map_run_arn, spool
+            )
+        else:
+            result = [
+                {"Error": out.exc.error, "Cause": out.exc.cause}
+                if isinstance(out, _Failed)
+                else out
+                for out in done
+            ]
+        self._event("MapRunSucceeded")
+        if ql == "JSONata":
+            return self._finish_jsonata(state, raw, result, scope, ctx)
+        return self._finish_jsonpath(state, raw, result, scope, ctx)
 
 
 class _Failed:

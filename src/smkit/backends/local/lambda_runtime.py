@@ -166,8 +166,17 @@ def invoke(
         raise LambdaFunctionError(_error_payload(box["error"], context.aws_request_id))
     if box.get("timeout"):
         raise LambdaTimeout(f"Task timed out after {timeout:.2f} seconds")
+    result = box.get("result")
+    if isinstance(result, bytes | bytearray):
+        # the Python runtime sends bytes as the response payload itself (no JSON encoding);
+        # the caller sees it parsed when it is JSON text, as a string otherwise
+        text = bytes(result).decode("utf-8", errors="replace")
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
     try:
-        return json.loads(json.dumps(box.get("result")))
+        return json.loads(json.dumps(result))
     except (TypeError, ValueError) as exc:
         raise LambdaFunctionError(
             {

@@ -56,6 +56,48 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def _owner() -> dict[str, Any]:
+    """Who runs an execution: this process (pid and start time, against pid reuse)."""
+    import os
+
+    import psutil
+
+    pid = os.getpid()
+    return {"OwnerPid": pid, "OwnerStartTime": psutil.Process(pid).create_time()}
+
+
+def reconcile_execution(catalog: Any, name: str) -> Any:
+    """Mark a ``RUNNING`` execution whose owning process is gone as ``FAILED``
+    (``States.Runtime``), as jobs and endpoints are reconciled; returns the record."""
+    from smkit.backends.local.serving import pid_alive
+    from smkit.errors import ValidationError
+
+    record = catalog.describe("execution", name)
+    if record.status != "RUNNING":
+        return record
+    pid = record.data.get("OwnerPid")
+    if pid is None or pid_alive(pid, record.data.get("OwnerStartTime")):
+        return record
+    cause = (
+        f"The process that ran the execution (pid {pid}) ended before the execution did "
+        "(killed from outside?)"
+    )
+    events = list(record.data.get("events") or [])
+    try:
+        return catalog.update(
+            "execution",
+            name,
+            status="FAILED",
+            message="States.Runtime",
+            error="States.Runtime",
+            cause=cause,
+            stopDate=_now(),
+            events=events,
+        )
+    except ValidationError:  # it finished meanwhile
+        return catalog.describe("execution", name)
+
+
 class LocalWorkflows:
     """Workflows verbs of the local backend."""
 
@@ -152,6 +194,7 @@ class LocalWorkflows:
             region=_REGION,
             account=_ACCOUNT,
             role_arn=sm["roleArn"],
+            store=getattr(self, "store", None),
         )
         record = {
             "executionArn": executor.arn,
@@ -160,6 +203,7 @@ class LocalWorkflows:
             "status": "RUNNING",
             "startDate": _now(),
             "input": json.dumps(data),
+            **_owner(),
         }
         self.catalog.create("execution", executor.name, record, status="RUNNING")
         try:
@@ -189,7 +233,7 @@ class LocalWorkflows:
         from smkit.workflow import Execution, Workflow
 
         name = execution_id.rsplit(":", 1)[-1]
-        record = self.catalog.describe("execution", name)
+        record = reconcile_execution(self.catalog, name)
         data = record.data
         workflow = None
         sm_name = str(data.get("stateMachineArn", "")).rsplit(":", 1)[-1]
