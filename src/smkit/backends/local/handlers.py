@@ -449,8 +449,13 @@ def _defaults(framework: str, scripted: bool) -> dict[str, Any]:
             out["model_fn"] = _toolkit_pytorch_model_fn
     elif framework in ("xgboost", "autogluon"):
         out["input_fn"] = _rows_input_fn
-    elif framework == "sklearn" and scripted:
-        out["model_fn"] = None  # the scikit-learn container has no default model_fn
+    elif framework == "sklearn":
+        if scripted:
+            out["model_fn"] = None  # the scikit-learn container has no default model_fn
+        else:
+            # no script: smkit's own convenience (SageMaker cannot serve this), rows as for
+            # XGBoost so that a single CSV row is one sample
+            out["input_fn"] = _rows_input_fn
     return out
 
 
@@ -575,6 +580,9 @@ class Handler:
 
         try:
             return self.serve(body, content_type, accept, headers)
+        except RequestError as exc:  # smkit's own row decoder (XGBoost, AutoGluon) refused
+            doc = {"code": exc.code, "message": exc.message}
+            return exc.status, json.dumps(doc).encode(), JSON, {}
         except Exception as exc:
             status, text = toolkit.error_answer(exc)
             return status, text, "text/plain; charset=utf-8", {}
