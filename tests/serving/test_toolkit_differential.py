@@ -33,14 +33,14 @@ import pytest
 
 pytest.importorskip("sagemaker_inference")
 
-from sagemaker_inference.default_inference_handler import (  # noqa: E402
+from sagemaker_inference.default_inference_handler import (
     DefaultInferenceHandler,
 )
-from sagemaker_inference.transformer import Transformer  # noqa: E402
+from sagemaker_inference.transformer import Transformer
 
-from smkit.backends.local.endpoint_server import EndpointApp  # noqa: E402
-from smkit.backends.local.handlers import Handler  # noqa: E402
-from smkit.errors import ConfigError  # noqa: E402
+from smkit.backends.local.endpoint_server import EndpointApp
+from smkit.backends.local.handlers import Handler
+from smkit.errors import ConfigError
 
 CSV, JSON, NPY = "text/csv", "application/json", "application/x-npy"
 X = [[0.5, 1.0, -1.5, 2.0], [1.5, -0.5, 0.25, 0.0]]
@@ -181,7 +181,8 @@ def _asgi(app: Any, body: bytes, ctype: str, accept: str | None) -> tuple[int, s
     asyncio.run(app(scope, receive, send))
     start = sent[0]
     hdrs = {k.decode(): v.decode() for k, v in start["headers"]}
-    return start["status"], hdrs.get("content-type", ""), b"".join(m.get("body", b"") for m in sent[1:])
+    out = b"".join(m.get("body", b"") for m in sent[1:])
+    return start["status"], hdrs.get("content-type", ""), out
 
 
 def smkit_side(
@@ -296,8 +297,12 @@ def output_fn(prediction, accept):
         + """
 import json, numpy as np
 def transform_fn(model, body, content_type, accept):
-    rows = np.array(json.loads(body)) if isinstance(body, str) else np.load(__import__("io").BytesIO(body))
-    return json.dumps({"y": model.predict(np.atleast_2d(rows)).round(4).tolist(), "accept": accept})
+    if isinstance(body, str):
+        rows = np.array(json.loads(body))
+    else:
+        rows = np.load(__import__("io").BytesIO(body))
+    y = model.predict(np.atleast_2d(rows)).round(4).tolist()
+    return json.dumps({"y": y, "accept": accept})
 """,
         {},
     ),
@@ -381,7 +386,9 @@ PER_SCRIPT = {
         k: SK_REQUESTS[k] for k in ("csv-no-accept", "csv-to-csv", "npy-to-npy")
     },
     "sklearn-predict_fn": {k: SK_REQUESTS[k] for k in ("json-to-json", "csv-to-csv")},
-    "sklearn-output_fn": {k: SK_REQUESTS[k] for k in ("csv-no-accept", "csv-to-csv", "accept-list")},
+    "sklearn-output_fn": {
+        k: SK_REQUESTS[k] for k in ("csv-no-accept", "csv-to-csv", "accept-list")
+    },
     "sklearn-output_fn-tuple": {k: SK_REQUESTS[k] for k in ("csv-no-accept", "json-to-json")},
     "sklearn-transform_fn": {
         k: SK_REQUESTS[k] for k in ("json-to-json", "npy-to-npy", "csv-any-accept")
@@ -494,7 +501,8 @@ def test_legacy_worker_response_is_sent_as_is(model_dirs, tmp_path):
         import joblib
 
         model = joblib.load(model_dirs["sklearn"] / "model.joblib")
-        want = ",".join("%.1f" % p for p in model.predict(np.array([[1, 0, 0, 1], [0, 1, 0, 2]])))
+        pred = model.predict(np.array([[1, 0, 0, 1], [0, 1, 0, 2]]))
+        want = ",".join(f"{p:.1f}" for p in pred)
         assert (status, ctype, body) == (200, "text/csv; charset=utf-8", want.encode())
     finally:
         del SCRIPTS["sklearn-worker-response"]
