@@ -141,3 +141,53 @@ def test_gpu_count_comes_from_the_machine(tmp_path, monkeypatch):
         entry_point="train.py",
     )
     assert env["SM_NUM_GPUS"] == "4" and json.loads(env["SM_TRAINING_ENV"])["num_gpus"] == 4
+
+
+ENV_SCRIPT = '''
+"""A stand-in for public SageMaker examples that read the job through the toolkit."""
+import json
+import os
+
+from sagemaker_training import environment
+
+env = environment.Environment()
+with open(os.path.join(env.model_dir, "seen.json"), "w") as fh:
+    json.dump(
+        {
+            "hyperparameters": env.hyperparameters,
+            "channels": env.channel_input_dirs,
+            "current_host": env.current_host,
+            "model_dir": env.model_dir,
+        },
+        fh,
+    )
+'''
+
+
+def test_a_script_using_environment_reads_its_job(local_session, tmp_path):
+    """Item 8: ``Environment()`` inside the job sees the job, not an empty ``/opt/ml``."""
+    import tarfile
+
+    from smkit.training import Channel, TrainingSpec
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "train.py").write_text(ENV_SCRIPT)
+    local_session.store.put_bytes("s3://smkit/d/train/train.csv", b"1,2\n")
+    job = local_session.train(
+        TrainingSpec(
+            entry_point="train.py",
+            source_dir=str(src),
+            framework="sklearn",
+            hyperparameters={"epochs": 2, "dropout": None},
+            inputs={"train": Channel("s3://smkit/d/train/")},
+            profiler=None,
+        )
+    ).wait(timeout=120)
+    assert job.status == "Completed", job.describe().get("FailureReason")
+    with tarfile.open(local_session.store.path_for(job.model_data)) as tar:
+        seen = json.load(tar.extractfile("seen.json"))
+    assert seen["hyperparameters"] == {"epochs": 2, "dropout": None}
+    assert set(seen["channels"]) == {"train"} and os.path.isdir(seen["channels"]["train"])
+    assert seen["current_host"] == "algo-1"
+    assert not seen["model_dir"].startswith("/opt/ml")
