@@ -75,7 +75,7 @@ INFERENCE_SCRIPT = textwrap.dedent(
     def input_fn(body, content_type):
         if content_type.startswith("application/json"):
             return json.loads(body)["x"]
-        return [float(v) for v in body.decode().strip().split(",")]
+        return [float(v) for v in body.strip().split(",")]  # text/csv arrives as str
 
 
     def predict_fn(data, model):

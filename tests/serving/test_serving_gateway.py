@@ -55,9 +55,10 @@ def test_invoke_endpoint_unchanged_boto3_code(local, runtime):
     resp = runtime.invoke_endpoint(
         EndpointName="wine", ContentType="text/csv", Body=WINE_CSV, InferenceId="gw-1"
     )
-    assert resp["ContentType"] == "text/csv"
+    # no Accept: the toolkit's default, application/json, with the array itself
+    assert resp["ContentType"] == "application/json"
     assert resp["InvokedProductionVariant"] == "AllTraffic"
-    assert len(resp["Body"].read().decode().split(",")) == 3
+    assert len(json.loads(resp["Body"].read())[0]) == 3
     assert resp["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert resp["ResponseMetadata"]["RequestId"]
     js = runtime.invoke_endpoint(
@@ -66,7 +67,7 @@ def test_invoke_endpoint_unchanged_boto3_code(local, runtime):
         Accept="application/json",
         Body=json.dumps({"instances": [[float(v) for v in WINE_CSV.split(",")]]}),
     )
-    assert len(json.loads(js["Body"].read())["predictions"][0]) == 3
+    assert len(json.loads(js["Body"].read())[0]) == 3
     local.backend.flush_endpoint_capture("wine")
     ids = [
         json.loads(line)["eventMetadata"].get("inferenceId")
@@ -78,7 +79,11 @@ def test_invoke_endpoint_unchanged_boto3_code(local, runtime):
 
 def test_custom_attributes_and_variant_round_trip(runtime):
     resp = runtime.invoke_endpoint(
-        EndpointName="custom", ContentType="text/csv", Body=b"1,1,1", CustomAttributes="k=v"
+        EndpointName="custom",
+        ContentType="text/csv",
+        Accept="text/csv",  # without it output_fn is handed the default, application/json
+        Body=b"1,1,1",
+        CustomAttributes="k=v",
     )
     assert resp["CustomAttributes"] == "k=v"
     assert resp["InvokedProductionVariant"] == "Blue"
@@ -90,7 +95,8 @@ def test_model_error_is_424_with_original_status(runtime):
         runtime.invoke_endpoint(EndpointName="wine", ContentType="text/csv", Body=b"1,2,3\n")
     err = info.value.response
     assert err["ResponseMetadata"]["HTTPStatusCode"] == 424
-    assert err["OriginalStatusCode"] == 424
+    assert err["OriginalStatusCode"] == 500  # the container's status
+    assert err["LogStreamArn"].endswith(":log-group:/aws/sagemaker/Endpoints/wine")
     assert "Feature shape mismatch" in err["OriginalMessage"]
     with pytest.raises(runtime.exceptions.ModelError) as info:
         runtime.invoke_endpoint(EndpointName="wine", ContentType="text/plain", Body=b"x")

@@ -16,9 +16,11 @@ Routes (SageMaker's container contract, FORMATS.md §5):
 - ``GET /ping``: 200, empty body;
 - ``POST /invocations``: body ≤ 5 MB; ``Content-Type``, ``Accept``,
   ``X-Amzn-SageMaker-Custom-Attributes`` and ``X-Amzn-SageMaker-Inference-Id`` honoured;
-  errors answer JSON ``{"code": ..., "message": ...}``: 400 bad payload, 406 unsupported
-  Accept, 413 too large, 415 unsupported content type, 424 ``ModelError`` when the model or
-  a hook raised;
+  413 when the body is too large, 400 when it is empty; otherwise the answer is the
+  inference toolkit's (:mod:`smkit.backends.local.toolkit`): an exception in the model or a
+  hook answers 500 with its message and traceback, as the container does (the Runtime API,
+  here the gateway and the predictor's transport, reports it as 424 ``ModelError`` with
+  ``OriginalStatusCode``);
 - ``POST /_smkit/flush``: returns once every captured request so far is in the store.
 
 Shutdown (SIGTERM, SIGINT or the idle timeout) stops accepting connections, finishes
@@ -207,23 +209,44 @@ class EndpointApp:
         from smkit.backends.local.handlers import RequestError, current_request
 
         token = current_request.set({"custom_attributes": attrs_in, "inference_id": inference_id})
+        respond = getattr(self.handler, "respond", None)
+        req_headers = {
+            k.decode("latin-1"): v.decode("latin-1")
+            for k, v in scope["headers"]
+            if k != b"authorization"
+        }
         try:
-            if size <= INLINE_BODY:
-                out, out_type, extra = self.handler(body, ctype, accept)
+            if respond is not None:  # a Handler: the toolkit's own status and error body
+                if size <= INLINE_BODY:
+                    status, out, out_type, extra = respond(body, ctype, accept, req_headers)
+                else:
+                    loop = asyncio.get_running_loop()
+                    status, out, out_type, extra = await loop.run_in_executor(
+                        None, respond, body, ctype, accept, req_headers
+                    )
             else:
-                loop = asyncio.get_running_loop()
-                out, out_type, extra = await loop.run_in_executor(
-                    None, self.handler, body, ctype, accept
-                )
+                status = 200
+                if size <= INLINE_BODY:
+                    out, out_type, extra = self.handler(body, ctype, accept)
+                else:
+                    loop = asyncio.get_running_loop()
+                    out, out_type, extra = await loop.run_in_executor(
+                        None, self.handler, body, ctype, accept
+                    )
         except RequestError as exc:
             await _respond(send, *_error(exc.status, exc.code, exc.message), _JSON)
             return
         except Exception as exc:
+            # the model or a hook raised: the container answers 500 (the Runtime API, i.e.
+            # the gateway, turns that into 424 ModelError with OriginalStatusCode 500)
             msg = f"{type(exc).__name__}: {exc}"
-            await _respond(send, *_error(424, "ModelError", msg), _JSON)
+            await _respond(send, *_error(500, "ModelError", msg), _JSON)
             return
         finally:
             current_request.reset(token)
+        if status >= 300:
+            await _respond(send, status, out, [(b"content-type", out_type.encode("latin-1"))])
+            return
         headers = [(b"content-type", out_type.encode("latin-1")), self.variant_header]
         for k, v in extra.items():
             headers.append((k.lower().encode("latin-1"), v.encode("latin-1")))

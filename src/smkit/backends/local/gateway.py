@@ -18,8 +18,8 @@ code in ``x-amzn-ErrorType`` and the body):
 - unknown or not-in-service endpoint: 400 ``ValidationError``
   ("Endpoint NAME of account 000000000000 not found.");
 - body over 6 MB: 413 ``ValidationError``;
-- the container answered an error: 424 ``ModelError`` with ``OriginalStatusCode`` and
-  ``OriginalMessage``;
+- the container answered an error (500 for a model error): 424 ``ModelError`` with
+  ``OriginalStatusCode``, ``OriginalMessage`` and ``LogStreamArn``;
 - the container is unreachable: 503 ``ServiceUnavailable``.
 """
 
@@ -201,23 +201,11 @@ class GatewayApp:
                 )
             return
         if resp.status_code >= 300:
-            original = resp.text
-            try:
-                original = json.loads(original).get("message", original)
-            except (ValueError, AttributeError):
-                pass
-            await _send(
-                send,
-                *_error(
-                    424,
-                    "ModelError",
-                    f"Received client error ({resp.status_code}) from primary with message "
-                    f'"{original}". See the endpoint\'s log for more information.',
-                    OriginalStatusCode=resp.status_code,
-                    OriginalMessage=original,
-                ),
-                request_id,
-            )
+            from smkit.backends.local.runtime_errors import model_error_body
+
+            doc = model_error_body(name, resp.status_code, resp.content)
+            hdrs = [(b"content-type", b"application/json"), (b"x-amzn-errortype", b"ModelError")]
+            await _send(send, 424, json.dumps(doc).encode(), hdrs, request_id)
             return
         out_headers = [
             (

@@ -22,10 +22,14 @@ pytorch       ``model.pt``/``model.pth`` (TorchScript, or   ``model(tensor)`` wi
               a pickled ``nn.Module``)
 ============  ============================================  ===============================
 
-Built-in ``input_fn`` decodes ``text/csv`` (rows, no header), ``application/json`` (a row,
-a list of rows, or ``{"instances": ...}`` / ``{"inputs": ...}``) and ``application/x-npy``.
-Built-in ``output_fn`` encodes CSV (one line per row), JSON (``{"predictions": [...]}``)
-or ``.npy``. ``Accept`` missing or ``*/*`` answers in the request's own format.
+Requests run as the SageMaker inference toolkit runs them (:mod:`smkit.backends.local.toolkit`):
+``text/csv`` and ``application/json`` bodies reach the hooks as ``str``; a missing or
+``*/*`` ``Accept`` becomes ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` (else
+``application/json``); a hook taking one more argument gets the request ``context``; the
+default ``output_fn`` encodes the prediction itself (JSON ``[0.0, 2.0]``, CSV, ``.npy``);
+any exception answers 500. The PyTorch defaults are the PyTorch container's (TorchScript
+``model_fn`` when a script is given, ``model.eval()`` and ``no_grad`` in ``predict_fn``,
+any JSON shape). XGBoost and AutoGluon decode rows (2-D) as the XGBoost container does.
 
 A hook may return ``(body, content_type, custom_attributes)``: the third item is sent back
 as ``X-Amzn-SageMaker-Custom-Attributes`` (the header is echoed only when the model sets
@@ -219,7 +223,9 @@ def _load_xgboost(model_dir: Path) -> Any:
             warnings.simplefilter("ignore")
             booster.load_model(str(path))
         model: Any = booster
-    except xgb.core.XGBoostError:
+    except (xgb.core.XGBoostError, UnicodeDecodeError, ValueError):
+        # a pickled booster is not a native model file: xgboost may fail to parse it, or
+        # fail to decode it as JSON text first
         with open(path, "rb") as fh:
             model = pickle.load(fh)  # the SageMaker XGBoost container pickles boosters
     if isinstance(model, xgb.Booster):
@@ -316,14 +322,128 @@ def load_user_module(entry_point: str, source_dir: str | None, model_dir: Path) 
     return module
 
 
+def _toolkit_pytorch_model_fn(model_dir: str) -> Any:
+    """The PyTorch container's default ``model_fn``: TorchScript only, ``model.pt`` or the
+    single ``.pt``/``.pth`` file at the top of ``model_dir``."""
+    import os
+
+    import torch
+
+    path = os.path.join(model_dir, "model.pt")
+    if not os.path.exists(path):
+        files = [
+            f
+            for f in os.listdir(model_dir)
+            if os.path.isfile(os.path.join(model_dir, f))
+            and os.path.splitext(f)[1] in (".pt", ".pth")
+        ]
+        if len(files) != 1:
+            raise ValueError(
+                f"Exactly one .pth or .pt file is required for PyTorch models: {files}"
+            )
+        path = os.path.join(model_dir, files[0])
+    try:
+        return torch.jit.load(path, map_location="cpu")
+    except RuntimeError as exc:
+        raise ConfigError(
+            f"Failed to load {path}. Please ensure model is saved using torchscript.",
+            hint="save with torch.jit.script/trace, or define model_fn in the inference script",
+        ) from exc
+
+
+def _pytorch_input_fn(input_data: Any, content_type: str) -> Any:
+    import torch
+
+    from smkit.backends.local import toolkit
+
+    arr = toolkit.decode(input_data, content_type)
+    if content_type in toolkit.UTF8_TYPES:
+        return torch.FloatTensor(arr)
+    return torch.from_numpy(arr)
+
+
+def _pytorch_predict_fn(data: Any, model: Any) -> Any:
+    import torch
+
+    with torch.no_grad():
+        if hasattr(model, "eval"):
+            model.eval()  # dropout / batch-norm in inference mode, as the container does
+        return model(data)
+
+
+def _pytorch_output_fn(prediction: Any, accept: str) -> Any:
+    from smkit.backends.local import toolkit
+
+    if hasattr(prediction, "detach"):
+        prediction = prediction.detach().cpu().numpy().tolist()
+    for ctype in toolkit.parse_accept(accept):
+        if ctype in toolkit.ENCODABLE:
+            out = toolkit.encode(prediction, ctype)
+            return out.encode("utf-8") if ctype == CSV else out  # the body only
+    raise toolkit.UnsupportedFormatError(accept)
+
+
+def _generic_input_fn(input_data: Any, content_type: str) -> Any:
+    from smkit.backends.local import toolkit
+
+    return toolkit.decode(input_data, content_type)
+
+
+def _rows_input_fn(input_data: Any, content_type: str) -> Any:
+    """XGBoost / AutoGluon: always rows (the XGBoost container builds a DMatrix)."""
+    if isinstance(input_data, str):
+        input_data = input_data.encode("utf-8")
+    return decode_array(input_data, content_type)
+
+
+def _no_predict_fn(data: Any, model: Any) -> Any:
+    raise NotImplementedError("Please provide a predict_fn implementation.")
+
+
+def _defaults(framework: str, scripted: bool) -> dict[str, Any]:
+    """The framework container's default hooks (``scripted``: the user gave a script)."""
+    from smkit.backends.local import toolkit
+
+    out: dict[str, Any] = {
+        "model_fn": _LOADERS.get(framework),
+        "input_fn": _generic_input_fn,
+        "predict_fn": _predict_default(framework) if framework in _LOADERS else _no_predict_fn,
+        "output_fn": toolkit.default_output_fn,
+    }
+    if framework == "pytorch":
+        out.update(
+            input_fn=_pytorch_input_fn,
+            predict_fn=_pytorch_predict_fn,
+            output_fn=_pytorch_output_fn,
+        )
+        if scripted:
+            out["model_fn"] = _toolkit_pytorch_model_fn
+    elif framework in ("xgboost", "autogluon"):
+        out["input_fn"] = _rows_input_fn
+    elif framework == "sklearn":
+        if scripted:
+            out["model_fn"] = None  # the scikit-learn container has no default model_fn
+        else:
+            # no script: smkit's own convenience (SageMaker cannot serve this), rows as for
+            # XGBoost so that a single CSV row is one sample
+            out["input_fn"] = _rows_input_fn
+    return out
+
+
 class Handler:
-    """One loaded model and the hooks that serve it.
+    """One loaded model and the hooks that serve it, run as the inference toolkit runs them
+    (see :mod:`smkit.backends.local.toolkit`).
 
     Args:
         model_dir: The extracted ``model.tar.gz``.
         framework: One of :data:`smkit.serving.FRAMEWORKS`.
         entry_point: Inference script with toolkit hooks (optional for built-ins).
         source_dir: Directory of the script.
+
+    Raises:
+        ConfigError: the script defines ``transform_fn`` together with ``input_fn``,
+            ``predict_fn`` or ``output_fn`` (the toolkit refuses to start), or nothing can
+            load the model.
     """
 
     def __init__(
@@ -333,6 +453,8 @@ class Handler:
         entry_point: str | None = None,
         source_dir: str | None = None,
     ) -> None:
+        from smkit.backends.local.toolkit import ServingContext, call_hook
+
         self.model_dir = Path(model_dir)
         self.framework = framework
         user = load_user_module(entry_point, source_dir, self.model_dir) if entry_point else None
@@ -341,24 +463,100 @@ class Handler:
         def hook(name: str) -> Any:
             return getattr(user, name, None) if user is not None else None
 
-        model_fn = hook("model_fn") or _LOADERS.get(framework)
+        defaults = _defaults(framework, scripted=user is not None)
+        self.transform_fn = hook("transform_fn")
+        if self.transform_fn is not None and any(
+            hook(n) for n in ("input_fn", "predict_fn", "output_fn")
+        ):
+            raise ConfigError(
+                "Cannot use transform_fn implementation in conjunction with input_fn, "
+                "predict_fn, and/or output_fn implementation",
+                hint="define either transform_fn or the input_fn/predict_fn/output_fn hooks",
+            )
+        model_fn = hook("model_fn") or defaults["model_fn"]
         if model_fn is None:
             raise ConfigError(
                 f"the inference script {entry_point!r} defines no model_fn and framework "
-                f"{framework!r} has no built-in loader",
+                f"{framework!r} has no default one on SageMaker",
                 hint="define model_fn(model_dir) in the script",
             )
-        self.transform_fn = hook("transform_fn")
-        self.input_fn = hook("input_fn") or decode_array
-        self.predict_fn = hook("predict_fn") or _predict_default(framework)
-        self.output_fn = hook("output_fn")
-        self.custom_input = hook("input_fn") is not None
-        self.model = model_fn(str(self.model_dir))
+        self.input_fn = hook("input_fn") or defaults["input_fn"]
+        self.predict_fn = hook("predict_fn") or defaults["predict_fn"]
+        self.output_fn = hook("output_fn") or defaults["output_fn"]
+        self.context = ServingContext(str(self.model_dir))
+        self._call = call_hook
+        self.model = call_hook(model_fn, (str(self.model_dir),), self.context)
 
-    def default_accept(self, content_type: str) -> str:
+    def default_accept(self, content_type: str | None = None) -> str:
         """The answer's type when ``Accept`` is missing or ``*/*``."""
-        mt = media_type(content_type)
-        return mt if mt in SUPPORTED_TYPES else CSV
+        from smkit.backends.local.toolkit import default_accept
+
+        return default_accept()
+
+    def _transform(self, body: Any, content_type: str, accept: str) -> Any:
+        ctx = self.context
+        if self.transform_fn is not None:
+            return self._call(self.transform_fn, (self.model, body, content_type, accept), ctx)
+        data = self._call(self.input_fn, (body, content_type), ctx)
+        prediction = self._call(self.predict_fn, (data, self.model), ctx)
+        return self._call(self.output_fn, (prediction, accept), ctx)
+
+    def serve(
+        self,
+        body: bytes,
+        content_type: str | None,
+        accept: str | None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes, str, dict[str, str]]:
+        """Serve one request; returns ``(status, body, content_type, headers)``.
+
+        Raises:
+            Exception: whatever a hook raised (the container answers it with
+                :func:`~smkit.backends.local.toolkit.error_answer`).
+        """
+        from smkit.backends.local import toolkit
+
+        req = dict(headers or {})
+        if content_type is not None:
+            req.setdefault("Content-Type", content_type)
+        if accept is not None:
+            req.setdefault("Accept", accept)
+        self.context.set_request(req)
+        if not accept or accept == toolkit.ANY:
+            accept = toolkit.default_accept()
+        data: Any = body
+        if content_type in toolkit.UTF8_TYPES:
+            data = body.decode("utf-8")
+        status, out, ctype, extra = toolkit.normalize_result(
+            self._transform(data, content_type or "", accept), accept
+        )
+        resp = self.context._response
+        if "content_type" in resp:
+            ctype = resp["content_type"]
+        if "status" in resp:
+            status = resp["status"]
+        extra.update(resp.get("headers") or {})
+        return status, out, ctype, extra
+
+    def respond(
+        self,
+        body: bytes,
+        content_type: str | None,
+        accept: str | None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes, str, dict[str, str]]:
+        """:meth:`serve`, answering an exception as the container does (500 and the
+        message with its traceback), never raising."""
+        from smkit.backends.local import toolkit
+
+        try:
+            return self.serve(body, content_type, accept, headers)
+        except RequestError as exc:  # smkit's own row decoder (XGBoost, AutoGluon) refused
+            doc = {"code": exc.code, "message": exc.message}
+            return exc.status, json.dumps(doc).encode(), JSON, {}
+        except Exception as exc:
+            status, text = toolkit.error_answer(exc)
+            return status, text, "text/plain; charset=utf-8", {}
 
     def __call__(
         self, body: bytes, content_type: str, accept: str | None
@@ -366,40 +564,10 @@ class Handler:
         """Serve one request; returns the body, its content type and extra headers.
 
         Raises:
-            RequestError: the request is refused (4xx).
-            Exception: whatever the model or a hook raised (a model error).
+            Exception: whatever the model or a hook raised (a model error), or
+                :class:`RequestError` when a hook answered an error status.
         """
-        if self.transform_fn is not None:
-            out = self.transform_fn(self.model, body, content_type, accept or "*/*")
-            return _as_response(out, accept)
-        if not self.custom_input and media_type(content_type) not in SUPPORTED_TYPES:
-            raise RequestError(
-                415,
-                "UnsupportedMediaType",
-                f"content type {content_type!r} is not one of {SUPPORTED_TYPES}",
-            )
-        default = self.default_accept(content_type)
-        if self.output_fn is None:
-            acc = parse_accept(accept, default, SUPPORTED_TYPES)
-        else:
-            acc = accept if accept and accept.strip() != "*/*" else default
-        data = self.input_fn(body, content_type)
-        prediction = self.predict_fn(data, self.model)
-        if self.output_fn is None:
-            out_body, out_type = encode_prediction(prediction, acc)
-            return out_body, out_type, {}
-        return _as_response(self.output_fn(prediction, acc), acc)
-
-
-def _as_response(out: Any, accept: str | None) -> tuple[bytes, str, dict[str, str]]:
-    ctype = accept if accept and accept.strip() != "*/*" else JSON
-    headers: dict[str, str] = {}
-    if isinstance(out, tuple):
-        if len(out) > 2 and out[2]:  # (body, content_type, custom_attributes)
-            headers[CUSTOM_ATTRIBUTES] = str(out[2])
-        out, ctype = out[0], out[1]
-    if isinstance(out, str):
-        out = out.encode("utf-8")
-    elif not isinstance(out, bytes | bytearray):
-        out = json.dumps(out, default=lambda v: v.tolist()).encode("utf-8")
-    return bytes(out), str(ctype), headers
+        status, out, ctype, extra = self.serve(body, content_type, accept)
+        if status >= 300:
+            raise RequestError(status, "ModelError", out.decode("utf-8", "replace"))
+        return out, ctype, extra

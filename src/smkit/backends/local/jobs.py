@@ -419,7 +419,6 @@ class _Supervisor:
             input_data_config=input_config,
             resource_config=resource,
             entry_point=d["EntryPoint"],
-            module_dir=str(d["SourceDir"]),
         )
         return env, argv
 

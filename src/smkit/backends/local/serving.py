@@ -12,6 +12,7 @@ with the reason.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import signal
@@ -457,6 +458,18 @@ class LocalServing:
                 resp = client.post(url, content=body, headers=headers)
             except (httpx.TransportError, OSError) as exc:
                 raise TransientError(f"{type(exc).__name__}: {exc}", url=url) from exc
+            if resp.status_code >= 300 and resp.status_code not in (401, 413):
+                # the container's error answer, reported as the Runtime API does (413: the
+                # Runtime refuses large bodies itself; 401: smkit's own token check)
+                from smkit.backends.local.runtime_errors import model_error_body
+
+                doc = model_error_body(name, resp.status_code, resp.content)
+                return InvokeResult(
+                    status=424,
+                    body=json.dumps(doc).encode(),
+                    content_type="application/json",
+                    headers=dict(resp.headers),
+                )
             return InvokeResult(
                 status=resp.status_code,
                 body=resp.content,
