@@ -1,0 +1,313 @@
+"""Deequ's KLL sketch, the one in SageMaker Model Monitor's ``statistics.json``.
+
+SageMaker's analyzer is Deequ on Spark; its sketch is ``QuantileNonSample`` with
+``NonSampleCompactor`` (awslabs/deequ, ``analyzers/QuantileNonSample.scala``,
+``NonSampleCompactor.scala``, ``KLLSketch.scala``, ``catalyst/StatefulKLLSketch.scala``).
+It is deterministic. This module reproduces it exactly (same items, same levels, same order),
+vectorised with numpy:
+
+- level ``h`` holds at most ``capacity(h) = 2 * (ceil(k * c**h / 2) + 1)`` items; the sketch's
+  total capacity is the sum over its levels; each value is appended to level 0;
+- when the number of held items exceeds the total capacity, the lowest level whose buffer is
+  at or over its capacity is compacted (a level is added above it when it is the top one),
+  and nothing else: at most one compaction per value;
+- compacting: when the level's compaction count is odd its offset flips (0 <-> 1, starts 0);
+  the first ``len - len % 2`` items are sorted, every second one from the offset moves to the
+  level above, an odd last item (arrival order) stays;
+- Spark's final aggregation merges the one partial sketch into a fresh one
+  (:meth:`DeequKLL.finalized`): buffers are concatenated level by level, compaction counts
+  start again at 0, and the sketch condenses while ``held >= capacity`` (``>=``, unlike
+  ``update``'s ``>``).
+
+Vectorisation. Which items are compacted when depends only on the *number* of items, never
+on their values, so :meth:`DeequKLL.update` first plans the compactions of a whole chunk with
+integer arithmetic (each level's buffer is always a contiguous run of what that level
+received), then runs them level by level: all of level 0's compactions of a chunk are one
+``np.sort(axis=1)`` over a 2-D gather. The result is identical to the value-by-value
+algorithm whatever the chunk size (a property test checks it against a direct translation).
+
+Histogram counts come from the sketch's ranks (``KLLSketch.computeMetricFrom``): bucket ``i``
+of ``[min, max]`` cut in 10 counts the weight of items ``< hi_i`` minus that of items
+``< lo_i``, the last bucket ``<= hi`` instead of ``< hi``. The sketch's own min/max start at
+``Int.MaxValue`` / ``Int.MinValue`` (``StatefulKLLSketch.initialize``), so the bucket edges use
+``min(2147483647, min)`` and ``max(-2147483648, max)``; :func:`kll_bounds` applies that.
+
+*Inferred* (no SageMaker source states it): that the analyzer reads a file as one Spark
+partition, in row order. Spark splits files above its partition size (at least 4 MB, or
+``size / cores``) and would merge per-split sketches; smkit sketches a file as one stream.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = [
+    "INT_MAX",
+    "INT_MIN",
+    "KLL_C",
+    "KLL_K",
+    "DeequKLL",
+    "bucket_counts",
+    "bucket_edges",
+    "capacity",
+    "kll_bounds",
+]
+
+KLL_K = 2048
+KLL_C = 0.64
+INT_MAX = 2147483647.0  # Int.MaxValue.toDouble: the sketch's initial minimum
+INT_MIN = -2147483648.0  # Int.MinValue.toDouble: its initial maximum
+BINS = 10
+
+
+def capacity(height: int, k: int = KLL_K, c: float = KLL_C) -> int:
+    """Items level ``height`` may hold: ``2 * (ceil(k * c**height / 2) + 1)``."""
+    return 2 * (math.ceil(k * math.pow(c, height) / 2) + 1)
+
+
+class DeequKLL:
+    """Deequ's ``QuantileNonSample[Double]``, value for value.
+
+    Example:
+        >>> import numpy as np
+        >>> s = DeequKLL()
+        >>> s.update(np.arange(3000, dtype=float))
+        >>> [len(level) for level in s.finalized().data()]
+        [950, 1025]
+    """
+
+    def __init__(self, k: int = KLL_K, c: float = KLL_C) -> None:
+        import numpy as np
+
+        self.k = int(k)
+        self.c = float(c)
+        self.count = 0  # values seen
+        self._bufs: list[Any] = [np.empty(0, dtype=np.float64)]
+        self._ncomp: list[int] = [0]
+        self._offset: list[int] = [0]
+        self._caps: list[int] = [capacity(0, self.k, self.c)]
+        self._total = self._caps[0]
+
+    # -- state ---------------------------------------------------------------------------
+    @property
+    def num_levels(self) -> int:
+        return len(self._bufs)
+
+    def held(self) -> int:
+        """Items held over all levels."""
+        return sum(len(b) for b in self._bufs)
+
+    def _expand(self) -> None:
+        import numpy as np
+
+        self._bufs.append(np.empty(0, dtype=np.float64))
+        self._ncomp.append(0)
+        self._offset.append(0)
+        self._caps.append(capacity(len(self._caps), self.k, self.c))
+        self._total += self._caps[-1]
+
+    # -- update --------------------------------------------------------------------------
+    def update(self, values: Any) -> None:
+        """Add values in order (a 1-D float64 array or anything numpy converts to one)."""
+        import numpy as np
+
+        x = np.ascontiguousarray(values, dtype=np.float64).ravel()
+        m = len(x)
+        if not m:
+            return
+        self.count += m
+        levels = len(self._bufs)
+        slen = [len(b) for b in self._bufs]  # length of what each level received (local)
+        start = [0] * levels  # where each level's buffer begins in that stream
+        events: list[list[tuple[int, int, int]]] = [[] for _ in range(levels)]
+        held = sum(slen)
+        pos = 0
+        while True:
+            need = self._total - held + 1  # values until the next condense
+            if need > m - pos:
+                slen[0] += m - pos
+                break
+            slen[0] += need
+            held += need
+            pos += need
+            # condense: the lowest level at or over its capacity
+            for h in range(levels):
+                length = slen[h] - start[h]
+                if length >= self._caps[h]:
+                    if h + 1 >= levels:
+                        self._expand()
+                        levels += 1
+                        slen.append(0)
+                        start.append(0)
+                        events.append([])
+                    even = length - length % 2
+                    if self._ncomp[h] % 2 == 1:
+                        self._offset[h] = 1 - self._offset[h]
+                    events[h].append((start[h], even, self._offset[h]))
+                    start[h] += even
+                    slen[h + 1] += even // 2
+                    self._ncomp[h] += 1
+                    held -= even - even // 2
+                    break
+            else:  # pragma: no cover - held > total implies some level is over capacity
+                raise AssertionError("KLL condense found no full level")
+        incoming = x
+        for h in range(levels):
+            buf = self._bufs[h]
+            stream = np.concatenate([buf, incoming]) if len(buf) else incoming
+            incoming = _compact_many(stream, events[h])
+            self._bufs[h] = stream[start[h] :].copy()
+
+    # -- merge (Spark's partial -> final aggregation) -------------------------------------
+    def merge(self, other: DeequKLL) -> DeequKLL:
+        """``QuantileNonSample.merge``: ``other``'s buffers appended to this one's, in place."""
+        import numpy as np
+
+        while len(self._bufs) < len(other._bufs):
+            self._expand()
+        for i, b in enumerate(other._bufs):
+            if len(b):
+                self._bufs[i] = np.concatenate([self._bufs[i], b])
+        self.count += other.count
+        while self.held() >= self._total:
+            self._condense_one()
+        return self
+
+    def finalized(self) -> DeequKLL:
+        """The sketch as Spark's final aggregation leaves it: a fresh sketch merged with this."""
+        out = DeequKLL(self.k, self.c)
+        return out.merge(self)
+
+    def _condense_one(self) -> None:
+        import numpy as np
+
+        for h in range(len(self._bufs)):
+            buf = self._bufs[h]
+            if len(buf) >= self._caps[h]:
+                if h + 1 >= len(self._bufs):
+                    self._expand()
+                even = len(buf) - len(buf) % 2
+                if self._ncomp[h] % 2 == 1:
+                    self._offset[h] = 1 - self._offset[h]
+                out = _compact_many(buf, [(0, even, self._offset[h])])
+                self._bufs[h + 1] = np.concatenate([self._bufs[h + 1], out])
+                self._bufs[h] = buf[even:].copy()
+                self._ncomp[h] += 1
+                return
+        raise AssertionError("KLL condense found no full level")  # pragma: no cover
+
+    # -- queries -------------------------------------------------------------------------
+    def data(self) -> list[list[float]]:
+        """``getCompactorItems``: each level's buffer as it stands (empty levels included)."""
+        return [b.tolist() for b in self._bufs]
+
+    def _sorted(self) -> tuple[Any, Any]:
+        import numpy as np
+
+        values = np.concatenate(self._bufs) if self._bufs else np.empty(0)
+        weights = np.concatenate(
+            [np.full(len(b), 1 << h, dtype=np.int64) for h, b in enumerate(self._bufs)]
+        )
+        order = np.argsort(values, kind="stable")
+        return values[order], np.concatenate([[0], np.cumsum(weights[order])])
+
+    def rank(self, x: float) -> int:
+        """``getRank``: weight of items ``<= x``."""
+        import numpy as np
+
+        v, cw = self._sorted()
+        return int(cw[np.searchsorted(v, x, side="right")])
+
+    def rank_exclusive(self, x: float) -> int:
+        """``getRankExclusive``: weight of items ``< x``."""
+        import numpy as np
+
+        v, cw = self._sorted()
+        return int(cw[np.searchsorted(v, x, side="left")])
+
+    def quantile(self, q: float) -> float:
+        """The smallest item whose inclusive rank reaches ``q`` of the total weight."""
+        import numpy as np
+
+        v, cw = self._sorted()
+        if not len(v):
+            return math.nan
+        i = int(np.searchsorted(cw[1:], q * cw[-1], side="left"))
+        return float(v[min(i, len(v) - 1)])
+
+    def bucket_counts(self, lo: float, hi: float) -> list[int]:
+        """``KLLSketch.computeMetricFrom``'s 10 counts for edges :func:`bucket_edges` (lo, hi)."""
+        return bucket_counts(self._sorted(), bucket_edges(lo, hi))
+
+
+def kll_bounds(minimum: float, maximum: float) -> tuple[float, float]:
+    """The sketch's own min/max: they start at ``Int.MaxValue`` / ``Int.MinValue``."""
+    return min(INT_MAX, minimum), max(INT_MIN, maximum)
+
+
+def bucket_edges(lo: float, hi: float, bins: int = BINS) -> list[float]:
+    """``start + (end - start) * i / bins`` for ``i = 0..bins`` (Scala's evaluation order)."""
+    return [lo + (hi - lo) * i / float(bins) for i in range(bins + 1)]
+
+
+def bucket_counts(sorted_sketch: tuple[Any, Any], edges: list[float]) -> list[int]:
+    """Counts from sorted items and their cumulative weights (``DeequKLL._sorted``)."""
+    import numpy as np
+
+    v, cw = sorted_sketch
+    e = np.asarray(edges, dtype=np.float64)
+    below = cw[np.searchsorted(v, e, side="left")]  # getRankExclusive at every edge
+    upto_last = cw[np.searchsorted(v, e[-1], side="right")]  # getRank at the top edge
+    counts = [int(below[i + 1] - below[i]) for i in range(len(e) - 2)]
+    counts.append(int(upto_last - below[-2]))
+    return counts
+
+
+def _compact_many(stream: Any, events: list[tuple[int, int, int]]) -> Any:
+    """Outputs of compactions ``(start, even_length, offset)`` over ``stream``, in order."""
+    import numpy as np
+
+    if not events:
+        return np.empty(0, dtype=np.float64)
+    sizes = [e[1] // 2 for e in events]
+    out = np.empty(sum(sizes), dtype=np.float64)
+    where = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    groups: dict[int, list[int]] = {}
+    for i, (_s, even, _o) in enumerate(events):
+        groups.setdefault(even, []).append(i)
+    for even, members in groups.items():
+        if even == 0:
+            continue
+        starts = np.array([events[i][0] for i in members], dtype=np.int64)
+        offsets = np.array([events[i][2] for i in members], dtype=np.int64)
+        block = stream[starts[:, None] + np.arange(even, dtype=np.int64)]
+        block.sort(axis=1)
+        _order_signed_zeros(block)
+        cols = offsets[:, None] + 2 * np.arange(even // 2, dtype=np.int64)
+        picked = np.take_along_axis(block, cols, axis=1)
+        if len(members) == len(events):  # one group: the rows are the events, in order
+            out[:] = picked.ravel()
+        else:
+            for row, i in enumerate(members):
+                out[where[i] : where[i + 1]] = picked[row]
+    return out
+
+
+def _order_signed_zeros(block: Any) -> None:
+    """Put ``-0.0`` before ``0.0`` in sorted rows, as Scala's ``Ordering.Double`` does
+    (numpy's sort treats them as equal and leaves them in any order)."""
+    import numpy as np
+
+    zero = block == 0.0
+    if not zero.any():
+        return
+    neg = zero & np.signbit(block)
+    if not neg.any():
+        return
+    for r in np.flatnonzero(neg.any(axis=1)):
+        row = block[r]
+        idx = np.flatnonzero(row == 0.0)  # contiguous after the sort
+        n_neg = int(np.count_nonzero(np.signbit(row[idx])))
+        row[idx[:n_neg]] = -0.0
+        row[idx[n_neg:]] = 0.0
