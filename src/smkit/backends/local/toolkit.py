@@ -161,7 +161,7 @@ def decode(obj: Any, content_type: str) -> Any:
     if content_type == CSV:
         return np.genfromtxt(io.StringIO(obj), delimiter=",")
     if content_type == NPY:
-        from smkit.backends.local.handlers import load_npy
+        from smkit.serving.npy import load_npy
 
         return load_npy(bytes(obj))
     if content_type == NPZ:
