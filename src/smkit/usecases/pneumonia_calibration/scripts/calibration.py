@@ -351,20 +351,31 @@ class PlattCalibrator(Calibrator):
             return _nll_from_logits(t, x @ wv)
 
         f = loss(w)
-        for _ in range(100):
+        # start from the intercept that matches the base rate when that is better: on
+        # saturated scores (every logit far from 0) Newton's method from a=1, b=0 crawls
+        rate = float(np.clip(t.mean(), 1e-12, 1 - 1e-12))
+        w0 = np.array([1.0, np.log(rate / (1 - rate)) - float(z.mean())])
+        if loss(w0) < f:
+            w, f = w0, loss(w0)
+        for _ in range(200):
             s = sigmoid(x @ w)
             g = x.T @ (s - t) / z.size
-            h = (x * (s * (1 - s))[:, None]).T @ x / z.size + 1e-10 * np.eye(2)
+            h = (x * (s * (1 - s))[:, None]).T @ x / z.size
             if np.max(np.abs(g)) < 1e-12:
                 break
-            step = np.linalg.solve(h, g)
-            lr = 1.0
-            while lr > 1e-10:
-                w_new = w - lr * step
-                f_new = loss(w_new)
-                if f_new < f:
-                    break
-                lr *= 0.5
+            # damped Newton (Levenberg-Marquardt): more damping whenever a step fails
+            for damping in (1e-10, 1e-6, 1e-3, 1e-1, 1.0, 10.0):
+                step = np.linalg.solve(h + damping * np.eye(2), g)
+                lr = 1.0
+                while lr > 1e-6:
+                    w_new = w - lr * step
+                    f_new = loss(w_new)
+                    if f_new < f:
+                        break
+                    lr *= 0.5
+                else:
+                    continue
+                break
             else:
                 break
             done = np.max(np.abs(w_new - w)) < 1e-10
