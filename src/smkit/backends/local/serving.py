@@ -255,7 +255,7 @@ class LocalServing:
                 ) from exc
         self.catalog.create("endpoint", name, endpoint_data, status="Creating")
         warn_exposed(f"endpoint {name!r}", spec.host, spec.auth_token)
-        self._launch(name, log_path)
+        self._launch(name, log_path, inherit_env=bool(getattr(mspec, "inherit_env", False)))
         endpoint = Endpoint(self, name, auth_token=spec.auth_token)
         if wait:
             self._wait_in_service(endpoint, spec.startup_timeout, log_path)
@@ -295,9 +295,17 @@ class LocalServing:
         module: str = "endpoint_server",
         extra_args: list[str] | None = None,
         extra_env: dict[str, str] | None = None,
+        inherit_env: bool = True,
     ) -> None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ)
+        if module == "endpoint_server":  # it runs user code: a clean environment
+            from smkit.backends.local.isolation import clean_environment
+
+            env = clean_environment(inherit=inherit_env)
+            src_root = str(Path(__file__).resolve().parents[3])
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [src_root, env.get("PYTHONPATH")]))
+        else:
+            env = dict(os.environ)
         env.setdefault("OMP_NUM_THREADS", "1")
         env["SMKIT_HOME"] = str(self.root)
         env.pop(GATEWAY_TOKEN_ENV, None)
