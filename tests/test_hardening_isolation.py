@@ -115,8 +115,20 @@ def test_inherit_env_opts_into_the_host_environment(local_session, rewriter, mon
 def test_clean_environment_unit():
     from smkit.backends.local.isolation import clean_environment, redact_argv
 
-    host = {"PATH": "/bin", "LC_ALL": "C", "AWS_SESSION_TOKEN": "x", "GITHUB_TOKEN": "y"}
-    assert clean_environment({"A": "1"}, host=host) == {"PATH": "/bin", "LC_ALL": "C", "A": "1"}
+    host = {
+        "PATH": "/bin",
+        "LC_ALL": "C",
+        "AWS_SESSION_TOKEN": "x",
+        "GITHUB_TOKEN": "y",
+        "SMKIT_ENDPOINT_TOKEN": "z",
+        "SMKIT_BUCKET": "b",
+    }
+    assert clean_environment({"A": "1"}, host=host) == {
+        "PATH": "/bin",
+        "LC_ALL": "C",
+        "SMKIT_BUCKET": "b",
+        "A": "1",
+    }
     assert clean_environment({"PATH": "/x"}, host=host, inherit=True)["GITHUB_TOKEN"] == "y"
     assert redact_argv(["py", "--api_key", "k", "--lr", "0.1", "--token=t"]) == [
         "py", "--api_key", "***redacted***", "--lr", "0.1", "--token=***redacted***",

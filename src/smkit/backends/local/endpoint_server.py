@@ -45,6 +45,7 @@ __all__ = ["EndpointApp", "main", "prepare_model"]
 MAX_BODY = 5 * 1024 * 1024
 INLINE_BODY = 64 * 1024  # larger requests run in a worker thread
 _JSON = [(b"content-type", b"application/json")]
+_EMPTY = [(b"content-length", b"0")]
 
 
 def _error(status: int, code: str, message: str) -> tuple[int, bytes]:
@@ -101,7 +102,8 @@ class EndpointApp:
             if path == "/invocations" and method == "POST":
                 await self._invocations(scope, receive, send)
             elif path == "/ping" and method in ("GET", "HEAD"):
-                await send({"type": "http.response.start", "status": 200, "headers": []})
+                # an explicit length: HTTP/1.0 clients otherwise wait for the close
+                await send({"type": "http.response.start", "status": 200, "headers": _EMPTY})
                 await send({"type": "http.response.body", "body": b""})
             elif path == "/_smkit/flush" and method == "POST":
                 ok = True
@@ -299,11 +301,20 @@ def prepare_model(backend: Any, model: dict[str, Any], dest: Path) -> Path:
 
     url = str(model["PrimaryContainer"]["ModelDataUrl"])
     path = backend.store.path_for(url) if url.startswith("s3://") else Path(url)
+    expected = model.get("ModelDataSha256")
     if path.is_dir():
+        # a directory has no SHA-256: serving it would skip the integrity check
+        if expected or url.startswith("s3://") or url.endswith((".tar.gz", ".tgz", ".tar")):
+            raise ValidationError(
+                f"model artifact {url!r} is a directory, not a model.tar.gz"
+                + (f" with the recorded SHA-256 {expected}" if expected else ""),
+                hint="the artifact was replaced; retrain, or point ModelSpec.model_data at "
+                "a local model directory without a sha256",
+                uri=url,
+            )
         return path
     if not path.is_file():
         raise SourceNotFoundError(f"model artifact {url!r} does not exist", uri=url)
-    expected = model.get("ModelDataSha256")
     if expected:
         actual = _sha256(path)
         if actual != expected:
@@ -422,13 +433,14 @@ def serve(root: str, name: str) -> int:
         on_idle=on_idle,
         auth_sha256=endpoint.get("AuthTokenSha256"),
     )
+    from smkit.backends.local.http_guard import raise_fd_limit, uvicorn_options
+
+    raise_fd_limit()  # idle connections must not exhaust descriptors below the cap
     config_kw: dict[str, Any] = {
         "lifespan": "on",
         "log_level": "warning",
         "access_log": False,
-        "timeout_keep_alive": 75,
-        "http": "httptools",
-        "loop": "uvloop",
+        **uvicorn_options(),  # bounded heads, head/body timeouts, a connection cap (503)
     }
     server = uvicorn.Server(uvicorn.Config(app, **config_kw))
     try:

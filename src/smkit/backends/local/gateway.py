@@ -277,6 +277,9 @@ def serve(root: str, host: str = "127.0.0.1") -> int:
         catalog.create("gateway", GATEWAY_NAME, data, status="InService")
         print(f"gateway in service at {url} (pid {os.getpid()})", flush=True)
 
+    from smkit.backends.local.http_guard import raise_fd_limit, uvicorn_options
+
+    raise_fd_limit()
     app = GatewayApp(backend, on_startup=started, auth_sha256=digest)
     server = uvicorn.Server(
         uvicorn.Config(
@@ -284,8 +287,7 @@ def serve(root: str, host: str = "127.0.0.1") -> int:
             lifespan="on",
             log_level="warning",
             access_log=False,
-            http="httptools",
-            loop="uvloop",
+            **uvicorn_options(),  # bounded heads, head/body timeouts, a connection cap (503)
         )
     )
     try:

@@ -30,7 +30,10 @@ PASS_THROUGH = frozenset(
         "NVIDIA_VISIBLE_DEVICES", "SMKIT_HOME",
     }
 )  # fmt: skip
-_PASS_PREFIXES = ("LC_",)
+#: prefixes kept too: the locale, and smkit's own settings (but never one whose name looks
+#: like a secret: ``SMKIT_ENDPOINT_TOKEN``, ``SMKIT_GATEWAY_TOKEN_SHA256``)
+_PASS_PREFIXES = ("LC_", "SMKIT_")
+_SECRET_KEY = re.compile(r"secret|token|password|passwd|credential|authorization|api[_-]?key", re.I)
 
 
 def clean_environment(
@@ -51,12 +54,13 @@ def clean_environment(
     if inherit:
         env = dict(host)
     else:
-        env = {k: v for k, v in host.items() if k in PASS_THROUGH or k.startswith(_PASS_PREFIXES)}
+        env = {
+            k: v
+            for k, v in host.items()
+            if k in PASS_THROUGH or (k.startswith(_PASS_PREFIXES) and not _SECRET_KEY.search(k))
+        }
     env.update(defined or {})
     return env
-
-
-_SECRET_KEY = re.compile(r"secret|token|password|passwd|credential|authorization|api[_-]?key", re.I)
 
 
 def redact_argv(argv: list[str]) -> list[str]:
