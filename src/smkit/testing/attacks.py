@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 __all__ = [
+    "burst",
     "huge_header",
     "idle_connections",
     "legit_latencies",
@@ -141,6 +142,73 @@ def legit_latencies(
             if pause:
                 time.sleep(pause)
     return lat, codes
+
+
+def burst(
+    host: str,
+    port: int,
+    path: str,
+    body: bytes,
+    *,
+    clients: int,
+    per_client: int = 1,
+    timeout: float = 30.0,
+    content_type: str = "text/csv",
+) -> dict[str, Any]:
+    """``clients`` concurrent keep-alive connections each sending ``per_client`` POSTs (asyncio,
+    raw sockets: cheap on the client side); returns counts per status (0: no answer within
+    ``timeout``), ``seconds`` (wall time of the whole burst) and per-request ``latencies``."""
+    import asyncio
+
+    _check_loopback(host)
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    statuses: dict[int, int] = {}
+    latencies: list[float] = []
+
+    async def one_client() -> None:
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        except (OSError, TimeoutError):
+            statuses[0] = statuses.get(0, 0) + per_client
+            return
+        done = 0
+        try:
+            for _ in range(per_client):
+                t0 = time.perf_counter()
+                writer.write(request)
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                await asyncio.wait_for(reader.readexactly(length), timeout)
+                code = int(head.split(b" ", 2)[1])
+                statuses[code] = statuses.get(code, 0) + 1
+                latencies.append(time.perf_counter() - t0)
+                done += 1
+                if b"connection: close" in head.lower():
+                    break
+        except (OSError, TimeoutError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            statuses[0] = (
+                statuses.get(0, 0) + per_client - done
+                if done < per_client
+                else (statuses.get(0, 0))
+            )
+            writer.close()
+
+    async def main() -> float:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one_client() for _ in range(clients)))
+        return time.perf_counter() - t0
+
+    seconds = asyncio.run(main())
+    statuses = {k: v for k, v in statuses.items() if v}
+    return {"statuses": statuses, "seconds": seconds, "latencies": latencies}
 
 
 def median_ms(latencies: list[float]) -> float:

@@ -58,7 +58,7 @@ class Limits:
     body_timeout: float = 60.0
     keep_alive: float = 75.0
     max_connections: int = 4096
-    max_inflight: int = 1024
+    max_inflight: int = 8192  # a keep-alive connection briefly holds two tasks
 
     @classmethod
     def from_env(cls, environ: Any = None) -> Limits:
