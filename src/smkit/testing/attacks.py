@@ -3,7 +3,8 @@
 Each attack takes a ``(host, port)`` on 127.0.0.1, runs for a bounded time and size, and
 stops by itself; :func:`legit_latencies` measures what a well-behaved client sees meanwhile.
 
-Run ``python -m smkit.testing.attacks serve`` for a minimal guarded server (an
+Run ``python -m smkit.testing.attacks serve [--plain]`` for a minimal guarded (``--plain``:
+stock uvicorn httptools) server (an
 :class:`~smkit.backends.local.endpoint_server.EndpointApp` echoing its body) that prints its
 port on the first line.
 """
@@ -231,7 +232,7 @@ def in_thread(fn: Any, *args: Any, **kwargs: Any) -> tuple[threading.Thread, dic
     return t, box
 
 
-def _serve() -> None:  # pragma: no cover - run as a subprocess
+def _serve(plain: bool = False) -> None:  # pragma: no cover - run as a subprocess
     import uvicorn
 
     from smkit.backends.local.endpoint_server import EndpointApp, _free_socket
@@ -244,10 +245,12 @@ def _serve() -> None:  # pragma: no cover - run as a subprocess
     sock = _free_socket("127.0.0.1")
     print(sock.getsockname()[1], flush=True)
     app = EndpointApp(echo)
-    config = uvicorn.Config(app, lifespan="on", log_level="error", **uvicorn_options())
+    # plain: the stack before issue 21 (stock httptools protocol), the benchmark's reference
+    options = {"http": "httptools", "loop": "uvloop"} if plain else uvicorn_options()
+    config = uvicorn.Config(app, lifespan="on", log_level="error", **options)
     uvicorn.Server(config).run(sockets=[sock])
 
 
 if __name__ == "__main__":  # pragma: no cover
-    if sys.argv[1:] == ["serve"]:
-        _serve()
+    if sys.argv[1:2] == ["serve"]:
+        _serve(plain="--plain" in sys.argv[2:])
