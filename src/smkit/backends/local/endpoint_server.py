@@ -327,10 +327,44 @@ def prepare_model(backend: Any, model: dict[str, Any], dest: Path) -> Path:
     dest.mkdir(parents=True)
     try:
         with tarfile.open(path, "r:*") as tar:
+            _check_extracted_size(tar, url, dest)
             tar.extractall(dest, filter="data")
     except tarfile.TarError as exc:
+        shutil.rmtree(dest, ignore_errors=True)
         raise ValidationError(f"cannot extract model artifact {url!r}: {exc}") from exc
+    except BaseException:
+        shutil.rmtree(dest, ignore_errors=True)  # nothing half-extracted stays behind
+        raise
     return dest
+
+
+#: Most bytes a model.tar.gz may extract to (``SMKIT_MAX_MODEL_BYTES``; default 20 GiB).
+MAX_MODEL_BYTES = 20 << 30
+
+
+def _check_extracted_size(tar: tarfile.TarFile, url: str, dest: Path) -> None:
+    """Refuse a decompression bomb before writing: the members' sizes (from their headers,
+    read without extracting) must fit the cap and the free space of ``dest``."""
+    import shutil
+
+    from smkit.errors import ValidationError
+
+    cap = int(os.environ.get("SMKIT_MAX_MODEL_BYTES") or MAX_MODEL_BYTES)
+    total = 0
+    for member in tar:  # streams the archive: headers only, nothing is written
+        total += max(member.size, 0)
+        if total > cap:
+            raise ValidationError(
+                f"model artifact {url!r} extracts to more than {cap} bytes",
+                hint="set SMKIT_MAX_MODEL_BYTES to allow larger models",
+                uri=url,
+            )
+    free = shutil.disk_usage(dest).free
+    if total > free:
+        raise ValidationError(
+            f"model artifact {url!r} extracts to {total} bytes; {free} are free at {dest}",
+            uri=url,
+        )
 
 
 def _free_socket(host: str = "127.0.0.1") -> socket.socket:

@@ -588,6 +588,10 @@ class LocalServing:
                 pass
         self._stop_pid(rec.data.get("Pid"), rec.data.get("ProcessStartTime"))
         teardown_records(self.catalog, name, reason="deleted on request")
+        import shutil
+
+        # the extracted model (possibly large) goes with the endpoint; logs stay
+        shutil.rmtree(self.root / "endpoints" / name / "model", ignore_errors=True)
 
     # -- gateway -------------------------------------------------------------------------
     def gateway(
