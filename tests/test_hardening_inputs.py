@@ -145,3 +145,35 @@ def test_deleting_an_endpoint_removes_its_extracted_model(local_session, tmp_pat
     assert model_dir.is_dir()
     ep.delete()
     assert not model_dir.exists()
+
+
+@pytest.mark.parametrize(
+    "content, why",
+    [
+        (bytes(range(256)) * 20, "does not parse as CSV"),  # a binary file
+        (b"a,b\n1,\xff\xfe\n", "does not parse as CSV"),  # invalid UTF-8
+        (b"a,a,b\n1,2,3\n", "duplicate column"),  # silently collapsed before
+        ((",".join(f"c{i}" for i in range(20_000)) + "\n").encode(), "columns; at most"),
+    ],
+)
+def test_monitor_baseline_of_hostile_csv_is_a_format_error(tmp_path, content, why):
+    from smkit.backends.local.monitor import compute_statistics
+    from smkit.errors import FormatError
+
+    path = tmp_path / "data.csv"
+    path.write_bytes(content)
+    with pytest.raises(FormatError, match=why):
+        compute_statistics(path, fmt="csv", header=True)
+
+
+@pytest.mark.parametrize(
+    "source, error",
+    [("/dev/zero", "not a regular file"), ("/etc/passwd", "does not read as CSV|no 'datetime'")],
+)
+def test_staging_demo_source_must_be_a_csv_file(source, error):
+    from smkit.usecases.staging_demo import _read_source
+
+    if not os.path.exists(source):
+        pytest.skip(f"{source} missing here")
+    with pytest.raises(SmkitError, match=error):
+        _read_source(source)
