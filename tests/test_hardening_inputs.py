@@ -177,3 +177,42 @@ def test_staging_demo_source_must_be_a_csv_file(source, error):
         pytest.skip(f"{source} missing here")
     with pytest.raises(SmkitError, match=error):
         _read_source(source)
+
+
+def test_execution_of_a_killed_process_is_failed_not_running_forever(tmp_path):
+    """The process running a workflow is SIGKILLed mid-Wait: a later describe reads FAILED."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from smkit.session import Session
+
+    root = tmp_path / "root"
+    code = (
+        "import sys\n"
+        "from smkit.session import Session\n"
+        f"s = Session('local', root={str(root)!r})\n"
+        "d = {'StartAt': 'W', 'States': {'W': {'Type': 'Wait', 'Seconds': 60, 'End': True}}}\n"
+        "s.backend.run_workflow(d, name='doomed')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+    try:
+        session = Session("local", root=root)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if session.backend.describe_execution("doomed").status == "RUNNING":
+                    break
+            except SmkitError:
+                pass
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        ex = session.backend.describe_execution("doomed")
+        assert ex.status == "FAILED" and "killed" in (ex.cause or "")
+        session.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -244,3 +244,25 @@ def test_deploy_of_a_replaced_artifact_fails_not_in_service(local_session, tmp_p
         local_session.deploy(
             ModelSpec(model_data=url, framework="sklearn", sha256=sha), EndpointSpec(name="x")
         )
+
+
+def test_job_model_from_another_working_directory(local_session, rewriter, tmp_path, monkeypatch):
+    """--source-dir given relative; job.model() called after a chdir still finds the code."""
+    from smkit.training import TrainingSpec
+
+    local_session.store.put_bytes("s3://smkit/d/rel/a.csv", b"1\n")
+    monkeypatch.chdir(rewriter.parent)
+    job = local_session.train(
+        TrainingSpec(
+            entry_point="train.py", source_dir="src", inputs={"train": "s3://smkit/d/rel/"}
+        )
+    ).wait(timeout=90)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    from smkit.training.job import TrainingJob
+
+    again = TrainingJob(local_session.backend, job.name)  # as `smkit` would rebuild it
+    spec = again.model()
+    assert Path(spec.source_dir).is_absolute()
+    assert (Path(spec.source_dir) / spec.entry_point).is_file()

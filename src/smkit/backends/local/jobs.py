@@ -316,8 +316,15 @@ def submit(
         LogPath=str(paths.log),
         EntryPoint=entry,
         SourceDir=str(code_dir),
-        UserEntryPoint=spec.entry_point,
-        UserSourceDir=spec.source_dir,
+        # absolute, so job.model() works from any working directory
+        UserEntryPoint=(
+            str(Path(spec.entry_point).expanduser().resolve())
+            if spec.entry_point and not spec.source_dir
+            else spec.entry_point
+        ),
+        UserSourceDir=str(Path(spec.source_dir).expanduser().resolve())
+        if spec.source_dir
+        else None,
         Algorithm=spec.algorithm,
         Framework=framework,
         FrameworkVersion=spec.effective_version,

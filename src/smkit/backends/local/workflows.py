@@ -68,6 +68,14 @@ def local_invoke_endpoint(backend: Any) -> Any:
     return invoke
 
 
+def _this_process() -> dict[str, Any]:
+    import os
+
+    import psutil
+
+    return {"Pid": os.getpid(), "ProcessStartTime": psutil.Process().create_time()}
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -176,6 +184,8 @@ class LocalWorkflows:
             "status": "RUNNING",
             "startDate": _now(),
             "input": json.dumps(data),
+            # who runs it: a reader finding this process gone marks the execution FAILED
+            **_this_process(),
         }
         self.catalog.create("execution", executor.name, record, status="RUNNING")
         try:
@@ -205,7 +215,7 @@ class LocalWorkflows:
         from smkit.workflow import Execution, Workflow
 
         name = execution_id.rsplit(":", 1)[-1]
-        record = self.catalog.describe("execution", name)
+        record = self._reconcile_execution(self.catalog.describe("execution", name))
         data = record.data
         workflow = None
         sm_name = str(data.get("stateMachineArn", "")).rsplit(":", 1)[-1]
@@ -228,6 +238,29 @@ class LocalWorkflows:
             events=list(data.get("events") or []),
             workflow=workflow,
         )
+
+    def _reconcile_execution(self, record: Any) -> Any:
+        """A ``RUNNING`` execution whose process is gone (killed) becomes ``FAILED``."""
+        from smkit.backends.local.serving import pid_alive
+        from smkit.errors import ValidationError
+
+        data = record.data
+        pid = data.get("Pid")
+        if record.status != "RUNNING" or not pid or pid_alive(pid, data.get("ProcessStartTime")):
+            return record
+        cause = f"the process running the execution (pid {pid}) ended without a result (killed?)"
+        try:
+            return self.catalog.update(
+                "execution",
+                record.name,
+                status="FAILED",
+                message=cause,
+                stopDate=_now(),
+                error="States.Runtime",
+                cause=cause,
+            )
+        except ValidationError:  # it finished meanwhile
+            return self.catalog.describe("execution", record.name)
 
     def execution_history(self, execution_id: str) -> list[dict[str, Any]]:
         """The recorded ``GetExecutionHistory``-shaped events of an execution."""
