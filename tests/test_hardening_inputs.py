@@ -216,3 +216,29 @@ def test_execution_of_a_killed_process_is_failed_not_running_forever(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_deeply_nested_json_lines_are_skipped_not_a_recursion_error(tmp_path):
+    from smkit.backends.local.monitor import ReadStats, compute_statistics
+
+    path = tmp_path / "deep.jsonl"
+    depth = 100_000
+    path.write_text('{"a":' * depth + "1" + "}" * depth + '\n{"a": 1}\n')
+    stats = ReadStats()
+    result = compute_statistics(path, read_stats=stats)
+    assert stats.skipped == 1 and result["dataset"]["item_count"] == 1
+
+
+def test_model_errors_show_no_native_stack_or_local_paths():
+    from smkit.backends.local.isolation import public_error
+
+    native = ValueError(
+        "[20:37:43] /__w/xgboost/xgboost/src/learner.cc:1289: Check failed: n (3 vs. 5) : "
+        "Number of columns does not match.\nStack trace:\n  [bt] (0) /work/main/.venv/lib/"
+        "python3.11/site-packages/xgboost/lib/libxgboost.so(+0x2c1a8c) [0x7f44482c1a8c]"
+    )
+    msg = public_error(native)
+    want = "ValueError: learner.cc:1289: Check failed: n (3 vs. 5) : Number of columns"
+    assert msg == want + " does not match."
+    assert "/" not in msg and "libxgboost" not in msg
+    assert public_error(ValueError("negative input")) == "ValueError: negative input"

@@ -221,7 +221,9 @@ class EndpointApp:
             await _respond(send, *_error(exc.status, exc.code, exc.message), _JSON)
             return
         except Exception as exc:
-            msg = f"{type(exc).__name__}: {exc}"
+            from smkit.backends.local.isolation import public_error
+
+            msg = public_error(exc)  # no native stack traces or this machine's paths
             await _respond(send, *_error(424, "ModelError", msg), _JSON)
             return
         finally:

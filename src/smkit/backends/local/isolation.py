@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Mapping
 
-__all__ = ["PASS_THROUGH", "clean_environment", "redact_argv"]
+__all__ = ["PASS_THROUGH", "clean_environment", "public_error", "redact_argv"]
 
 #: Host variables a process keeps without ``inherit_env``: what Python and its native
 #: libraries need to start and behave (no credentials among them).
@@ -85,3 +85,17 @@ def redact_argv(argv: list[str]) -> list[str]:
                 continue
         out.append(redact(arg))
     return out
+
+
+_PATH = re.compile(r"(?:/[\w.+@~-]+)+/([\w.+@~-]+)")
+_STAMP = re.compile(r"^\[\d\d:\d\d:\d\d\]\s*")
+
+
+def public_error(exc: BaseException, limit: int = 500) -> str:
+    """``Type: message`` of a model error as a client may see it: the first line only (no
+    native stack trace), file paths reduced to their last component (no build or install
+    paths of this machine), at most ``limit`` characters."""
+    text = str(exc).strip().split("\nStack trace:", 1)[0].strip()
+    first = text.splitlines()[0] if text else ""
+    first = _PATH.sub(r"\1", _STAMP.sub("", first))
+    return f"{type(exc).__name__}: {first}"[:limit]

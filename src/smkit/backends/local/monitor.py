@@ -455,8 +455,8 @@ def detect_format(path: str | Path) -> str:
             if text.startswith("{"):
                 try:
                     obj = json.loads(text)
-                except json.JSONDecodeError:
-                    return "jsonl"
+                except (json.JSONDecodeError, RecursionError):  # deep nesting: the readers
+                    return "jsonl"  # skip such lines and count them
                 return "capture" if isinstance(obj, dict) and "captureData" in obj else "jsonl"
             return "csv"
     return "csv"
@@ -720,8 +720,8 @@ def _iter_jsonl_rows(
         stats.lines += 1
         try:
             obj = json.loads(text)
-        except json.JSONDecodeError:
-            stats.skip("JSONDecodeError")
+        except (json.JSONDecodeError, RecursionError) as exc:  # deep nesting is skipped too
+            stats.skip(type(exc).__name__)
             continue
         if isinstance(obj, dict):
             for key in obj:
