@@ -424,7 +424,74 @@ def hostile(session, artifact: Path, tmp: Path, header_mb: int, idle: int, refer
     rows.append(("host AWS secret not visible to the script", 1, int("SEEN False" in log), ""))
     rows.append(("hyperparameter secret not in the job log", 1,
                  int("bench-secret-not-real" not in log), ""))  # fmt: skip
+    rows.extend(_bounded_inputs(session, tmp))
     return rows, headline
+
+
+def _bounded_inputs(session, tmp: Path) -> list[tuple[str, int, int, str]]:
+    """Decompression bomb, reserved keys, NaN waits, deep nesting, hostile CSVs."""
+    import io
+    import tarfile
+
+    from smkit.backends.local.asl import Executor
+    from smkit.backends.local.endpoint_server import prepare_model
+    from smkit.backends.local.monitor import compute_statistics
+    from smkit.errors import SmkitError
+    from smkit.workflow.machine import Workflow
+
+    rows = []
+    bomb = tmp / "bomb.tar.gz"
+    with tarfile.open(bomb, "w:gz") as tar:
+        info = tarfile.TarInfo("model.bin")
+        info.size = 256 << 20
+        tar.addfile(info, io.BytesIO(bytes(info.size)))
+    os.environ["SMKIT_MAX_MODEL_BYTES"] = str(64 << 20)
+    try:
+        prepare_model(session.backend, {"PrimaryContainer": {"ModelDataUrl": str(bomb)}},
+                      tmp / "bomb-out")  # fmt: skip
+        held = 0
+    except SmkitError:
+        held = int(not (tmp / "bomb-out").exists())
+    finally:
+        os.environ.pop("SMKIT_MAX_MODEL_BYTES")
+    rows.append(("decompression bomb (256 MB in <1 MB) refused before writing", 1, held,
+                 f"archive {bomb.stat().st_size} bytes"))  # fmt: skip
+    held = 0
+    for uri in ("s3://smkit/a/.smkit-tmp-1-x", "s3://smkit/a//b", "s3://smkit/" + "k" * 300):
+        try:
+            session.store.put_bytes(uri, b"x")
+        except SmkitError:
+            held += 1
+    rows.append(("reserved / empty / over-255-byte key segments refused", 3, held, ""))
+    wf = Workflow.from_asl(
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "End": True}}}
+    )
+    held = sum(
+        Executor(wf, sleep=lambda s: None).run({"s": v}).status == "FAILED"
+        for v in (float("nan"), 1e308, 10**400)
+    )
+    rows.append(("Wait of NaN / 1e308 / 10**400 seconds fails cleanly", 3, held, ""))
+    st: dict = {"Type": "Pass", "End": True}
+    for _ in range(150):
+        st = {"Type": "Parallel", "Branches": [{"StartAt": "X", "States": {"X": st}}],
+              "End": True}  # fmt: skip
+    try:
+        Workflow.from_asl({"StartAt": "X", "States": {"X": st}})
+        held = 0
+    except SmkitError:
+        held = 1
+    rows.append(("Parallel nested 150 deep is a smkit error", 1, held, ""))
+    held = 0
+    for name, content in (("bin.csv", bytes(range(256)) * 20), ("utf.csv", b"a,b\n1,\xff\n"),
+                          ("dup.csv", b"a,a\n1,2\n")):  # fmt: skip
+        (tmp / name).write_bytes(content)
+        try:
+            compute_statistics(tmp / name, fmt="csv")
+        except SmkitError:
+            held += 1
+    rows.append(("binary / invalid UTF-8 / duplicate-column CSV baselines: smkit error", 3,
+                 held, ""))  # fmt: skip
+    return rows
 
 
 # -- fuzz --------------------------------------------------------------------------------
