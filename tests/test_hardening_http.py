@@ -33,13 +33,20 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
 @contextlib.contextmanager
-def guarded_server(**limits):
+def guarded_server(fd_limit=None, **limits):
     env = {**os.environ, "PYTHONPATH": SRC}
     env.update({f"SMKIT_HTTP_{k.upper()}": str(v) for k, v in limits.items()})
+
+    def lower_fd_limit():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (fd_limit, fd_limit))
+
     proc = subprocess.Popen(
         [sys.executable, "-m", "smkit.testing.attacks", "serve"],
         stdout=subprocess.PIPE,
         env=env,
+        preexec_fn=lower_fd_limit if fd_limit else None,
     )
     try:
         port = int(proc.stdout.readline())
@@ -165,3 +172,26 @@ def test_limits_from_env_refuse_nonsense():
     for bad in ("nan", "0", "-1"):
         with pytest.raises(ValueError):
             Limits.from_env({"SMKIT_HTTP_BODY_TIMEOUT": bad})
+
+
+def test_connection_cap_stays_below_the_descriptor_limit():
+    """1,050 idle connections under a 1,024 descriptor limit starved everyone: the cap now
+    sits below the limit, so the excess gets a 503 instead of a failed accept."""
+    from smkit.backends.local.http_guard import Limits, fit_to_descriptors
+
+    assert fit_to_descriptors(Limits(), 1024).max_connections == 896
+    assert fit_to_descriptors(Limits(max_connections=100), 1024).max_connections == 100
+    assert fit_to_descriptors(Limits(), 65536).max_connections == 4096
+
+
+def test_idle_crowd_over_the_descriptor_limit_gets_503_not_starvation():
+    with guarded_server(fd_limit=1024, head_timeout=30) as (host, port, url):
+        with idle_connections(host, port, 1050):
+            time.sleep(0.5)
+            t0 = time.monotonic()
+            _, codes = legit_latencies(url, 1)
+            took = time.monotonic() - t0
+        # once the crowd is gone the server serves again
+        _, after = legit_latencies(url, 3)
+    assert codes == [503] and took < 5, (codes, took)
+    assert after == [200, 200, 200]

@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-__all__ = ["Limits", "guarded_protocol", "raise_fd_limit", "uvicorn_options"]
+__all__ = ["Limits", "fit_to_descriptors", "guarded_protocol", "raise_fd_limit", "uvicorn_options"]
 
 
 @attrs.frozen
@@ -173,7 +173,9 @@ def guarded_protocol(limits: Limits | None = None) -> type:
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             self._over_cap = len(self.connections) > lim.max_connections
-            self._arm(min(1.0, lim.head_timeout) if self._over_cap else lim.head_timeout)
+            # over the cap: a request sent at once gets its 503; a silent one is dropped fast,
+            # so refused connections hold their descriptors only briefly
+            self._arm(min(0.1, lim.head_timeout) if self._over_cap else lim.head_timeout)
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
@@ -229,9 +231,20 @@ def guarded_protocol(limits: Limits | None = None) -> type:
     return GuardedHttpToolsProtocol
 
 
+def fit_to_descriptors(limits: Limits, soft_limit: int | None = None) -> Limits:
+    """``limits`` with the connection cap below the descriptor limit (128 kept for the
+    process's own files), so connections past it get a 503 rather than failing ``accept``."""
+    if soft_limit is None:
+        soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft_limit == resource.RLIM_INFINITY or soft_limit <= 0:
+        return limits
+    cap = max(16, soft_limit - 128)
+    return attrs.evolve(limits, max_connections=min(limits.max_connections, cap))
+
+
 def uvicorn_options(limits: Limits | None = None) -> dict[str, Any]:
     """``uvicorn.Config`` keyword arguments for a bounded server (httptools + uvloop)."""
-    lim = limits or Limits.from_env()
+    lim = fit_to_descriptors(limits or Limits.from_env())
     return {
         "http": guarded_protocol(lim),
         "loop": "uvloop",
