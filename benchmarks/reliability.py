@@ -1,7 +1,7 @@
 """Reliability report: nothing lost under load, faults survived, fuzz cases that crashed.
 
 Run: ``.venv/bin/python benchmarks/reliability.py [--requests 3000] [--concurrency 8]
-[--fuzz-examples 300]``
+[--fuzz-examples 300] [--attack-header-mb 80] [--attack-idle 1000] [--no-reference]``
 
 One run prints:
 
@@ -13,6 +13,14 @@ One run prints:
   exhausted retries (must raise and leave no object), ``ENOSPC`` on the capture writer's
   store writes (every record must be written once space returns, or counted), and killed
   endpoint / training processes (each must read ``Failed`` with a reason within 5 s);
+- **attacks** (issue 21, loopback only): tried / held for an 80 MB header while 1,000
+  idle connections are held (a legitimate client's median must stay under 50 ms, on the
+  endpoint and on the gateway; the reference is the same attack on stock uvicorn httptools
+  in the same run), idle and half-sent heads closed by the head timeout, a partial body
+  answered 408, the connection cap's 503, ``/ping`` under HTTP/1.0, gateway bursts of
+  1,000 and 1,000x5 right after start, a directory swapped in for a verified artifact, a
+  ``../`` channel name, a script rewriting its inputs, host secrets and a hyperparameter
+  secret kept from the script and its log;
 - **fuzz**: hypothesis cases tried / failed over the targets of
   ``tests/test_fuzz_parsers.py`` (a failure is any exception but a smkit error).
 
@@ -230,6 +238,262 @@ def killed_processes(session, artifact: Path, tmp: Path) -> tuple[int, int, list
     return killed, survived, delays
 
 
+# -- hostile clients and inputs (issue 21) -------------------------------------------------
+def _server(plain: bool, **limits):
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    env.update({f"SMKIT_HTTP_{k.upper()}": str(v) for k, v in limits.items()})
+    args = [sys.executable, "-m", "smkit.testing.attacks", "serve", *(["--plain"] if plain else [])]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, env=env)
+    port = int(proc.stdout.readline())
+    time.sleep(0.3)
+    return proc, port
+
+
+def crowd_latency(port: int, header_bytes: int, idle: int, path: str) -> dict:
+    """Legit median latency (ms) while ``idle`` connections are held and one client sends a
+    ``header_bytes`` header; also what happened to that attack."""
+    from smkit.testing.attacks import (
+        huge_header,
+        idle_connections,
+        in_thread,
+        legit_latencies,
+        median_ms,
+    )
+
+    url = f"http://127.0.0.1:{port}"
+    with idle_connections("127.0.0.1", port, idle):
+        thread, box = in_thread(huge_header, "127.0.0.1", port, header_bytes, path=path)
+        time.sleep(0.2)  # the attack is under way
+        lat, codes = legit_latencies(url, 60, pause=0.01)
+        while thread.is_alive() and len(lat) < 3000:  # measure for as long as it lasts
+            more_lat, more_codes = legit_latencies(url, 20, pause=0.01)
+            lat += more_lat
+            codes += more_codes
+        thread.join(120)
+    attack = box.get("result") or {"status": None, "sent": header_bytes, "seconds": None}
+    return {
+        "median_ms": median_ms([t for t, c in zip(lat, codes, strict=True) if c == 200]),
+        "max_ms": max(lat) * 1000,
+        "ok": sum(c == 200 for c in codes),
+        "asked": len(codes),
+        "attack": attack,
+    }
+
+
+def hostile(session, artifact: Path, tmp: Path, header_mb: int, idle: int, reference: bool):
+    """(figure, tried, held, note) rows of the issue-21 attacks, and the headline latencies."""
+    import socket
+
+    from smkit.backends.local.http_guard import raise_fd_limit
+    from smkit.errors import ConfigError, SmkitError
+    from smkit.serving import EndpointSpec, ModelSpec
+    from smkit.testing.attacks import burst, idle_connections, partial_body, read_response
+    from smkit.training import TrainingSpec
+
+    raise_fd_limit()
+    rows: list[tuple[str, int, int, str]] = []
+    size = header_mb * 1024 * 1024
+    headline: dict = {}
+
+    # HTTP: the real endpoint and gateway (head/body timeouts shortened to 5 s for the run)
+    os.environ["SMKIT_HTTP_HEAD_TIMEOUT"] = os.environ["SMKIT_HTTP_BODY_TIMEOUT"] = "5"
+    ep = session.deploy(
+        ModelSpec(model_data=str(artifact), framework="sklearn"), EndpointSpec(name="hostile")
+    )
+    gw_port = int(session.backend.gateway().rsplit(":", 1)[1])
+    ep_port = int(ep.url.rsplit(":", 1)[1])
+    try:
+        for label, port, path in (
+            ("endpoint", ep_port, "/invocations"),
+            ("gateway", gw_port, "/endpoints/hostile/invocations"),
+        ):
+            r = crowd_latency(port, size, idle, path)
+            headline[label] = r
+            held = int(r["ok"] == r["asked"] and r["median_ms"] < 50)
+            a = r["attack"]
+            rows.append(
+                (
+                    f"{label}: {header_mb} MB header + {idle} idle conns, legit median < 50 ms",
+                    1,
+                    held,
+                    f"legit median {r['median_ms']:.1f} ms (max {r['max_ms']:.0f}), "
+                    f"{r['ok']}/{r['asked']} ok; attack "
+                    f"answered {a['status']} after {a['sent']} bytes",
+                )
+            )
+        with idle_connections("127.0.0.1", ep_port, 20) as idle_socks, idle_connections(
+            "127.0.0.1", ep_port, 20, partial=True
+        ) as slow:
+            t0 = time.monotonic()
+            closed = sum(read_response(s, timeout=15) == b"" for s in idle_socks)
+            timed = sum(read_response(s, timeout=15).startswith(b"HTTP/1.1 408") for s in slow)
+            took = time.monotonic() - t0
+        rows.append(("idle connections closed by the head timeout", 20, closed, f"{took:.1f} s"))
+        rows.append(("partial heads (slowloris) answered 408", 20, timed, "head timeout 5 s"))
+        rows.append(
+            ("partial body answered 408", 1, int(partial_body("127.0.0.1", ep_port) == 408), "")
+        )
+        with socket.create_connection(("127.0.0.1", ep_port), timeout=10) as sock:
+            sock.sendall(b"GET /ping HTTP/1.0\r\n\r\n")
+            raw = read_response(sock, timeout=5)
+        rows.append(
+            ("/ping under HTTP/1.0 has Content-Length", 1, int(b"content-length: 0" in raw.lower()),
+             "")
+        )  # fmt: skip
+        session.backend.stop_gateway()
+        gw_port = int(session.backend.gateway().rsplit(":", 1)[1])  # cold: an empty pool
+        for per in (1, 5):
+            g = burst("127.0.0.1", gw_port, "/endpoints/hostile/invocations", ROW.encode(),
+                      clients=1000, per_client=per, timeout=30)  # fmt: skip
+            ok = g["statuses"].get(200, 0)
+            label = f"gateway burst 1000x{per} answered" + (" (fresh)" if per == 1 else "")
+            rows.append((label, 1000 * per, ok, f"{g['seconds']:.1f} s"))
+    finally:
+        ep.delete()
+        session.backend.stop_gateway()
+        os.environ.pop("SMKIT_HTTP_HEAD_TIMEOUT")
+        os.environ.pop("SMKIT_HTTP_BODY_TIMEOUT")
+
+    proc, port = _server(False, max_connections=100)
+    try:
+        with idle_connections("127.0.0.1", port, 120):
+            time.sleep(0.2)
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+                raw = read_response(sock)
+        rows.append(("connection cap answers a JSON 503", 1, int(b"ServiceUnavailable" in raw), ""))
+    finally:
+        proc.terminate()
+    if reference:  # the same attack on the stock httptools stack, same run
+        proc, port = _server(True)
+        try:
+            headline["reference"] = crowd_latency(port, size, idle, "/invocations")
+        finally:
+            proc.terminate()
+
+    # artifacts and jobs
+    url = "s3://smkit/hostile/output/model.tar.gz"
+    session.store.put_file(url, artifact)
+    sha = session.store.head(url).sha256
+    stored = session.store.path_for(url)
+    stored.unlink()
+    stored.mkdir()
+    (stored / "model.joblib").write_bytes(b"pickle of the attacker")
+    try:
+        session.deploy(ModelSpec(model_data=url, framework="sklearn", sha256=sha),
+                       EndpointSpec(name="swapped"))  # fmt: skip
+        refused = 0
+    except SmkitError:
+        refused = 1
+    rows.append(("directory in place of a verified model.tar.gz refused", 1, refused, ""))
+    try:
+        TrainingSpec(entry_point="x.py", inputs={"../../../x": str(artifact)})
+        refused = 0
+    except ConfigError:
+        refused = 1
+    rows.append(("channel name ../../../x refused", 1, refused, ""))
+    script = tmp / "rewrite.py"
+    script.write_text(
+        "import json, os\n"
+        "d = os.environ['SM_CHANNEL_TRAIN']\n"
+        "for f in os.listdir(d): open(os.path.join(d, f), 'w').write('rewritten')\n"
+        "print('SEEN', 'AWS_SECRET_ACCESS_KEY' in os.environ)\n"
+    )
+    user_file = tmp / "mine.csv"
+    user_file.write_text("1,2,3\n")
+    session.store.put_file("s3://smkit/hostile/train/a.csv", user_file)
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "bench-secret-not-real"
+    try:
+        job = session.train(
+            TrainingSpec(entry_point=str(script), profiler=None,
+                         inputs={"train": "s3://smkit/hostile/train/", "mine": str(user_file)},
+                         hyperparameters={"db_password": "bench-secret-not-real"})
+        ).wait(timeout=120)  # fmt: skip
+    finally:
+        os.environ.pop("AWS_SECRET_ACCESS_KEY")
+    intact = (
+        session.store.path_for("s3://smkit/hostile/train/a.csv").read_text() == "1,2,3\n"
+        and user_file.read_text() == "1,2,3\n"
+    )
+    log = job.logs() if callable(getattr(job, "logs", None)) else ""
+    log = log if isinstance(log, str) else "".join(log)
+    rows.append(("script rewriting its inputs leaves store and user file intact", 1, int(intact),
+                 ""))  # fmt: skip
+    rows.append(("host AWS secret not visible to the script", 1, int("SEEN False" in log), ""))
+    rows.append(("hyperparameter secret not in the job log", 1,
+                 int("bench-secret-not-real" not in log), ""))  # fmt: skip
+    rows.extend(_bounded_inputs(session, tmp))
+    return rows, headline
+
+
+def _bounded_inputs(session, tmp: Path) -> list[tuple[str, int, int, str]]:
+    """Decompression bomb, reserved keys, NaN waits, deep nesting, hostile CSVs."""
+    import io
+    import tarfile
+
+    from smkit.backends.local.asl import Executor
+    from smkit.backends.local.endpoint_server import prepare_model
+    from smkit.backends.local.monitor import compute_statistics
+    from smkit.errors import SmkitError
+    from smkit.workflow.machine import Workflow
+
+    rows = []
+    bomb = tmp / "bomb.tar.gz"
+    with tarfile.open(bomb, "w:gz") as tar:
+        info = tarfile.TarInfo("model.bin")
+        info.size = 256 << 20
+        tar.addfile(info, io.BytesIO(bytes(info.size)))
+    os.environ["SMKIT_MAX_MODEL_BYTES"] = str(64 << 20)
+    try:
+        prepare_model(session.backend, {"PrimaryContainer": {"ModelDataUrl": str(bomb)}},
+                      tmp / "bomb-out")  # fmt: skip
+        held = 0
+    except SmkitError:
+        held = int(not (tmp / "bomb-out").exists())
+    finally:
+        os.environ.pop("SMKIT_MAX_MODEL_BYTES")
+    rows.append(("decompression bomb (256 MB in <1 MB) refused before writing", 1, held,
+                 f"archive {bomb.stat().st_size} bytes"))  # fmt: skip
+    held = 0
+    for uri in ("s3://smkit/a/.smkit-tmp-1-x", "s3://smkit/a//b", "s3://smkit/" + "k" * 300):
+        try:
+            session.store.put_bytes(uri, b"x")
+        except SmkitError:
+            held += 1
+    rows.append(("reserved / empty / over-255-byte key segments refused", 3, held, ""))
+    wf = Workflow.from_asl(
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "End": True}}}
+    )
+    held = sum(
+        Executor(wf, sleep=lambda s: None).run({"s": v}).status == "FAILED"
+        for v in (float("nan"), 1e308, 10**400)
+    )
+    rows.append(("Wait of NaN / 1e308 / 10**400 seconds fails cleanly", 3, held, ""))
+    st: dict = {"Type": "Pass", "End": True}
+    for _ in range(150):
+        st = {"Type": "Parallel", "Branches": [{"StartAt": "X", "States": {"X": st}}],
+              "End": True}  # fmt: skip
+    try:
+        Workflow.from_asl({"StartAt": "X", "States": {"X": st}})
+        held = 0
+    except SmkitError:
+        held = 1
+    rows.append(("Parallel nested 150 deep is a smkit error", 1, held, ""))
+    held = 0
+    for name, content in (("bin.csv", bytes(range(256)) * 20), ("utf.csv", b"a,b\n1,\xff\n"),
+                          ("dup.csv", b"a,a\n1,2\n")):  # fmt: skip
+        (tmp / name).write_bytes(content)
+        try:
+            compute_statistics(tmp / name, fmt="csv")
+        except SmkitError:
+            held += 1
+    rows.append(("binary / invalid UTF-8 / duplicate-column CSV baselines: smkit error", 3,
+                 held, ""))  # fmt: skip
+    return rows
+
+
 # -- fuzz --------------------------------------------------------------------------------
 def _counting(strategy, check, counts: dict, examples: int):
     from hypothesis import HealthCheck, given, settings
@@ -275,10 +539,16 @@ def main() -> int:
     parser.add_argument("--s3-objects", type=int, default=5)
     parser.add_argument("--capture-events", type=int, default=2000)
     parser.add_argument("--fuzz-examples", type=int, default=300)
+    parser.add_argument("--attack-header-mb", type=int, default=80)
+    parser.add_argument("--attack-idle", type=int, default=1000)
+    parser.add_argument(
+        "--no-reference", action="store_true", help="skip the stock-httptools reference run"
+    )
     parser.add_argument("--quick", action="store_true", help="smaller load and fuzz counts")
     args = parser.parse_args()
     if args.quick:
         args.requests, args.capture_events, args.fuzz_examples = 500, 500, 50
+        args.attack_header_mb, args.attack_idle = 8, 200
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     header(
         "smkit reliability: nothing lost, faults survived, fuzz crashes",
@@ -349,6 +619,46 @@ def main() -> int:
             )
             print(f"  seconds from kill to Failed: {[round(d, 2) for d in delays]}")
             lost += killed - marked
+            rows, headline = hostile(
+                session,
+                artifact,
+                tmp,
+                args.attack_header_mb,
+                args.attack_idle,
+                reference=not args.no_reference,
+            )
+            tried_all = held_all = 0
+            for figure, tried, held, note in rows:
+                emit(BENCH, f"attack held: {figure}", held, tried, "attacks",
+                     ratio=held / tried, note=note)  # fmt: skip
+                if note:
+                    print(f"  {note}")
+                tried_all += tried
+                held_all += held
+                lost += tried - held
+            ref = headline.get("reference")
+            for label in ("endpoint", "gateway"):
+                mine = headline[label]["median_ms"]
+                emit(
+                    BENCH,
+                    f"{label} legit median under {args.attack_header_mb} MB header + "
+                    f"{args.attack_idle} idle",
+                    mine,
+                    ref["median_ms"] if ref else None,
+                    "ms",
+                    note="reference: the same attack on stock uvicorn httptools, same run"
+                    + (f" (its attack took {ref['attack']['seconds']:.1f} s, "
+                       f"{ref['ok']}/{ref['asked']} legit ok)" if ref else ""),
+                )  # fmt: skip
+                emit(
+                    BENCH,
+                    f"{label} legit worst latency, same attack",
+                    headline[label]["max_ms"],
+                    ref["max_ms"] if ref else None,
+                    "ms",
+                    note="the stock parser stalls every client while it copies the header",
+                )
+            print(f"  attacks tried: {tried_all}; held: {held_all}")
         finally:
             for rec in session.backend.list_endpoints():
                 try:

@@ -51,6 +51,12 @@ def _add_spec_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--output-path", help="s3:// prefix for the model artifact")
     g.add_argument("--env", action="append", metavar="KEY=VALUE", help="environment variable")
     g.add_argument("--name", help="job name (default: generated)")
+    g.add_argument(
+        "--inherit-env",
+        action="store_true",
+        help="local: give the script this shell's whole environment (default: only --env, "
+        "the SageMaker variables and PATH/HOME/locale)",
+    )
 
 
 def _spec(args: argparse.Namespace) -> Any:
@@ -75,6 +81,7 @@ def _spec(args: argparse.Namespace) -> Any:
         max_runtime=args.max_runtime,
         output_path=args.output_path,
         environment=parse_pairs(args.env, "--env"),
+        inherit_env=getattr(args, "inherit_env", False),
     )
 
 
@@ -179,9 +186,9 @@ def _train(args: argparse.Namespace) -> int:
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        from smkit.report import to_jsonable
+        from smkit.report import redact, to_jsonable
 
-        (out / "job.json").write_text(json.dumps(to_jsonable(record), indent=2))
+        (out / "job.json").write_text(json.dumps(redact(to_jsonable(record)), indent=2))
         uri = record.get("ModelArtifacts", {}).get("S3ModelArtifacts")
         if uri and session.supports(Capability.LOCAL_FILES):
             shutil.copyfile(session.store.path_for(uri), out / "model.tar.gz")
@@ -286,7 +293,9 @@ def _jobs_describe(args: argparse.Namespace) -> int:
     if args.tuning:
         print_json(backend.describe_tuning_job(args.name))
     else:
-        print_json(backend.describe_training_job(args.name))
+        from smkit.report import redact
+
+        print_json(redact(backend.describe_training_job(args.name)))
     return 0
 
 

@@ -136,6 +136,9 @@ class ModelSpec:
         vpc_config: :class:`~smkit.training.spec.VpcConfig` (or a dict) the model's
             containers run in (AWS ``CreateModel.VpcConfig``).
         enable_network_isolation: No network access from the containers (AWS).
+        inherit_env: Local backend: the endpoint server keeps the whole host environment.
+            By default it sees only ``env``, the SageMaker variables and what Python needs,
+            as a SageMaker container does (no AWS credentials or tokens of the caller).
 
     Example:
         >>> ModelSpec(model_data="s3://b/model.tar.gz", framework="xgboost").framework
@@ -153,6 +156,7 @@ class ModelSpec:
     sha256: str | None = attrs.field(default=None)
     vpc_config: Any = attrs.field(default=None, converter=_vpc)
     enable_network_isolation: bool = attrs.field(default=False, converter=bool)
+    inherit_env: bool = attrs.field(default=False, converter=bool)
 
     @framework.validator
     def _check_framework(self, attr: attrs.Attribute, value: str) -> None:

@@ -247,8 +247,12 @@ class TrainingJob:
             "framework_version": (
                 spec.effective_version if spec is not None else record.get("FrameworkVersion")
             ),
-            "entry_point": spec.entry_point if spec is not None else record.get("UserEntryPoint"),
-            "source_dir": spec.source_dir if spec is not None else record.get("UserSourceDir"),
+            # the record's paths were made absolute at submission (local backend): they hold
+            # from any working directory, where a relative spec.source_dir does not
+            "entry_point": record.get("UserEntryPoint")
+            or (spec.entry_point if spec is not None else None),
+            "source_dir": record.get("UserSourceDir")
+            or (spec.source_dir if spec is not None else None),
             "image_uri": spec.image_uri if spec is not None else record.get("ImageUri"),
             "sha256": record.get("ModelArtifactSha256"),
         }

@@ -150,6 +150,26 @@ class Channel:
             )
 
 
+#: SageMaker's ``ChannelName`` pattern (1 to 64 characters); ``.`` and ``..`` are refused too,
+#: since the name becomes a directory under ``/opt/ml/input/data``.
+CHANNEL_NAME = re.compile(r"[A-Za-z0-9.\-_]{1,64}")
+
+
+def check_channel_name(name: Any) -> str:
+    """Validate a channel name (SageMaker's ``[A-Za-z0-9\\.\\-_]+``, at most 64 characters).
+
+    Raises:
+        ConfigError: the name could escape ``input/data`` or is not a SageMaker channel name.
+    """
+    if not isinstance(name, str) or not CHANNEL_NAME.fullmatch(name) or name in (".", ".."):
+        raise ConfigError(
+            f"channel name {name!r}: use 1 to 64 letters, digits, '.', '-' or '_' "
+            "(SageMaker's ChannelName pattern; '.' and '..' are not names)",
+            channel=str(name),
+        )
+    return name
+
+
 def _to_channels(value: Any) -> dict[str, Channel]:
     if value is None:
         return {}
@@ -161,6 +181,7 @@ def _to_channels(value: Any) -> dict[str, Channel]:
         )
     out: dict[str, Channel] = {}
     for name, item in value.items():
+        check_channel_name(name)
         if isinstance(item, Channel):
             out[str(name)] = item
         elif isinstance(item, str):
@@ -348,6 +369,10 @@ class TrainingSpec:
         vpc_config: :class:`VpcConfig` (or a dict) the job's instances run in.
         enable_network_isolation: No network access from the training container (AWS).
         encrypt_inter_container_traffic: Encrypt traffic between instances (AWS).
+        inherit_env: Local backend: give the script the whole host environment. By default
+            it sees only ``environment``, the SageMaker variables and what Python needs
+            (``PATH``, ``HOME``, the locale...), as a SageMaker container does; AWS
+            credentials and tokens of the caller's shell do not reach it.
     """
 
     entry_point: str | None = None
@@ -377,6 +402,7 @@ class TrainingSpec:
     vpc_config: VpcConfig | None = attrs.field(default=None, converter=VpcConfig.coerce)
     enable_network_isolation: bool = attrs.field(default=False, converter=bool)
     encrypt_inter_container_traffic: bool = attrs.field(default=False, converter=bool)
+    inherit_env: bool = attrs.field(default=False, converter=bool)
 
     def __attrs_post_init__(self) -> None:
         if (self.entry_point is None) == (self.algorithm is None):

@@ -44,14 +44,13 @@ class StagingDemo:
 
     def run(self, session: Any, config: StagingDemoConfig, out_dir: Path) -> Report:
         """Stage, re-stage (no upload), read back, and report where the files went."""
-        import pandas as pd
 
         from smkit.datasets import dataset_path
         from smkit.staging import StagingSpec, TimeSplit
 
         report = Report(name=self.name, title="Staging demo: bike-sharing channels")
         source = config.source or str(dataset_path("bike_sharing", "train.csv.gz"))
-        df = pd.read_csv(source)
+        df = _read_source(source)
         if config.quick:
             df = df.iloc[: min(len(df), 2000)]
         spec = StagingSpec(
@@ -108,3 +107,31 @@ def _bar(rows: dict[str, int]) -> Any:
     ax.set_ylabel("rows")
     ax.set_title("Rows per channel")
     return fig
+
+
+def _read_source(source: str) -> Any:
+    """The ``source`` CSV as a DataFrame; a device (``/dev/zero``), a directory or a file
+    that is not a CSV with the needed columns is a smkit error, not a pandas traceback."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from smkit.errors import FormatError, SourceNotFoundError
+
+    path = Path(source)
+    if not path.is_file():  # also refuses character devices and FIFOs, which never end
+        raise SourceNotFoundError(f"source {source!r} is not a regular file", path=source)
+    try:
+        df = pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, OSError) as exc:
+        raise FormatError(
+            f"source {source!r} does not read as CSV: {type(exc).__name__}: {exc}"[:400],
+            path=source,
+        ) from None
+    if "datetime" not in df.columns:
+        raise FormatError(
+            f"source {source!r} has no 'datetime' column (columns: {list(df.columns)[:10]})",
+            hint="give the bike-sharing CSV layout (datetime, ..., count)",
+            path=source,
+        )
+    return df

@@ -693,6 +693,12 @@ class Workflow:
         unknown = set(data) - _TOP_KEYS
         if unknown:
             raise ValidationError(f"definition: unknown top-level field(s) {sorted(unknown)}")
+        depth = _nesting_depth(data)
+        if depth > MAX_NESTING:
+            raise ValidationError(
+                f"definition: Parallel/Map states nested {depth} deep; at most {MAX_NESTING}",
+                depth=depth,
+            )
         graph = Graph.from_asl({k: data[k] for k in ("StartAt", "States") if k in data})
         return cls(
             name,
@@ -711,3 +717,25 @@ class Workflow:
         from smkit.workflow.diagram import mermaid
 
         return mermaid(self, path=path, failed=failed, direction=direction)
+
+
+#: Deepest nesting of Parallel branches / Map processors a definition may have (smkit's
+#: limit: parsing and running recurse once per level).
+MAX_NESTING = 40
+
+
+def _nesting_depth(data: Any) -> int:
+    """How deep ``States`` objects nest in an ASL definition (iterative: never recurses)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            here = depth + 1 if isinstance(node.get("States"), dict) else depth
+            deepest = max(deepest, here)
+            if here > MAX_NESTING:
+                return here
+            stack.extend((v, here) for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            stack.extend((v, depth) for v in node if isinstance(v, dict | list))
+    return deepest

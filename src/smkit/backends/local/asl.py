@@ -53,6 +53,9 @@ from smkit.workflow.states import (
 
 __all__ = ["Executor", "function_name_of", "match_error"]
 
+#: Longest Wait Step Functions accepts (``Seconds`` up to 99,999,999).
+MAX_WAIT_SECONDS = 99_999_999
+
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 SAGEMAKER_INVOKE = "arn:aws:states:::aws-sdk:sagemakerruntime:invokeEndpoint"
 _LAMBDA_ARN = re.compile(
@@ -202,6 +205,13 @@ class Executor:
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
+            or timeout == float("inf")
+        ):  # fmt: skip
+            from smkit.errors import ConfigError
+
+            raise ConfigError(f"execution timeout {timeout!r}: use a positive number of seconds")
         limits = [t for t in (timeout, workflow.timeout_seconds) if t is not None]
         self.timeout = min(limits) if limits else None
         self.handler_timeout = handler_timeout
@@ -640,7 +650,17 @@ class Executor:
                 f"The {field} value {_dumps(seconds)} of state '{state.name}' must be an "
                 f"integer from 0 to {MAX_WAIT_SECONDS}",
             )
-        self._sleep_for(float(seconds))
+        try:
+            seconds = float(seconds)
+        except OverflowError:  # an int too large for a float
+            seconds = float("inf")
+        if seconds != seconds or seconds > MAX_WAIT_SECONDS:  # NaN, 1e308, inf
+            raise StatesError(
+                "States.Runtime",
+                f"{state.name}: the wait of {seconds!r} s is not a number of seconds up to "
+                f"{MAX_WAIT_SECONDS} (Step Functions' limit)",
+            )
+        self._sleep_for(seconds)
         return self._passthrough(state, raw, scope, ql, ctx, self._next(state))
 
     def _choice(self, state: Choice, raw: Any, scope: _Scope, ql: str, ctx: Any) -> Any:

@@ -47,6 +47,7 @@ __all__ = ["EndpointApp", "main", "prepare_model"]
 MAX_BODY = 5 * 1024 * 1024
 INLINE_BODY = 64 * 1024  # larger requests run in a worker thread
 _JSON = [(b"content-type", b"application/json")]
+_EMPTY = [(b"content-length", b"0")]
 
 
 def _error(status: int, code: str, message: str) -> tuple[int, bytes]:
@@ -103,7 +104,8 @@ class EndpointApp:
             if path == "/invocations" and method == "POST":
                 await self._invocations(scope, receive, send)
             elif path == "/ping" and method in ("GET", "HEAD"):
-                await send({"type": "http.response.start", "status": 200, "headers": []})
+                # an explicit length: HTTP/1.0 clients otherwise wait for the close
+                await send({"type": "http.response.start", "status": 200, "headers": _EMPTY})
                 await send({"type": "http.response.body", "body": b""})
             elif path == "/_smkit/flush" and method == "POST":
                 ok = True
@@ -239,7 +241,9 @@ class EndpointApp:
         except Exception as exc:
             # the model or a hook raised: the container answers 500 (the Runtime API, i.e.
             # the gateway, turns that into 424 ModelError with OriginalStatusCode 500)
-            msg = f"{type(exc).__name__}: {exc}"
+            from smkit.backends.local.isolation import public_error
+
+            msg = public_error(exc)  # no native stack traces or this machine's paths
             await _respond(send, *_error(500, "ModelError", msg), _JSON)
             return
         finally:
@@ -322,11 +326,20 @@ def prepare_model(backend: Any, model: dict[str, Any], dest: Path) -> Path:
 
     url = str(model["PrimaryContainer"]["ModelDataUrl"])
     path = backend.store.path_for(url) if url.startswith("s3://") else Path(url)
+    expected = model.get("ModelDataSha256")
     if path.is_dir():
+        # a directory has no SHA-256: serving it would skip the integrity check
+        if expected or url.startswith("s3://") or url.endswith((".tar.gz", ".tgz", ".tar")):
+            raise ValidationError(
+                f"model artifact {url!r} is a directory, not a model.tar.gz"
+                + (f" with the recorded SHA-256 {expected}" if expected else ""),
+                hint="the artifact was replaced; retrain, or point ModelSpec.model_data at "
+                "a local model directory without a sha256",
+                uri=url,
+            )
         return path
     if not path.is_file():
         raise SourceNotFoundError(f"model artifact {url!r} does not exist", uri=url)
-    expected = model.get("ModelDataSha256")
     if expected:
         actual = _sha256(path)
         if actual != expected:
@@ -339,10 +352,44 @@ def prepare_model(backend: Any, model: dict[str, Any], dest: Path) -> Path:
     dest.mkdir(parents=True)
     try:
         with tarfile.open(path, "r:*") as tar:
+            _check_extracted_size(tar, url, dest)
             tar.extractall(dest, filter="data")
     except tarfile.TarError as exc:
+        shutil.rmtree(dest, ignore_errors=True)
         raise ValidationError(f"cannot extract model artifact {url!r}: {exc}") from exc
+    except BaseException:
+        shutil.rmtree(dest, ignore_errors=True)  # nothing half-extracted stays behind
+        raise
     return dest
+
+
+#: Most bytes a model.tar.gz may extract to (``SMKIT_MAX_MODEL_BYTES``; default 20 GiB).
+MAX_MODEL_BYTES = 20 << 30
+
+
+def _check_extracted_size(tar: tarfile.TarFile, url: str, dest: Path) -> None:
+    """Refuse a decompression bomb before writing: the members' sizes (from their headers,
+    read without extracting) must fit the cap and the free space of ``dest``."""
+    import shutil
+
+    from smkit.errors import ValidationError
+
+    cap = int(os.environ.get("SMKIT_MAX_MODEL_BYTES") or MAX_MODEL_BYTES)
+    total = 0
+    for member in tar:  # streams the archive: headers only, nothing is written
+        total += max(member.size, 0)
+        if total > cap:
+            raise ValidationError(
+                f"model artifact {url!r} extracts to more than {cap} bytes",
+                hint="set SMKIT_MAX_MODEL_BYTES to allow larger models",
+                uri=url,
+            )
+    free = shutil.disk_usage(dest).free
+    if total > free:
+        raise ValidationError(
+            f"model artifact {url!r} extracts to {total} bytes; {free} are free at {dest}",
+            uri=url,
+        )
 
 
 def _free_socket(host: str = "127.0.0.1") -> socket.socket:
@@ -445,13 +492,14 @@ def serve(root: str, name: str) -> int:
         on_idle=on_idle,
         auth_sha256=endpoint.get("AuthTokenSha256"),
     )
+    from smkit.backends.local.http_guard import raise_fd_limit, uvicorn_options
+
+    raise_fd_limit()  # idle connections must not exhaust descriptors below the cap
     config_kw: dict[str, Any] = {
         "lifespan": "on",
         "log_level": "warning",
         "access_log": False,
-        "timeout_keep_alive": 75,
-        "http": "httptools",
-        "loop": "uvloop",
+        **uvicorn_options(),  # bounded heads, head/body timeouts, a connection cap (503)
     }
     server = uvicorn.Server(uvicorn.Config(app, **config_kw))
     try:

@@ -36,6 +36,12 @@ from typing import Any
 __all__ = ["GatewayApp", "main"]
 
 MAX_BODY = 6 * 1024 * 1024
+#: Requests forwarded at once (and upstream connections kept). More wait in a FIFO queue in
+#: front of the HTTP client: httpx's pool rescans every waiting request on each release, so
+#: a thousand waiters inside it cost minutes (a cold burst of 1,000 timed out every client).
+UPSTREAM_CONCURRENCY = 64
+#: Seconds a request may wait for a forwarding slot before a 503 (it is not forwarded later).
+QUEUE_TIMEOUT = 30.0
 _PASS_IN = {
     b"content-type": "Content-Type",
     b"accept": "Accept",
@@ -74,6 +80,9 @@ class GatewayApp:
         self.cache_ttl = cache_ttl
         self._urls: dict[str, tuple[float, str, str]] = {}
         self._client: Any = None
+        self._slots: Any = None
+        self.abandoned = 0  # requests whose caller left while they waited: never forwarded
+        self.throttled = 0  # requests answered 503 after QUEUE_TIMEOUT in the queue
 
     def _lookup(self, name: str, fresh: bool = False) -> tuple[str, str] | None:
         hit = self._urls.get(name)
@@ -97,13 +106,12 @@ class GatewayApp:
             while True:
                 msg = await receive()
                 if msg["type"] == "lifespan.startup":
-                    import httpx
+                    import asyncio
 
-                    self._client = httpx.AsyncClient(
-                        timeout=65.0,
-                        trust_env=False,
-                        limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-                    )
+                    from smkit.backends.local.upstream import UpstreamPool
+
+                    self._slots = asyncio.Semaphore(UPSTREAM_CONCURRENCY)
+                    self._client = UpstreamPool(timeout=65.0, max_idle=UPSTREAM_CONCURRENCY)
                     if self.on_startup:
                         self.on_startup()
                     await send({"type": "lifespan.startup.complete"})
@@ -173,18 +181,38 @@ class GatewayApp:
                 request_id,
             )
             return
-        import httpx
+        from smkit.backends.local.upstream import UpstreamError
 
+        slot = await self._acquire(receive)
+        if slot == "gone":
+            return
+        if slot == "busy":
+            await _send(
+                send,
+                *_error(
+                    503,
+                    "ServiceUnavailable",
+                    f"the gateway is at its {UPSTREAM_CONCURRENCY} forwarded requests and this "
+                    f"one waited {QUEUE_TIMEOUT:g}s; retry",
+                ),
+                request_id,
+            )
+            return
         resp = None
-        for attempt in range(2):
-            url, variant = found
-            try:
-                resp = await self._client.post(url + "/invocations", content=body, headers=headers)
-                break
-            except httpx.TransportError:
-                found = self._lookup(name, fresh=True)
-                if found is None or attempt == 1:
+        try:
+            for attempt in range(2):
+                url, variant = found
+                try:
+                    resp = await self._client.post(
+                        url + "/invocations", content=body, headers=headers
+                    )
                     break
+                except UpstreamError:
+                    found = self._lookup(name, fresh=True)
+                    if found is None or attempt == 1:
+                        break
+        finally:
+            self._slots.release()
         if resp is None:
             if found is None:
                 status = self.backend.describe_endpoint(name).get("EndpointStatus")
@@ -218,6 +246,36 @@ class GatewayApp:
         if custom is not None:
             out_headers.append((b"x-amzn-sagemaker-custom-attributes", custom.encode("latin-1")))
         await _send(send, 200, resp.content, out_headers, request_id)
+
+    async def _acquire(self, receive: Any) -> str:
+        """A forwarding slot: ``"ok"``, ``"gone"`` (the caller disconnected while waiting:
+        the request is dropped, not forwarded late) or ``"busy"`` (waited too long)."""
+        import asyncio
+
+        slots = self._slots
+        if not slots.locked():
+            await slots.acquire()
+            return "ok"
+        gone = asyncio.ensure_future(receive())  # the body is read: next is a disconnect
+        get = asyncio.ensure_future(slots.acquire())
+        try:
+            await asyncio.wait({gone, get}, timeout=QUEUE_TIMEOUT, return_when="FIRST_COMPLETED")
+        finally:
+            if not gone.done():
+                gone.cancel()
+            if not get.done():
+                get.cancel()
+        if get.done() and not get.cancelled():
+            if gone.done() and not gone.cancelled():
+                slots.release()
+                self.abandoned += 1
+                return "gone"
+            return "ok"
+        if gone.done() and not gone.cancelled():
+            self.abandoned += 1
+            return "gone"
+        self.throttled += 1
+        return "busy"
 
 
 async def _send(send: Any, status: int, body: bytes, headers: list, request_id: str) -> None:
@@ -265,6 +323,9 @@ def serve(root: str, host: str = "127.0.0.1") -> int:
         catalog.create("gateway", GATEWAY_NAME, data, status="InService")
         print(f"gateway in service at {url} (pid {os.getpid()})", flush=True)
 
+    from smkit.backends.local.http_guard import raise_fd_limit, uvicorn_options
+
+    raise_fd_limit()
     app = GatewayApp(backend, on_startup=started, auth_sha256=digest)
     server = uvicorn.Server(
         uvicorn.Config(
@@ -272,8 +333,7 @@ def serve(root: str, host: str = "127.0.0.1") -> int:
             lifespan="on",
             log_level="warning",
             access_log=False,
-            http="httptools",
-            loop="uvloop",
+            **uvicorn_options(),  # bounded heads, head/body timeouts, a connection cap (503)
         )
     )
     try:

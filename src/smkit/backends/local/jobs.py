@@ -61,6 +61,7 @@ from smkit.training.contract import (
 )
 from smkit.training.record import build_record
 from smkit.training.record import resolve_code as _resolve_code
+from smkit.training.spec import check_channel_name
 
 __all__ = [
     "ACTIVE",
@@ -140,6 +141,8 @@ def submit(
         ResourceExistsError: a job with that name exists.
     """
     code_dir, entry = _resolve_code(spec)
+    for cname in spec.inputs:
+        check_channel_name(cname)  # before anything is written: a name becomes a directory
     for cname, channel in spec.inputs.items():
         if not _channel_exists(backend.store, channel.uri):
             raise SourceNotFoundError(
@@ -186,13 +189,21 @@ def submit(
         LogPath=str(paths.log),
         EntryPoint=entry,
         SourceDir=str(code_dir),
-        UserEntryPoint=spec.entry_point,
-        UserSourceDir=spec.source_dir,
+        # absolute, so job.model() works from any working directory
+        UserEntryPoint=(
+            str(Path(spec.entry_point).expanduser().resolve())
+            if spec.entry_point and not spec.source_dir
+            else spec.entry_point
+        ),
+        UserSourceDir=str(Path(spec.source_dir).expanduser().resolve())
+        if spec.source_dir
+        else None,
         Algorithm=spec.algorithm,
         Framework=framework,
         FrameworkVersion=spec.effective_version,
         ImageUri=spec.image_uri,
         ExtraEnvironment=dict(extra_env or {}),
+        InheritEnvironment=bool(getattr(spec, "inherit_env", False)),
         DebugRules=[{"name": r.name, "parameters": r.parameters} for r in spec.rules],
     )
     backend.catalog.create(KIND, name, record, status="InProgress")
@@ -346,7 +357,7 @@ class _Supervisor:
     def download(self) -> None:
         self.secondary("Downloading", "Downloading input data")
         for channel in self.data["InputDataConfig"]:
-            cname = channel["ChannelName"]
+            cname = check_channel_name(channel["ChannelName"])
             source = channel["DataSource"]["S3DataSource"]["S3Uri"]
             target = self.paths.channel(cname)
             target.mkdir(parents=True, exist_ok=True)
@@ -364,13 +375,13 @@ class _Supervisor:
                     )
                     dest = target / rel
                     dest.parent.mkdir(parents=True, exist_ok=True)
-                    _link_or_copy(self.store.path_for(obj.uri), dest)
+                    _private_copy(self.store.path_for(obj.uri), dest)
             else:
                 src = Path(source)
                 if src.is_dir():
-                    shutil.copytree(src, target, dirs_exist_ok=True)
+                    shutil.copytree(src, target, dirs_exist_ok=True, symlinks=False)
                 elif src.is_file():
-                    _link_or_copy(src, target / src.name)
+                    _private_copy(src, target / src.name)
                 else:
                     raise SourceNotFoundError(f"channel {cname!r}: {source!r} is gone")
 
@@ -425,12 +436,19 @@ class _Supervisor:
     def run_script(self, env_extra: dict[str, str], argv: list[str]) -> int:
         import psutil
 
+        from smkit.backends.local.isolation import clean_environment, redact_argv
         from smkit.training.profiler import SystemSampler
 
-        env = dict(os.environ)
-        env.update(env_extra)
-        env.update(self.data.get("Environment") or {})
-        env.update(self.data.get("ExtraEnvironment") or {})
+        # only what the job defines plus what Python needs (SageMaker gives a container
+        # nothing of the caller's environment); InheritEnvironment opts into all of it
+        env = clean_environment(
+            {
+                **env_extra,
+                **(self.data.get("Environment") or {}),
+                **(self.data.get("ExtraEnvironment") or {}),
+            },
+            inherit=bool(self.data.get("InheritEnvironment")),
+        )
         env["PYTHONUNBUFFERED"] = "1"
         code = str(self.paths.code)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, env.get("PYTHONPATH")]))
@@ -441,7 +459,7 @@ class _Supervisor:
         start = time.time()
         self.catalog.update(KIND, self.name, TrainingStartTime=now_iso())
         self.secondary("Training", "Training image download completed. Training in progress.")
-        self.log(f"smkit: running {' '.join(cmd)} in {code}")
+        self.log(f"smkit: running {' '.join(redact_argv(cmd))} in {code}")
         self.proc = subprocess.Popen(
             cmd,
             cwd=code,
@@ -711,13 +729,39 @@ def _aws_rule(name: str) -> str:
     return RULES.get(name, name)
 
 
-def _link_or_copy(src: Path, dest: Path) -> None:
+def _private_copy(src: Path, dest: Path) -> None:
+    """Copy ``src`` to ``dest`` so that writing ``dest`` can never change ``src``.
+
+    Never a hard link (a script rewriting its input in place would rewrite the stored object
+    or the user's file). A copy-on-write clone (``FICLONE``, btrfs / XFS) is tried first, as
+    cheap as a link but private; otherwise a plain copy (``copy_file_range`` / ``sendfile``).
+    """
+    if dest.exists() or dest.is_symlink():
+        dest.unlink()
+    if _reflink(src, dest):
+        return
+    shutil.copyfile(src, dest)
+
+
+_FICLONE = 0x40049409  # _IOW(0x94, 9, int): Linux's copy-on-write clone ioctl
+
+
+def _reflink(src: Path, dest: Path) -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    import fcntl
+
     try:
-        if dest.exists():
-            dest.unlink()
-        os.link(src, dest)
+        with open(src, "rb") as fin, open(dest, "wb") as fout:
+            try:
+                fcntl.ioctl(fout.fileno(), _FICLONE, fin.fileno())
+                return True
+            except OSError:
+                pass
     except OSError:
-        shutil.copyfile(src, dest)
+        pass
+    dest.unlink(missing_ok=True)
+    return False
 
 
 def _pack(directory: Path, target: Path) -> None:

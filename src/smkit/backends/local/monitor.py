@@ -455,8 +455,8 @@ def detect_format(path: str | Path) -> str:
             if text.startswith("{"):
                 try:
                     obj = json.loads(text)
-                except json.JSONDecodeError:
-                    return "jsonl"
+                except (json.JSONDecodeError, RecursionError):  # deep nesting: the readers
+                    return "jsonl"  # skip such lines and count them
                 return "capture" if isinstance(obj, dict) and "captureData" in obj else "jsonl"
             return "csv"
     return "csv"
@@ -491,6 +491,10 @@ def _csv_ranges(path: str | Path, start: int, block_size: int) -> Iterator[bytes
             carry = data[cut + 1 :]
 
 
+#: Widest CSV profiled (100,000 columns took minutes and gigabytes).
+MAX_COLUMNS = 10_000
+
+
 def _iter_csv(
     path: str | Path, header: bool, types: dict[int, Any], block_size: int
 ) -> Iterator[tuple[list[str], list[Any]]]:
@@ -512,7 +516,19 @@ def _iter_csv(
     width = len(fields)
     if width == 0:
         return
+    if width > MAX_COLUMNS:
+        raise FormatError(
+            f"{str(path)!r} has {width} columns; at most {MAX_COLUMNS} are profiled",
+            path=str(path),
+        )
     names = list(fields) if header else [f"_c{i}" for i in range(width)]
+    dupes = sorted({n for n in names if names.count(n) > 1}) if header else []
+    if dupes:
+        raise FormatError(
+            f"{str(path)!r}: duplicate column name(s) {dupes[:10]} in the header; each "
+            "feature needs its own name",
+            path=str(path),
+        )
     internal = [f"f{i}" for i in range(width)]
     fixed: dict[str, Any] = {internal[i]: t for i, t in types.items() if i < width}
     read = pcsv.ReadOptions(column_names=internal, block_size=1 << 20, use_threads=True)
@@ -704,8 +720,8 @@ def _iter_jsonl_rows(
         stats.lines += 1
         try:
             obj = json.loads(text)
-        except json.JSONDecodeError:
-            stats.skip("JSONDecodeError")
+        except (json.JSONDecodeError, RecursionError) as exc:  # deep nesting is skipped too
+            stats.skip(type(exc).__name__)
             continue
         if isinstance(obj, dict):
             for key in obj:
@@ -751,7 +767,18 @@ def compute_statistics(
     if fmt not in ("csv", "jsonl", "capture"):
         raise ConfigError(f"unknown dataset format {fmt!r}; use csv, jsonl or capture")
     if fmt == "csv":
-        return _csv_statistics(Path(source), header, block_size)  # type: ignore[arg-type]
+        import csv
+
+        import pyarrow as pa
+
+        try:
+            return _csv_statistics(Path(source), header, block_size)  # type: ignore[arg-type]
+        except (csv.Error, UnicodeDecodeError, pa.ArrowInvalid, RecursionError) as exc:
+            raise FormatError(
+                f"{str(source)!r} does not parse as CSV: {type(exc).__name__}: {exc}"[:500],
+                hint="give a UTF-8 CSV file, JSON lines or capture JSONL",
+                path=str(source),
+            ) from None
     builder = StatisticsBuilder()
     if isinstance(source, str | Path):
         with open(source, encoding="utf-8", errors="replace") as fh:

@@ -256,7 +256,7 @@ class LocalServing:
                 ) from exc
         self.catalog.create("endpoint", name, endpoint_data, status="Creating")
         warn_exposed(f"endpoint {name!r}", spec.host, spec.auth_token)
-        self._launch(name, log_path)
+        self._launch(name, log_path, inherit_env=bool(getattr(mspec, "inherit_env", False)))
         endpoint = Endpoint(self, name, auth_token=spec.auth_token)
         if wait:
             self._wait_in_service(endpoint, spec.startup_timeout, log_path)
@@ -296,9 +296,17 @@ class LocalServing:
         module: str = "endpoint_server",
         extra_args: list[str] | None = None,
         extra_env: dict[str, str] | None = None,
+        inherit_env: bool = True,
     ) -> None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ)
+        if module == "endpoint_server":  # it runs user code: a clean environment
+            from smkit.backends.local.isolation import clean_environment
+
+            env = clean_environment(inherit=inherit_env)
+            src_root = str(Path(__file__).resolve().parents[3])
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [src_root, env.get("PYTHONPATH")]))
+        else:
+            env = dict(os.environ)
         env.setdefault("OMP_NUM_THREADS", "1")
         env["SMKIT_HOME"] = str(self.root)
         env.pop(GATEWAY_TOKEN_ENV, None)
@@ -593,6 +601,10 @@ class LocalServing:
                 pass
         self._stop_pid(rec.data.get("Pid"), rec.data.get("ProcessStartTime"))
         teardown_records(self.catalog, name, reason="deleted on request")
+        import shutil
+
+        # the extracted model (possibly large) goes with the endpoint; logs stay
+        shutil.rmtree(self.root / "endpoints" / name / "model", ignore_errors=True)
 
     # -- gateway -------------------------------------------------------------------------
     def gateway(

@@ -47,6 +47,13 @@ class LocalStore:
         """
         bucket, key = s3uri.parse(uri)
         s3uri.check_key(key)
+        if any(len(seg.encode("utf-8", "surrogatepass")) > 255 for seg in key.split("/")):
+            raise ConfigError(
+                f"object key {key[:80]!r}...: the local store maps each '/'-separated segment "
+                "to a file name, and file names hold at most 255 bytes",
+                hint="use shorter segments (S3 itself allows them)",
+                uri=uri[:300],
+            )
         path = (self.root / bucket / key).resolve()
         if not path.is_relative_to(self.root / bucket):  # symlinks planted under the root
             s3uri.check_key("..")  # raises UnsafeKeyError
@@ -63,6 +70,19 @@ class LocalStore:
 
     def _atomic_target(self, uri: str) -> Path:
         path = self.path_for(uri)
+        key = s3uri.parse(uri)[1]
+        if "//" in key or key.endswith("/"):
+            raise ConfigError(
+                f"cannot write {uri!r}: an empty key segment ('a//b' or a trailing '/') would be "
+                "stored under another key in the local store",
+                uri=uri,
+            )
+        if path.name.startswith(TMP_PREFIX):
+            raise ConfigError(
+                f"cannot write {uri!r}: key segments starting {TMP_PREFIX!r} are reserved for "
+                "the local store's temporary files (they would never be listed)",
+                uri=uri,
+            )
         for parent in path.parents:
             if parent == self.root:
                 break
@@ -198,6 +218,7 @@ class LocalStore:
             dirnames.sort()
             for fname in filenames:
                 if fname.startswith(TMP_PREFIX):
+                    _sweep_orphan(Path(dirpath, fname))
                     continue
                 full = Path(dirpath, fname)
                 key = full.relative_to(bucket_dir).as_posix()
@@ -219,6 +240,21 @@ class LocalStore:
             except OSError:
                 break
             parent = parent.parent
+
+
+#: A temporary file older than this was left by a writer that died (writes take seconds).
+ORPHAN_SECONDS = 3600.0
+
+
+def _sweep_orphan(path: Path) -> None:
+    """Remove a temporary file a killed writer left behind (seen while listing)."""
+    import time
+
+    try:
+        if time.time() - path.stat().st_mtime > ORPHAN_SECONDS:
+            path.unlink()
+    except OSError:
+        pass
 
 
 def _progress_bar(label: str, total: int):  # type: ignore[no-untyped-def]
