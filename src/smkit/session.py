@@ -55,7 +55,7 @@ class Session:
         UnknownBackendError: the name is not registered.
         MissingExtraError: the backend's extra is not installed.
 
-    Example:
+    Examples:
         >>> import smkit
         >>> s = smkit.Session(root="/tmp/smkit-doc")  # local backend under /tmp/smkit-doc
         >>> s.backend.name

@@ -13,7 +13,7 @@ The verbs take *specs* (immutable attrs objects built by the user) and return ha
 (``TrainingJob``, ``Endpoint``, ``Execution``...) which call back only the methods declared
 here. A backend says what it offers through ``capabilities`` / ``supports()`` with the names
 of [Capability][smkit.backends.Capability]; the Session and the use cases ask that, never the
-backend's name. Each protocol has a contract suite in [smkit.testing][] that a new backend
+backend's name. Each protocol has a contract suite in `smkit.testing` that a new backend
 subclasses and passes.
 """
 

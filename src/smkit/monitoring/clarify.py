@@ -94,7 +94,7 @@ class SHAPConfig:
         num_clusters: k-means clusters when there is no baseline (``None``: chosen 1-12).
         seed: Random seed of the coalition sampling and k-means.
 
-    Example:
+    Examples:
         >>> SHAPConfig(num_samples=100, agg_method="mean_sq").to_dict()["agg_method"]
         'mean_sq'
     """
@@ -253,7 +253,7 @@ class DataConfig:
 class ExplainabilityAnalysisConfig:
     """Clarify's explainability analysis: SHAP settings, the model and the data.
 
-    Example:
+    Examples:
         >>> cfg = ExplainabilityAnalysisConfig(
         ...     SHAPConfig(baseline=[[1, 2]], num_samples=10),
         ...     ModelConfig(endpoint_name="ep"),

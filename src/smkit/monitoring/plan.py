@@ -157,7 +157,7 @@ class MonitorPlan:
     Args:
         endpoint: An Endpoint handle or an endpoint name.
 
-    Example:
+    Examples:
         >>> from smkit.monitoring import MonitorPlan
         >>> plan = (MonitorPlan("churn")
         ...         .data_quality(baseline="s3://b/train.csv")

@@ -302,7 +302,7 @@ class Predictor:
         retries: Extra attempts after a 5xx answer or a dropped connection.
         backoff: First retry delay in seconds (doubled each attempt, with jitter).
 
-    Example:
+    Examples:
         >>> p = smkit.Session().predictor("wine", serializer="csv")  # doctest: +SKIP
         >>> p.predict([[7.4, 0.7, 0.0, 1.9, 0.076, 11, 34, 0.9978, 3.51, 0.56, 9.4]])
         [5.03]

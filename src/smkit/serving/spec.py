@@ -140,7 +140,7 @@ class ModelSpec:
             By default it sees only ``env``, the SageMaker variables and what Python needs,
             as a SageMaker container does (no AWS credentials or tokens of the caller).
 
-    Example:
+    Examples:
         >>> ModelSpec(model_data="s3://b/model.tar.gz", framework="xgboost").framework
         'xgboost'
     """
@@ -226,7 +226,7 @@ class DataCaptureSpec:
             any other content type is captured base64-encoded (``"encoding": "BASE64"``).
         kms_key_id: KMS key for the captured objects (AWS only).
 
-    Example:
+    Examples:
         >>> DataCaptureSpec(sampling_percentage=100).to_request("s3://b/capture")[
         ...     "InitialSamplingPercentage"]
         100
@@ -344,7 +344,7 @@ class EndpointSpec:
         kms_key: KMS key encrypting the ML storage volume of the instances (AWS,
             ``CreateEndpointConfig.KmsKeyId``).
 
-    Example:
+    Examples:
         >>> EndpointSpec(name="wine").config_name
         'wine-config'
     """

@@ -296,7 +296,7 @@ class VpcConfig:
         subnets: Subnet ids (1-16).
         security_group_ids: Security group ids (1-5).
 
-    Example:
+    Examples:
         >>> VpcConfig(["subnet-1"], ["sg-1"]).to_request()
         {'SecurityGroupIds': ['sg-1'], 'Subnets': ['subnet-1']}
     """

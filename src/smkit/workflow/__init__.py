@@ -5,7 +5,7 @@ Build states (:class:`Task`, :class:`Choice`, :class:`Pass`, :class:`Wait`,
 wrap them in a :class:`Workflow` and hand it to ``Session.run_workflow``. ``to_asl()`` gives
 the Amazon States Language definition; ``Workflow.from_asl()`` reads any valid one.
 
-Example:
+Examples:
     >>> import smkit
     >>> from smkit.workflow import Pass, Task, Workflow
     >>> wf = Workflow("demo", Task.lambda_("Double", "double") >> Pass("Done"))

@@ -6,7 +6,7 @@ directories or importable modules copied into the zip). :func:`package` builds t
 deployment zip: the same inputs give the same bytes (sorted entries, fixed timestamps and
 permissions, no ``__pycache__``), so a re-deploy of unchanged code uploads nothing new.
 
-Example:
+Examples:
     >>> from smkit.workflow import LambdaSpec
     >>> def handler(event, context):
     ...     return {"echo": event}

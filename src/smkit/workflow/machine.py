@@ -6,7 +6,7 @@ Functions console, JSONPath or JSONata). It is validated when built: unknown sta
 missing ``Next``/``End``, a ``Next`` naming nothing, unreachable states, bad JSONPath or
 JSONata are :class:`~smkit.errors.ValidationError` naming the state.
 
-Example:
+Examples:
     >>> from smkit.workflow import Pass, Workflow
     >>> wf = Workflow("hello", Pass("Hi", result={"greeting": "hello"}))
     >>> wf.to_asl()["States"]["Hi"]

@@ -5,7 +5,7 @@
 execution with ``ConfidenceBelowThreshold`` / "confidence below threshold" when the best
 inference is under the threshold.
 
-Example:
+Examples:
     >>> from smkit.workflow import image_classification_workflow
     >>> wf = image_classification_workflow("images", endpoint_name="img-clf", threshold=0.9)
     >>> list(wf.states)[:3]

@@ -9,7 +9,7 @@ Chaining reads like the flow: ``a >> b >> c`` is a :class:`Chain`; a ``Workflow`
 into ``Next``/``End`` links. States that a chain does not list but that are reachable through
 objects (a Choice's targets, a Catch's ``next``) are collected too.
 
-Example:
+Examples:
     >>> from smkit.workflow import Pass, Choice, Fail, Var, When
     >>> ok, bad = Pass("Ok"), Fail("TooLow", error="Low", cause="value below 1")
     >>> flow = Pass("Start") >> Choice("Check", [When(Var("$.v") >= 1, ok)], default=bad)

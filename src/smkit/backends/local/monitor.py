@@ -391,7 +391,7 @@ class _Column:
 class StatisticsBuilder:
     """Streaming statistics over chunks of columns.
 
-    Example:
+    Examples:
         >>> import pyarrow as pa
         >>> b = StatisticsBuilder()
         >>> b.update(["x"], [pa.array([1.0, 2.0])]); b.update(["x"], [pa.array([3.0])])

@@ -69,7 +69,7 @@ def capacity(height: int, k: int = KLL_K, c: float = KLL_C) -> int:
 class DeequKLL:
     """Deequ's ``QuantileNonSample[Double]``, value for value.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> s = DeequKLL()
         >>> s.update(np.arange(3000, dtype=float))

@@ -15,7 +15,7 @@ runtime); the first step, ``serializeImageData``, is
   execution itself: the state machine's ``confidence_filter`` Choice does, with
   ``ConfidenceBelowThreshold`` / "confidence below threshold".
 
-Example:
+Examples:
     >>> out = filter_inferences({"body": {"inferences": [0.1, 0.85, 0.05]}}, None)
     >>> out["body"]["confidence"], out["body"]["label_index"]
     (0.85, 1)
