@@ -95,7 +95,9 @@ def _fields(cls: Class, class_kw_only: bool) -> list[Parameter]:
             continue
         # only attributes declared in the class body (not assigned in a method) are fields
         if any(
-            f.lineno is not None and f.endlineno is not None and f.lineno <= member.lineno <= f.endlineno
+            f.lineno is not None
+            and f.endlineno is not None
+            and f.lineno <= member.lineno <= f.endlineno
             for f in methods
         ):
             continue
@@ -183,13 +185,15 @@ class AttrsInit(Extension):
         if isinstance(own, Function):
             if not any(p.kind is ParameterKind.var_keyword for p in own.parameters):
                 return
-            explicit = [
-                p for p in own.parameters if p.kind is not ParameterKind.var_keyword
-            ]
+            explicit = [p for p in own.parameters if p.kind is not ParameterKind.var_keyword]
             names = {p.name for p in explicit}
             rest = [
-                Parameter(p.name, annotation=p.annotation, kind=ParameterKind.keyword_only,
-                          default=p.default)
+                Parameter(
+                    p.name,
+                    annotation=p.annotation,
+                    kind=ParameterKind.keyword_only,
+                    default=p.default,
+                )
                 for p in fields
                 if p.name not in names
             ]
