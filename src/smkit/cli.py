@@ -1,6 +1,6 @@
 """The ``smkit`` command.
 
-Sub-commands live in :mod:`smkit.commands`: every module there named ``cmd_*.py`` defines
+Sub-commands live in `smkit.commands`: every module there named ``cmd_*.py`` defines
 ``register(subparsers)`` which adds its parser(s) and sets ``func`` to a handler
 ``(args) -> int``. Errors print one line (``error: ...``) and exit with the error's code
 (2 for bad input, 1 for failures); ``--debug`` shows the traceback instead.

@@ -1,6 +1,6 @@
 """The smkit error hierarchy.
 
-Every error smkit raises on purpose derives from :class:`SmkitError`. Errors coming from
+Every error smkit raises on purpose derives from `SmkitError`. Errors coming from
 boto3, botocore, subprocesses or SQLite are translated at the boundary into one of these,
 carrying the offending value and what to do next::
 

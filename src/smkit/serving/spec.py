@@ -44,7 +44,7 @@ LOOPBACK = "127.0.0.1"
 
 
 def check_host(value: Any) -> str:
-    """Raise :class:`ConfigError` unless ``value`` is an IP address or a host name."""
+    """Raise `ConfigError` unless ``value`` is an IP address or a host name."""
     import ipaddress
 
     if isinstance(value, str):
@@ -74,7 +74,7 @@ def is_loopback(host: str) -> bool:
 
 
 def check_name(what: str, value: str) -> str:
-    """Raise :class:`ConfigError` unless ``value`` is a valid SageMaker resource name."""
+    """Raise `ConfigError` unless ``value`` is a valid SageMaker resource name."""
     if not isinstance(value, str) or not _NAME_RE.match(value):
         raise ConfigError(
             f"{what} {value!r} is not a valid SageMaker name",
@@ -133,7 +133,7 @@ class ModelSpec:
         env: Environment variables for the model container.
         name: Model name (default: derived from the endpoint's name).
         sha256: Hex SHA-256 of ``model_data``; verified before the model is loaded.
-        vpc_config: :class:`~smkit.training.spec.VpcConfig` (or a dict) the model's
+        vpc_config: `VpcConfig` (or a dict) the model's
             containers run in (AWS ``CreateModel.VpcConfig``).
         enable_network_isolation: No network access from the containers (AWS).
         inherit_env: Local backend: the endpoint server keeps the whole host environment.
@@ -376,7 +376,7 @@ class EndpointSpec:
 
     @property
     def is_loopback(self) -> bool:
-        """Whether :attr:`host` is reachable from this machine only."""
+        """Whether `host` is reachable from this machine only."""
         return is_loopback(self.host)
 
     @name.validator

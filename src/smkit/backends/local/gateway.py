@@ -61,7 +61,7 @@ class GatewayApp:
     """ASGI app routing SageMaker Runtime calls to local endpoints.
 
     Args:
-        backend: A :class:`~smkit.backends.local.LocalBackend` (endpoint lookups).
+        backend: A `LocalBackend` (endpoint lookups).
         on_startup: Called once the server is ready.
         cache_ttl: Seconds an endpoint's URL is cached.
         auth_sha256: Hex SHA-256 of the bearer token every route but ``/ping`` requires.
