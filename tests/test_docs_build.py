@@ -8,9 +8,11 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -71,3 +73,91 @@ def test_a_broken_link_fails_the_check(tmp_path):
     code, warnings = build_docs(project, tmp_path / "site")
     assert code != 0
     assert any("no-such-page.md" in line for line in warnings), warnings
+
+
+# -- offline: nothing the pages load comes from the network ------------------------------
+
+#: tag -> the attributes through which a browser loads something (an <a href> is a link the
+#: reader may follow, not a load, so external documentation links are allowed)
+LOADS = {
+    "script": ("src",),
+    "link": ("href",),
+    "img": ("src", "srcset"),
+    "iframe": ("src",),
+    "source": ("src", "srcset"),
+    "video": ("src", "poster"),
+    "audio": ("src",),
+    "embed": ("src",),
+    "object": ("data",),
+}
+REMOTE = re.compile(r"^\s*(https?:)?//", re.I)
+CSS_REMOTE = re.compile(r"(url\(\s*['\"]?\s*(https?:)?//|@import\s+['\"]?(https?:)?//)", re.I)
+
+
+class _Loads(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.remote: list[str] = []
+        self.mermaid_pre = 0
+
+    def handle_starttag(self, tag, attrs):
+        values = dict(attrs)
+        for attr in LOADS.get(tag, ()):
+            value = values.get(attr) or ""
+            if any(REMOTE.match(part) for part in value.split(",")):
+                self.remote.append(f"<{tag} {attr}={value!r}>")
+        if tag == "pre" and "mermaid" in (values.get("class") or "").split():
+            self.mermaid_pre += 1  # mkdocs-material would fetch mermaid from unpkg for these
+        style = values.get("style") or ""
+        if CSS_REMOTE.search(style):
+            self.remote.append(f"<{tag} style={style!r}>")
+
+
+def remote_loads(html: str) -> list[str]:
+    """What ``html`` loads from the network (scripts, stylesheets, images, frames...)."""
+    parser = _Loads()
+    parser.feed(html)
+    extra = ["<pre class=mermaid> (material loads mermaid from a CDN)"] * parser.mermaid_pre
+    for block in re.findall(r"<style[^>]*>(.*?)</style>", html, re.S | re.I):
+        extra += [f"<style> {m.group(0)}" for m in CSS_REMOTE.finditer(block)]
+    return parser.remote + extra
+
+
+def test_remote_loads_are_found():
+    page = (
+        '<a href="https://docs.aws.amazon.com/">fine</a>'
+        '<script src="https://unpkg.com/mermaid@11/dist/mermaid.min.js"></script>'
+        '<link rel="stylesheet" href="//fonts.googleapis.com/css?family=Roboto">'
+        '<img src="http://example.org/x.png"><img src="local.png">'
+        '<pre class="mermaid"><code>flowchart LR</code></pre>'
+        "<style>@font-face { src: url('https://fonts.gstatic.com/x.woff2') }</style>"
+    )
+    found = remote_loads(page)
+    assert len(found) == 5, found
+    assert not any("docs.aws.amazon.com" in f for f in found)
+
+
+def test_built_pages_load_nothing_remote(site):
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 20
+    problems = {}
+    for page in pages:
+        found = remote_loads(page.read_text(encoding="utf-8"))
+        if found:
+            problems[str(page.relative_to(site))] = found
+    for css in site.rglob("*.css"):
+        found = [m.group(0) for m in CSS_REMOTE.finditer(css.read_text(encoding="utf-8"))]
+        if found:
+            problems[str(css.relative_to(site))] = found
+    assert problems == {}
+
+
+def test_diagrams_render_with_the_vendored_mermaid(site):
+    page = (site / "explanation" / "monitoring-order" / "index.html").read_text()
+    assert page.count('<div class="mermaid">') >= 2
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+    assert any(s.endswith("assets/javascripts/mermaid/mermaid.min.js") for s in scripts)
+    vendored = site / "assets" / "javascripts" / "mermaid"
+    assert (vendored / "mermaid.min.js").stat().st_size > 1_000_000
+    assert "MIT" in (vendored / "LICENSE").read_text()
+    assert "fonts.googleapis.com" not in page
