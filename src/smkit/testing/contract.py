@@ -1,7 +1,7 @@
 """Contract test suites every backend must pass: store, catalog and each capability.
 
 Subclass them in a test module and provide the fixture each names (``store``, ``catalog``,
-``backend``), as fsspec's shared suites do::
+``backend``), as fsspec's shared suites do:
 
     class TestMyStore(StoreContract):
         @pytest.fixture

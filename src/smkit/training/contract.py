@@ -1,6 +1,6 @@
 """The SageMaker training-container contract, as data.
 
-SageMaker starts a training container with ``/opt/ml`` laid out like this::
+SageMaker starts a training container with ``/opt/ml`` laid out like this:
 
     /opt/ml/input/config/hyperparameters.json   {"max_depth": "5", "optimizer": "\\"adam\\""}
     /opt/ml/input/config/resourceconfig.json    {"current_host": "algo-1", "hosts": ["algo-1"], ...}

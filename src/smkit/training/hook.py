@@ -1,6 +1,6 @@
 """A small Debugger hook for training scripts: record scalars and tensors per step.
 
-Usage inside a training script::
+Usage inside a training script:
 
     from smkit.training import hook
 

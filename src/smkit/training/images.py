@@ -2,7 +2,7 @@
 
 `dockerfile` writes the text; `write_build_context` lays out a build directory
 (``Dockerfile`` + ``code/``); `check` runs the same code through the local training
-contract first, so a broken entry point shows up before an image is built and pushed::
+contract first, so a broken entry point shows up before an image is built and pushed:
 
     FROM 763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.1-cpu-py310
     COPY code/ /opt/ml/code/

@@ -1,7 +1,7 @@
 """System profiling of a running job: CPU %, memory, per-step time, GPU when present.
 
 `SystemSampler` samples a process tree every ``interval`` seconds (psutil) in a
-background thread. `write_profile` writes ``system_metrics.json``::
+background thread. `write_profile` writes ``system_metrics.json``:
 
     {"interval_ms": 500, "cores": 2,
      "samples": [{"t": 0.5, "cpu_percent": 97.0, "rss_mb": 210.3, "system_memory_percent": 41.2,

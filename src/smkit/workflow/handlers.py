@@ -7,7 +7,7 @@ locally it uses smkit's local backend (the object store and the endpoint's predi
 * `serialize_image_data`: read an image from S3, return it base64-encoded.
 * `classify`: send the image to a SageMaker endpoint, return its inferences.
 
-The event and result shapes are the seed project's::
+The event and result shapes are the seed project's:
 
     serialize_image_data({"s3_bucket": "b", "s3_key": "test/img.png"})
       -> {"statusCode": 200, "body": {"image_data": "<base64>", "s3_bucket": "b",

@@ -1,6 +1,6 @@
 """The embedded local backend: no AWS account, no Docker.
 
-Everything lives below one root directory (``SMKIT_HOME``, default ``./.smkit``)::
+Everything lives below one root directory (``SMKIT_HOME``, default ``./.smkit``):
 
     <root>/
       s3/<bucket>/<key>          the object store (s3:// URIs map here)

@@ -2,7 +2,7 @@
 
 The request path only decides whether a request is sampled and appends a tuple to a list
 (no JSON, no I/O); the writer thread turns queued events into SageMaker's capture lines
-(FORMATS.md §1) and writes one JSONL object per hour bucket per flush to::
+(FORMATS.md §1) and writes one JSONL object per hour bucket per flush to:
 
     {DestinationS3Uri}/{endpoint}/{variant}/yyyy/mm/dd/hh/{MM}-{SS}-{mmm}-{uuid4}.jsonl
 

@@ -3,7 +3,7 @@
 Run as ``python -m smkit.backends.local.gateway --root ROOT [--daemon]`` (or let
 ``backend.gateway()`` / ``smkit endpoints gateway`` start it on demand). It records itself
 in the catalog (kind ``gateway``, name ``local``) with its ``Pid``, ``Port`` and ``Url``, so
-code written for SageMaker runs unchanged against local endpoints::
+code written for SageMaker runs unchanged against local endpoints:
 
     boto3.client("sagemaker-runtime", endpoint_url=url).invoke_endpoint(
         EndpointName="wine", ContentType="text/csv", Body=b"...")

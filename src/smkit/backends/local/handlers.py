@@ -1,6 +1,6 @@
 """Inference handlers: the SageMaker inference toolkit's hooks, with built-in defaults.
 
-A `Handler` serves one model. It calls the four toolkit hooks in order::
+A `Handler` serves one model. It calls the four toolkit hooks in order:
 
     model = model_fn(model_dir)                     # once, at start-up
     data = input_fn(body, content_type)             # per request
