@@ -161,3 +161,39 @@ def test_diagrams_render_with_the_vendored_mermaid(site):
     assert (vendored / "mermaid.min.js").stat().st_size > 1_000_000
     assert "MIT" in (vendored / "LICENSE").read_text()
     assert "fonts.googleapis.com" not in page
+
+
+# -- the griffe extension: attrs specs show their real signature -------------------------
+
+
+def _load_with_attrs_extension(module: str):
+    griffe = pytest.importorskip("griffe")
+    extensions = griffe.load_extensions(str(ROOT / "scripts" / "mkdocs" / "griffe_attrs.py"))
+    return griffe.load(module, search_paths=[str(ROOT / "src")], extensions=extensions)
+
+
+def test_attrs_specs_get_their_generated_signature():
+    spec = _load_with_attrs_extension("smkit.training")
+    params = {p.name: p for p in spec["TrainingSpec"].parameters}
+    assert str(params["tags"].annotation) == "dict[str, str]"
+    assert str(params["tags"].default) == "{}"  # attrs.field(factory=dict)
+    assert str(params["profiler"].default) == "ProfilerSpec()"
+    assert str(params["instance_type"].default) == "'ml.m5.xlarge'"
+    assert params["entry_point"].default is not None  # None, not "required"
+    # every documented argument is in the signature, with a type
+    for section in spec["TrainingSpec"].docstring.parse("google"):
+        if section.kind.value == "parameters":
+            for item in section.value:
+                assert item.name in params and item.annotation is not None, item.name
+
+
+def test_attrs_keyword_only_fields_and_init_false_classes():
+    states = _load_with_attrs_extension("smkit.workflow.states")
+    params = list(states["Pass"].parameters)
+    names = [p.name for p in params]
+    assert names[:2] == ["self", "name"]
+    assert "comment" in names and "result_path" in names  # inherited and own fields
+    assert "kwargs" not in names  # **kwargs replaced by the fields it forwards
+    kinds = {p.name: p.kind.value for p in params}
+    assert kinds["comment"] == "keyword-only"
+    assert all(not n.isupper() for n in names)  # ClassVar constants are not fields

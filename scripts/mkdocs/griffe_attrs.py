@@ -1,5 +1,7 @@
 """A griffe extension: give attrs classes the ``__init__`` that attrs generates.
 
+(It also types an ``__init__``'s ``self.x = x`` attributes from parameter ``x``.)
+
 griffe reads source statically, so an ``@attrs.frozen`` / ``@attrs.define`` class has no
 ``__init__`` for it: the class docstring's ``Args:`` then "do not appear in the signature" and
 have "no type". This extension builds the signature attrs would generate from the class's
@@ -159,6 +161,23 @@ def _all_fields(cls: Class) -> list[Parameter]:
     return positional + keyword
 
 
+def _annotate_from_init(cls: Class) -> None:
+    """``self.x = x`` in ``__init__``: give attribute ``x`` the annotation of parameter ``x``.
+
+    (Any class, attrs or not: its ``Attributes:`` section then shows the type.)
+    """
+    init = cls.members.get("__init__")
+    if not isinstance(init, Function) or init.is_alias:
+        return
+    params = {p.name: p for p in init.parameters}
+    for name, member in cls.members.items():
+        if member.is_alias or not member.is_attribute or member.annotation is not None:
+            continue
+        param = params.get(name)
+        if param is not None and param.annotation is not None and str(member.value) == name:
+            member.annotation = param.annotation
+
+
 class AttrsInit(Extension):
     """Synthesise the attrs-generated ``__init__`` of every attrs class."""
 
@@ -169,6 +188,7 @@ class AttrsInit(Extension):
     def on_class_members(self, *, cls: Class, **kwargs: Any) -> None:
         if _attrs_options(cls) is not None:
             self._classes.append(cls)
+        _annotate_from_init(cls)
 
     def on_package(self, *, pkg: Any, **kwargs: Any) -> None:
         # bases resolve only once the whole package is loaded
