@@ -304,7 +304,8 @@ class Predictor:
 
     Examples:
         >>> p = smkit.Session().predictor("wine", serializer="csv")  # doctest: +SKIP
-        >>> p.predict([[7.4, 0.7, 0.0, 1.9, 0.076, 11, 34, 0.9978, 3.51, 0.56, 9.4]])
+        >>> row = [7.4, 0.7, 0.0, 1.9, 0.076, 11, 34, 0.9978, 3.51, 0.56, 9.4]
+        >>> p.predict([row])  # doctest: +SKIP
         [5.03]
     """
 
