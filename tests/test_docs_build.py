@@ -197,3 +197,30 @@ def test_attrs_keyword_only_fields_and_init_false_classes():
     kinds = {p.name: p.kind.value for p in params}
     assert kinds["comment"] == "keyword-only"
     assert all(not n.isupper() for n in names)  # ClassVar constants are not fields
+
+
+# -- the reference reads as markdown: no Sphinx roles, examples as code, no internals ----
+
+SPHINX_ROLE = re.compile(r":(py:)?(func|class|meth|mod|attr|data|exc|obj|const):`")
+
+
+def test_reference_pages_render_docstrings_as_markdown(site):
+    for page in sorted((site / "reference").rglob("index.html")):
+        html = page.read_text(encoding="utf-8")
+        name = str(page.relative_to(site))
+        assert not SPHINX_ROLE.search(html), name
+        assert "example.invalid" not in html, name
+        # a doctest outside a code block renders as nested quotes with the prompts run together
+        assert "<blockquote>" not in html, name
+        for match in re.finditer(r'doc-section-title">Examples:</span>', html):
+            after = html[match.end() : match.end() + 300]
+            assert '<div class="highlight">' in after, name
+
+
+def test_backends_and_monitoring_references_show_the_public_api(site):
+    for name in ("backends", "monitoring"):
+        html = (site / "reference" / name / "index.html").read_text(encoding="utf-8")
+        ids = re.findall(r'id="(smkit\.[^"]+)"', html)
+        assert ids
+        for internal in ("_protocol", "Requester", "java_double", "dumps_jackson", "utcnow"):
+            assert not [i for i in ids if internal in i], (name, internal)
