@@ -204,6 +204,13 @@ def test_attrs_keyword_only_fields_and_init_false_classes():
 SPHINX_ROLE = re.compile(r":(py:)?(func|class|meth|mod|attr|data|exc|obj|const):`")
 
 
+def test_no_page_shows_a_sphinx_role(site):
+    shown = [
+        str(p.relative_to(site)) for p in site.rglob("*.html") if SPHINX_ROLE.search(p.read_text())
+    ]
+    assert shown == []
+
+
 def test_reference_pages_render_docstrings_as_markdown(site):
     for page in sorted((site / "reference").rglob("index.html")):
         html = page.read_text(encoding="utf-8")

@@ -8,14 +8,14 @@ Calibrators map the classifier's logit ``z`` to a probability of the positive cl
   interpolated between blocks and clipped to ``[clip, 1 - clip]`` so log-loss stays finite;
 - ``none``: ``sigmoid(z)``, the uncalibrated reference.
 
-`select_calibrator` fits each candidate and picks the one with the lowest
+:func:`select_calibrator` fits each candidate and picks the one with the lowest
 *cross-validated* log-loss on the validation outputs (k stratified folds; the winner is then
 refitted on all of them), so the flexible isotonic fit does not win by memorising the set.
 
-Metrics: `expected_calibration_error` (15 equal-width bins of the positive-class
-probability, or of the top-label confidence as in Guo et al.), `brier_score`,
-`log_loss`, `roc_auc`, `reliability_diagram` data, and
-`threshold_for_sensitivity`.
+Metrics: :func:`expected_calibration_error` (15 equal-width bins of the positive-class
+probability, or of the top-label confidence as in Guo et al.), :func:`brier_score`,
+:func:`log_loss`, :func:`roc_auc`, :func:`reliability_diagram` data, and
+:func:`threshold_for_sensitivity`.
 
 Run as a script over prediction CSVs (columns ``label`` (0/1 or NORMAL/PNEUMONIA) and
 ``logit``; other columns are carried into ``predictions.csv``)::
@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 METHODS = ("temperature", "platt", "isotonic")
-"""The calibrators `select_calibrator` chooses from by default."""
+"""The calibrators :func:`select_calibrator` chooses from by default."""
 
 _LOSS_EPS = 1e-15
 
@@ -487,7 +487,7 @@ def fit_calibrator(method: str, z: Any, y: Any) -> Calibrator:
 
 
 def calibrator_from_dict(data: dict) -> Calibrator:
-    """Rebuild a calibrator from `Calibrator.to_dict` output (``calibrator.json``)."""
+    """Rebuild a calibrator from :meth:`Calibrator.to_dict` output (``calibrator.json``)."""
     params = dict(data)
     method = params.pop("method", None)
     if method not in _CLASSES:
@@ -635,7 +635,7 @@ def calibrate_and_report(
 
 
 def plot_reliability(report: dict, path: str | Path, title: str = "Reliability diagram") -> Path:
-    """Draw the before/after reliability diagrams of `calibrate_and_report` to a PNG."""
+    """Draw the before/after reliability diagrams of :func:`calibrate_and_report` to a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -5,7 +5,7 @@ Channels (CSV files with a header row; ``.csv.gz`` is fine):
 - ``train`` (required): a text column and a binary label column (``--text_column``,
   ``--label_column``; labels as 0/1, booleans, two strings with ``--positive_value``, or a
   rating with ``--label_threshold``). Rows are cleaned, empty texts and unmappable labels
-  dropped, duplicate texts removed (`text_clean`).
+  dropped, duplicate texts removed (:mod:`text_clean`).
 - ``validation`` (optional): tunes ``C``; without it, a stratified ``--validation_fraction``
   of ``train`` is held out.
 - ``test`` (optional): scored once with the final model (``test_auc=...``).
