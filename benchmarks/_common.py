@@ -38,16 +38,20 @@ def emit(
     *,
     ratio: float | None = None,
     note: str = "",
+    ratio_text: str | None = None,
 ) -> None:
     """Print one figure.
 
     ``ratio`` defaults to reference / smkit, right for times: above 1 smkit is that many
     times faster. For throughputs and counts (higher is better) pass ``ratio=smkit /
-    reference`` explicitly, so that above 1 always means smkit does better."""
-    if ratio is None and reference:
+    reference`` explicitly, so that above 1 always means smkit does better.
+    ``ratio_text`` stands in for the ratio where one would mislead (``"0 failures"``)."""
+    if ratio is None and reference and ratio_text is None:
         ratio = reference / smkit if smkit else None
     ref = f"{reference:>12.4g}" if reference is not None else f"{'-':>12}"
     rat = f"{ratio:>8.2f}x" if ratio is not None else f"{'-':>9}"
+    if ratio_text is not None:
+        rat = f"{ratio_text:>9}"
     print(f"{figure + ' (' + unit + ')':<46}{smkit:>12.4g}{ref}{rat}")
     print(
         "RESULT "
@@ -60,6 +64,7 @@ def emit(
                 "reference": reference,
                 "ratio": ratio,
                 "note": note,
+                "ratio_text": ratio_text,
                 "cores": cores(),
             }
         )

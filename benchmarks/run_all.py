@@ -72,6 +72,8 @@ def main() -> int:
     for r in rows:
         ref = f"{r['reference']:.4g}" if r.get("reference") is not None else "-"
         ratio = f"{r['ratio']:.2f}x" if r.get("ratio") is not None else "-"
+        if r.get("ratio_text"):
+            ratio = r["ratio_text"]
         lines.append(
             f"| {r['benchmark']} | {r['figure']} ({r['unit']}) | {r['smkit']:.4g} | "
             f"{ref} | {ratio} | {r.get('note', '')} |"

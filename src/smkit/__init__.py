@@ -1,6 +1,6 @@
 """smkit: the SageMaker MLOps lifecycle, simple, composable and testable.
 
-Build immutable specs, hand them to a :class:`Session`; the ``local`` backend (default)
+Build immutable specs, hand them to a `Session`; the ``local`` backend (default)
 runs everything on this machine, the ``aws`` backend sends the same work to AWS.
 
 Every public name is importable from here. Names are loaded on first use, so

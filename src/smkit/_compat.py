@@ -11,7 +11,7 @@ __all__ = ["require"]
 
 
 def require(module: str, extra: str, *, feature: str | None = None) -> ModuleType:
-    """Import ``module`` or raise a :class:`MissingExtraError` naming the extra to install.
+    """Import ``module`` or raise a `MissingExtraError` naming the extra to install.
 
     Args:
         module: Dotted module name, e.g. ``"boto3"``.

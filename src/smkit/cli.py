@@ -1,6 +1,6 @@
 """The ``smkit`` command.
 
-Sub-commands live in :mod:`smkit.commands`: every module there named ``cmd_*.py`` defines
+Sub-commands live in `smkit.commands`: every module there named ``cmd_*.py`` defines
 ``register(subparsers)`` which adds its parser(s) and sets ``func`` to a handler
 ``(args) -> int``. Errors print one line (``error: ...``) and exit with the error's code
 (2 for bad input, 1 for failures); ``--debug`` shows the traceback instead.
@@ -14,7 +14,17 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-__all__ = ["build_parser", "main"]
+__all__ = ["EXIT_CODES", "build_parser", "main"]
+
+#: What each exit code of ``smkit`` means (the CLI reference is generated from this).
+EXIT_CODES: dict[int, str] = {
+    0: "success",
+    1: "a failure: a job or an execution failed, an AWS error, a resource error",
+    2: "bad input: a spec, an argument or a file (the `ConfigError` family; also argparse's"
+    " usage errors and `smkit` without a command)",
+    3: "`smkit monitor check` found violations",
+    130: "interrupted (Ctrl-C)",
+}
 
 EPILOG = """examples:
   smkit usecases list
@@ -44,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     modules.sort(key=lambda m: (getattr(m, "ORDER", 50), m.__name__))
     for module in modules:
         module.register(sub)
+    from smkit.cli_help import install
+
+    install(parser)
     return parser
 
 

@@ -1,8 +1,8 @@
 """The smkit error hierarchy.
 
-Every error smkit raises on purpose derives from :class:`SmkitError`. Errors coming from
+Every error smkit raises on purpose derives from `SmkitError`. Errors coming from
 boto3, botocore, subprocesses or SQLite are translated at the boundary into one of these,
-carrying the offending value and what to do next::
+carrying the offending value and what to do next:
 
     SmkitError
     ├── ConfigError                 bad input: a spec, an argument, a file the user pointed at

@@ -1,7 +1,7 @@
 """Run reports: ``report.json`` for machines, ``report.html`` (with plots) for people.
 
-A :class:`Report` gathers metrics, artifact locations, timings, tables and figures while a
-use case runs; :meth:`Report.write` writes both files. Figures are matplotlib figures (or
+A `Report` gathers metrics, artifact locations, timings, tables and figures while a
+use case runs; `Report.write` writes both files. Figures are matplotlib figures (or
 PNG files) embedded in the HTML as base64 so the page is one self-contained file; they are
 also written next to it as PNG files.
 """
@@ -84,7 +84,7 @@ class Report:
         title: Heading of the HTML page.
         metrics: Named numbers (``{"validation_rmsle": 0.39}``).
         artifacts: Named locations of outputs (``s3://`` URIs or file paths).
-        timings: Seconds spent per phase (filled by :meth:`timer`).
+        timings: Seconds spent per phase (filled by `timer`).
         details: Any further JSON-able data.
         sections: Ordered HTML sections: ``(heading, kind, payload)``.
     """

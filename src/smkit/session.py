@@ -1,4 +1,4 @@
-"""The :class:`Session`: one entry point that hands specs to a backend.
+"""The `Session`: one entry point that hands specs to a backend.
 
 The backend is chosen by the ``backend`` argument, then the ``SMKIT_BACKEND`` environment
 variable, then ``"local"``. Options not meant for the chosen backend are ignored by it, so
@@ -38,7 +38,7 @@ __all__ = ["Session", "resolve_backend_name"]
 
 
 def resolve_backend_name(backend: str | None = None) -> str:
-    """The backend name a :class:`Session` would use: argument > ``SMKIT_BACKEND`` > local."""
+    """The backend name a `Session` would use: argument > ``SMKIT_BACKEND`` > local."""
     return backend or os.environ.get("SMKIT_BACKEND") or "local"
 
 
@@ -55,7 +55,7 @@ class Session:
         UnknownBackendError: the name is not registered.
         MissingExtraError: the backend's extra is not installed.
 
-    Example:
+    Examples:
         >>> import smkit
         >>> s = smkit.Session(root="/tmp/smkit-doc")  # local backend under /tmp/smkit-doc
         >>> s.backend.name

@@ -79,8 +79,9 @@ def to_uri(bucket: str, key: str = "") -> str:
 def join(base: str, *parts: str) -> str:
     """Join key segments onto an S3 URI, with exactly one '/' between them.
 
-    >>> join("s3://b/prefix/", "a", "/b.csv")
-    's3://b/prefix/a/b.csv'
+    Examples:
+        >>> join("s3://b/prefix/", "a", "/b.csv")
+        's3://b/prefix/a/b.csv'
     """
     head = base.rstrip("/")
     segs = [p.strip("/") for p in parts if p and p.strip("/")]

@@ -13,7 +13,7 @@ The verbs take *specs* (immutable attrs objects built by the user) and return ha
 (``TrainingJob``, ``Endpoint``, ``Execution``...) which call back only the methods declared
 here. A backend says what it offers through ``capabilities`` / ``supports()`` with the names
 of [Capability][smkit.backends.Capability]; the Session and the use cases ask that, never the
-backend's name. Each protocol has a contract suite in [smkit.testing][] that a new backend
+backend's name. Each protocol has a contract suite in `smkit.testing` that a new backend
 subclasses and passes.
 """
 
@@ -123,7 +123,7 @@ class ObjectStore(Protocol):
         ...
 
     def get_bytes(self, uri: str) -> bytes:
-        """Read an object's bytes; :class:`~smkit.errors.ResourceNotFoundError` if absent."""
+        """Read an object's bytes; `ResourceNotFoundError` if absent."""
         ...
 
     def get_file(self, uri: str, path: str | Path) -> Path:
@@ -180,11 +180,11 @@ class Catalog(Protocol):
     """Named resources with statuses, shared by every process using the same backend."""
 
     def create(self, kind: str, name: str, data: dict[str, Any], *, status: str) -> Resource:
-        """Record a new resource; :class:`~smkit.errors.ResourceExistsError` if taken."""
+        """Record a new resource; `ResourceExistsError` if taken."""
         ...
 
     def describe(self, kind: str, name: str) -> Resource:
-        """One resource; :class:`~smkit.errors.ResourceNotFoundError` if there is none."""
+        """One resource; `ResourceNotFoundError` if there is none."""
         ...
 
     def list(self, kind: str, *, status: str | None = None) -> list[Resource]:

@@ -36,7 +36,7 @@ def add_backend_args(parser: argparse.ArgumentParser) -> None:
 
 
 def session_from_args(args: argparse.Namespace) -> Any:
-    """A :class:`smkit.Session` from the backend arguments."""
+    """A `smkit.Session` from the backend arguments."""
     from smkit.session import Session, resolve_backend_name
 
     name = resolve_backend_name(getattr(args, "backend", None))
@@ -53,7 +53,7 @@ def session_from_args(args: argparse.Namespace) -> Any:
 
 
 def parse_pairs(items: list[str] | None, what: str = "--set") -> dict[str, str]:
-    """``["k=v", ...]`` -> ``{"k": "v"}``; a malformed item is a :class:`ConfigError`."""
+    """``["k=v", ...]`` -> ``{"k": "v"}``; a malformed item is a `ConfigError`."""
     out: dict[str, str] = {}
     for item in items or []:
         key, sep, value = item.partition("=")

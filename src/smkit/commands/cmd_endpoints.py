@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from smkit.backends._protocol import Capability
 from smkit.commands._common import (
@@ -244,6 +245,8 @@ def _invoke(args: argparse.Namespace) -> int:
     session = session_from_args(args)
     from smkit.serving import Predictor
 
+    if not session.plan_mode:
+        _check_in_service(session, args.name)
     raw = _Raw(args.content_type, args.accept or args.content_type)
     pred = Predictor(
         args.name, session.backend.endpoint_transport(args.name), serializer=raw, deserializer=raw
@@ -256,6 +259,24 @@ def _invoke(args: argparse.Namespace) -> int:
     if result.custom_attributes:
         print(f"custom attributes: {result.custom_attributes}", file=sys.stderr)
     return 0
+
+
+def _check_in_service(session: Any, name: str) -> None:
+    """A clear error for an endpoint that does not exist or cannot answer."""
+    from smkit.errors import ResourceError, ResourceNotFoundError
+
+    try:
+        record = session.backend.describe_endpoint(name)
+    except ResourceNotFoundError:
+        raise ResourceNotFoundError(
+            f"no endpoint named {name!r}", hint="`smkit endpoints list` shows the endpoints"
+        ) from None
+    status = record.get("EndpointStatus")
+    if status and status not in ("InService", "Updating"):
+        raise ResourceError(
+            f"endpoint {name!r} is {status}, not InService",
+            hint="`smkit endpoints list --all` shows every endpoint and its status",
+        )
 
 
 def _delete(args: argparse.Namespace) -> int:

@@ -59,7 +59,53 @@ def _add_spec_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+#: TrainingSpec field -> the flag that sets it (errors name the flag, not the field)
+_FLAGS = {
+    "entry_point": "--entry-point",
+    "source_dir": "--source-dir",
+    "framework_version": "--framework-version",
+    "image_uri": "--image-uri",
+    "hyperparameters": "--hp",
+    "inputs": "--channel",
+    "metric_definitions": "--metric",
+    "instance_type": "--instance-type",
+    "max_runtime": "--max-runtime",
+    "output_path": "--output-path",
+    "environment": "--env",
+    "inherit_env": "--inherit-env",
+}
+
+
+def _flag_names(exc: ConfigError) -> ConfigError:
+    """``exc`` with TrainingSpec field names replaced by the flags that set them."""
+    import re
+
+    pattern = re.compile(r"\b(" + "|".join(_FLAGS) + r")\b")
+    message = pattern.sub(lambda m: _FLAGS[m.group(1)], exc.message)
+    if message == exc.message:
+        return exc
+    try:
+        return type(exc)(message, hint=exc.hint, **exc.context)
+    except TypeError:
+        return ConfigError(message, hint=exc.hint)
+
+
 def _spec(args: argparse.Namespace) -> Any:
+    if not args.entry_point and not args.algorithm:
+        raise ConfigError(
+            "missing --entry-point FILE (script mode, with --source-dir DIR) or "
+            "--algorithm NAME (built-in: xgboost, autogluon)",
+            hint="see `smkit train --help`",
+        )
+    if args.entry_point and args.algorithm:
+        raise ConfigError("give --entry-point or --algorithm, not both")
+    try:
+        return _build_spec(args)
+    except ConfigError as exc:
+        raise _flag_names(exc) from exc
+
+
+def _build_spec(args: argparse.Namespace) -> Any:
     from smkit.training import Channel, TrainingSpec
 
     channels = {
@@ -265,6 +311,10 @@ def _jobs_list(args: argparse.Namespace) -> int:
         if args.json:
             print_json(rows)
             return 0
+        if not rows:
+            print("no tuning jobs")
+            return 0
+        print(f"{'NAME':<34} {'STATUS':<11} BEST OBJECTIVE")
         for r in rows:
             best = (r.get("BestTrainingJob") or {}).get(
                 "FinalHyperParameterTuningJobObjectiveMetric"
@@ -280,6 +330,8 @@ def _jobs_list(args: argparse.Namespace) -> int:
         return 0
     if not rows:
         print("no training jobs")
+        return 0
+    print(f"{'NAME':<48} {'STATUS':<11} {'SECONDARY':<18} CREATED")
     for r in rows:
         print(
             f"{r['TrainingJobName']:<48} {r['TrainingJobStatus']:<11} "

@@ -1,6 +1,6 @@
 """Monitoring: data quality, model quality and Clarify explainability, in SageMaker's order.
 
-Build a :class:`MonitorPlan` (capture → baseline → schedule), hand it to
+Build a `MonitorPlan` (capture → baseline → schedule), hand it to
 ``session.apply(plan)``, then run executions (``monitor.run_now()``, or when due) and read
 their violations. The specs here import nothing heavy; the analysis runs in the backends.
 """

@@ -1,7 +1,7 @@
 """Clarify explainability specs: ``SHAPConfig`` + ``ModelConfig`` + ``DataConfig``.
 
-Together they make an :class:`ExplainabilityAnalysisConfig`, whose
-:meth:`~ExplainabilityAnalysisConfig.to_dict` is Clarify's ``analysis_config.json``
+Together they make an `ExplainabilityAnalysisConfig`, whose
+`to_dict` is Clarify's ``analysis_config.json``
 (FORMATS.md §4). The specs are frozen attrs objects, validated when built; they import
 nothing heavy.
 """
@@ -87,14 +87,14 @@ class SHAPConfig:
         baseline: Baseline rows (features only), an ``s3://`` URI / path of a CSV of them, or
             ``None`` for k-means centres of the data (``num_clusters``, 1-12).
         num_samples: Coalitions per baseline row; ``None`` means
-            :func:`default_num_samples`. The count used is ``min(num_samples, 2**M - 2)``.
+            `default_num_samples`. The count used is ``min(num_samples, 2**M - 2)``.
         agg_method: Global value from local ones: ``mean_abs``, ``median`` or ``mean_sq``.
         use_logit: Explain the log-odds of the model's output instead of the output.
         save_local_shap_values: Write per-row values to ``explanations_shap/out.csv``.
         num_clusters: k-means clusters when there is no baseline (``None``: chosen 1-12).
         seed: Random seed of the coalition sampling and k-means.
 
-    Example:
+    Examples:
         >>> SHAPConfig(num_samples=100, agg_method="mean_sq").to_dict()["agg_method"]
         'mean_sq'
     """
@@ -151,7 +151,7 @@ class ModelConfig:
     """Which model Clarify explains (the ``predictor`` object of the analysis config).
 
     Give ``model_name`` (Clarify starts a shadow endpoint) or ``endpoint_name``; inside a
-    :class:`~smkit.monitoring.MonitorPlan` the plan's endpoint is used when neither is set.
+    `MonitorPlan` the plan's endpoint is used when neither is set.
 
     Attributes:
         model_name: A SageMaker model name.
@@ -222,7 +222,7 @@ class DataConfig:
         label: The label column (excluded from the features), by name or index.
         headers: Column names of the dataset (with the label).
         features: JSONPath of the features in JSON lines data.
-        dataset_type: One of :data:`DATASET_TYPES`.
+        dataset_type: One of `DATASET_TYPES`.
     """
 
     s3_data_input_path: str
@@ -253,7 +253,7 @@ class DataConfig:
 class ExplainabilityAnalysisConfig:
     """Clarify's explainability analysis: SHAP settings, the model and the data.
 
-    Example:
+    Examples:
         >>> cfg = ExplainabilityAnalysisConfig(
         ...     SHAPConfig(baseline=[[1, 2]], num_samples=10),
         ...     ModelConfig(endpoint_name="ep"),

@@ -7,7 +7,7 @@ two-space indent, arrays of objects as ``[ {`` ... ``} ]``, doubles as Java's
 
 Readers check the schema version: data-quality and model-quality files carry
 ``"version": 0.0``, Clarify files ``"version": "1.0"``; anything else is a
-:class:`~smkit.errors.FormatError` that names the file and the version found.
+`FormatError` that names the file and the version found.
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ CLARIFY_SCHEMA_VERSION = "1.0"
 def java_double(value: float) -> str:
     """Format a double as Java's ``Double.toString`` (what Jackson writes).
 
-    >>> java_double(1.0), java_double(0.25), java_double(1e-5), java_double(12345678.0)
-    ('1.0', '0.25', '1.0E-5', '1.2345678E7')
+    Examples:
+        >>> java_double(1.0), java_double(0.25), java_double(1e-5), java_double(12345678.0)
+        ('1.0', '0.25', '1.0E-5', '1.2345678E7')
     """
     if math.isnan(value):
         return '"NaN"'

@@ -5,12 +5,12 @@
    model quality (metrics of predictions against labels), explainability
    (``SHAPConfig`` + ``ModelConfig`` + ``DataConfig`` → ``ExplainabilityAnalysisConfig`` →
    Clarify's baseline ``analysis.json``),
-3. a **schedule** (AWS cron; :func:`~smkit.monitoring.schedule.hourly` / ``daily``),
+3. a **schedule** (AWS cron; `hourly` / ``daily``),
 4. **executions** over the captured data (``monitor.run_now()``, or when due),
 5. **violations** of each execution.
 
 The plan is an immutable builder: each method returns a new plan. A step taken before the
-step it needs raises :class:`~smkit.errors.OrderError` naming the missing step. Nothing is
+step it needs raises `OrderError` naming the missing step. Nothing is
 read or sent until ``session.apply(plan)``; a plan built from an endpoint *name* checks the
 endpoint's capture configuration then, from its catalog record.
 """
@@ -157,7 +157,7 @@ class MonitorPlan:
     Args:
         endpoint: An Endpoint handle or an endpoint name.
 
-    Example:
+    Examples:
         >>> from smkit.monitoring import MonitorPlan
         >>> plan = (MonitorPlan("churn")
         ...         .data_quality(baseline="s3://b/train.csv")
@@ -297,7 +297,7 @@ class MonitorPlan:
         """Add the Clarify explainability monitor.
 
         Args:
-            shap: A :class:`SHAPConfig` (or a complete :class:`ExplainabilityAnalysisConfig`).
+            shap: A `SHAPConfig` (or a complete `ExplainabilityAnalysisConfig`).
             model: Which model to explain (default: this plan's endpoint).
             data: The baseline dataset (default: the data-quality baseline).
             threshold: nDCG below which attributions have drifted.
@@ -359,7 +359,7 @@ class MonitorPlan:
         Args:
             volume_kms_key: KMS key of the processing instances' storage volume.
             output_kms_key: KMS key of the baseline and report objects.
-            vpc_config: A :class:`~smkit.training.spec.VpcConfig` (or a dict).
+            vpc_config: A `VpcConfig` (or a dict).
             enable_network_isolation: No network access from the monitoring containers.
             encrypt_inter_container_traffic: Encrypt traffic between instances.
 
@@ -409,7 +409,7 @@ class MonitorPlan:
         ]
 
     def check_complete(self) -> None:
-        """Raise :class:`OrderError` naming the first missing step of the plan."""
+        """Raise `OrderError` naming the first missing step of the plan."""
         self._require_capture("monitors")
         if not self.monitors:
             raise OrderError(

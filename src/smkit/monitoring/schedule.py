@@ -5,12 +5,13 @@ SageMaker's ``ScheduleExpression`` is an AWS cron expression with six fields,
 day-of-month and day-of-week must be ``?``. Fields accept ``*``, numbers, lists ``a,b``,
 ranges ``a-b`` and steps ``a/n`` or ``*/n``; months accept ``JAN``-``DEC`` and days of week
 ``SUN``-``SAT`` (``1`` = Sunday). ``L``, ``W`` and ``#`` are not supported here (Model Monitor
-does not use them) and raise :class:`~smkit.errors.ValidationError`.
+does not use them) and raise `ValidationError`.
 
->>> hourly().expression
-'cron(0 * ? * * *)'
->>> daily(hour=3).expression
-'cron(0 3 ? * * *)'
+Examples:
+    >>> hourly().expression
+    'cron(0 * ? * * *)'
+    >>> daily(hour=3).expression
+    'cron(0 3 ? * * *)'
 """
 
 from __future__ import annotations

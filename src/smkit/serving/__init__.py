@@ -1,8 +1,8 @@
 """Serving: models, real-time endpoints, data capture and predictors.
 
-Build a :class:`ModelSpec` and an :class:`EndpointSpec` (optionally with a
-:class:`DataCaptureSpec`), then ``session.deploy(model, spec)`` returns an :class:`Endpoint`;
-``session.predictor(name)`` returns a :class:`Predictor`.
+Build a `ModelSpec` and an `EndpointSpec` (optionally with a
+`DataCaptureSpec`), then ``session.deploy(model, spec)`` returns an `Endpoint`;
+``session.predictor(name)`` returns a `Predictor`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ __all__ = [
 
 
 def as_model_spec(model: object) -> ModelSpec:
-    """A :class:`ModelSpec` from a ModelSpec or anything with a ``.model()`` method.
+    """A `ModelSpec` from a ModelSpec or anything with a ``.model()`` method.
 
     Raises:
         ConfigError: ``model`` is neither.

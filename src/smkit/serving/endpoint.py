@@ -1,4 +1,4 @@
-"""The :class:`Endpoint` handle returned by ``session.deploy``.
+"""The `Endpoint` handle returned by ``session.deploy``.
 
 The handle holds only the backend and the endpoint's name; every property reads the
 backend's current record, so a handle made in one process (or rebuilt from a name with
@@ -101,7 +101,7 @@ class Endpoint:
             time.sleep(poll)
 
     def predictor(self, serializer: Any = "csv", deserializer: Any = None, **options: Any):
-        """A :class:`Predictor` for this endpoint (see :class:`Predictor` for options)."""
+        """A `Predictor` for this endpoint (see `Predictor` for options)."""
         if self._auth_token:
             options.setdefault("auth_token", self._auth_token)
         return self.backend.predictor(

@@ -1,4 +1,4 @@
-"""The :class:`Predictor`: serialize, batch, invoke with retries, deserialize.
+"""The `Predictor`: serialize, batch, invoke with retries, deserialize.
 
 A predictor talks to one endpoint through a *transport*: a callable
 ``invoke(body, content_type=, accept=, custom_attributes=, inference_id=) -> InvokeResult``.
@@ -7,9 +7,9 @@ calls ``InvokeEndpoint``. Status handling is the same for both:
 
 - ``2xx``: the body is deserialized and returned;
 - ``5xx`` or a dropped connection: retried with exponential backoff and jitter, then
-  :class:`~smkit.errors.BackendError`;
-- any other error: :class:`~smkit.errors.ModelError` (as SageMaker surfaces a container's
-  error to InvokeEndpoint callers), or :class:`~smkit.errors.ValidationError` when the
+  `BackendError`;
+- any other error: `ModelError` (as SageMaker surfaces a container's
+  error to InvokeEndpoint callers), or `ValidationError` when the
   error's code says the request itself was rejected (e.g. an unknown endpoint).
 """
 
@@ -302,9 +302,10 @@ class Predictor:
         retries: Extra attempts after a 5xx answer or a dropped connection.
         backoff: First retry delay in seconds (doubled each attempt, with jitter).
 
-    Example:
+    Examples:
         >>> p = smkit.Session().predictor("wine", serializer="csv")  # doctest: +SKIP
-        >>> p.predict([[7.4, 0.7, 0.0, 1.9, 0.076, 11, 34, 0.9978, 3.51, 0.56, 9.4]])
+        >>> row = [7.4, 0.7, 0.0, 1.9, 0.076, 11, 34, 0.9978, 3.51, 0.56, 9.4]
+        >>> p.predict([row])  # doctest: +SKIP
         [5.03]
     """
 

@@ -44,7 +44,7 @@ LOOPBACK = "127.0.0.1"
 
 
 def check_host(value: Any) -> str:
-    """Raise :class:`ConfigError` unless ``value`` is an IP address or a host name."""
+    """Raise `ConfigError` unless ``value`` is an IP address or a host name."""
     import ipaddress
 
     if isinstance(value, str):
@@ -74,7 +74,7 @@ def is_loopback(host: str) -> bool:
 
 
 def check_name(what: str, value: str) -> str:
-    """Raise :class:`ConfigError` unless ``value`` is a valid SageMaker resource name."""
+    """Raise `ConfigError` unless ``value`` is a valid SageMaker resource name."""
     if not isinstance(value, str) or not _NAME_RE.match(value):
         raise ConfigError(
             f"{what} {value!r} is not a valid SageMaker name",
@@ -133,14 +133,14 @@ class ModelSpec:
         env: Environment variables for the model container.
         name: Model name (default: derived from the endpoint's name).
         sha256: Hex SHA-256 of ``model_data``; verified before the model is loaded.
-        vpc_config: :class:`~smkit.training.spec.VpcConfig` (or a dict) the model's
+        vpc_config: `VpcConfig` (or a dict) the model's
             containers run in (AWS ``CreateModel.VpcConfig``).
         enable_network_isolation: No network access from the containers (AWS).
         inherit_env: Local backend: the endpoint server keeps the whole host environment.
             By default it sees only ``env``, the SageMaker variables and what Python needs,
             as a SageMaker container does (no AWS credentials or tokens of the caller).
 
-    Example:
+    Examples:
         >>> ModelSpec(model_data="s3://b/model.tar.gz", framework="xgboost").framework
         'xgboost'
     """
@@ -226,7 +226,7 @@ class DataCaptureSpec:
             any other content type is captured base64-encoded (``"encoding": "BASE64"``).
         kms_key_id: KMS key for the captured objects (AWS only).
 
-    Example:
+    Examples:
         >>> DataCaptureSpec(sampling_percentage=100).to_request("s3://b/capture")[
         ...     "InitialSamplingPercentage"]
         100
@@ -344,7 +344,7 @@ class EndpointSpec:
         kms_key: KMS key encrypting the ML storage volume of the instances (AWS,
             ``CreateEndpointConfig.KmsKeyId``).
 
-    Example:
+    Examples:
         >>> EndpointSpec(name="wine").config_name
         'wine-config'
     """
@@ -376,7 +376,7 @@ class EndpointSpec:
 
     @property
     def is_loopback(self) -> bool:
-        """Whether :attr:`host` is reachable from this machine only."""
+        """Whether `host` is reachable from this machine only."""
         return is_loopback(self.host)
 
     @name.validator

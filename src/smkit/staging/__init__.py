@@ -1,7 +1,8 @@
 """Staging: read, clean, split and format data, then upload each channel to S3.
 
->>> from smkit.staging import StagingSpec, RandomSplit
->>> spec = StagingSpec(source="train.csv", label="quality", split=RandomSplit(validation=0.2))
+Examples:
+    >>> from smkit.staging import StagingSpec, RandomSplit
+    >>> spec = StagingSpec(source="train.csv", label="quality", split=RandomSplit(validation=0.2))
 """
 
 from smkit.staging.run import CHANNELS, StagedData, prepare, read_table, run_staging, split_indices

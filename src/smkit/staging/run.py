@@ -1,4 +1,4 @@
-"""Carry out a :class:`StagingSpec`: read, clean, derive, split, write, upload."""
+"""Carry out a `StagingSpec`: read, clean, derive, split, write, upload."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ CHANNELS = ("train", "validation", "test")
 
 @attrs.frozen
 class StagedData:
-    """What :meth:`Session.stage` produced.
+    """What `Session.stage` produced.
 
     Attributes:
         channels: Channel name -> ``s3://`` prefix holding its file (a SageMaker channel).
@@ -90,7 +90,7 @@ def _need(df: pd.DataFrame, column: str, what: str) -> None:
 def prepare(spec: StagingSpec) -> pd.DataFrame:
     """Read the source and apply drop / rename / datetime parts / label order.
 
-    The datetime column is kept here (a :class:`TimeSplit` may need it); :func:`run_staging`
+    The datetime column is kept here (a `TimeSplit` may need it); `run_staging`
     drops it after splitting when ``keep_datetime`` is false.
     """
     import pandas as pd
@@ -195,7 +195,7 @@ def _write(df: pd.DataFrame, path: Path, spec: StagingSpec) -> None:
 
 
 def run_staging(session: Session, spec: StagingSpec) -> StagedData:
-    """Prepare, split, write and upload; see :meth:`smkit.Session.stage`."""
+    """Prepare, split, write and upload; see `smkit.Session.stage`."""
     df = prepare(spec)
     parts = split_indices(df, spec.split, label=spec.label)
     if spec.datetime_column and not spec.keep_datetime:

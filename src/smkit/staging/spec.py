@@ -20,7 +20,7 @@ __all__ = [
     "TimeSplit",
 ]
 
-#: Parts :attr:`StagingSpec.datetime_parts` may name (pandas ``.dt`` accessors).
+#: Parts `StagingSpec.datetime_parts` may name (pandas ``.dt`` accessors).
 DATETIME_PARTS = ("year", "month", "day", "hour", "minute", "dayofweek", "dayofyear", "quarter")
 
 
@@ -71,7 +71,7 @@ class RandomSplit:
 
 @attrs.frozen
 class StratifiedSplit:
-    """Like :class:`RandomSplit`, but each class of ``column`` (default: the label) is cut
+    """Like `RandomSplit`, but each class of ``column`` (default: the label) is cut
     in the same proportions."""
 
     validation: float = attrs.field(default=0.2, validator=_fraction("validation"))

@@ -1,6 +1,6 @@
 """Reusable test helpers: a moto server, backends on it, and backend contract suites.
 
-In your own tests::
+In your own tests:
 
     pytest_plugins = ["smkit.testing.fixtures"]
 

@@ -1,11 +1,11 @@
 """Hostile HTTP clients for the reliability tests and benchmark (loopback only, bounded).
 
 Each attack takes a ``(host, port)`` on 127.0.0.1, runs for a bounded time and size, and
-stops by itself; :func:`legit_latencies` measures what a well-behaved client sees meanwhile.
+stops by itself; `legit_latencies` measures what a well-behaved client sees meanwhile.
 
 Run ``python -m smkit.testing.attacks serve [--plain]`` for a minimal guarded (``--plain``:
 stock uvicorn httptools) server (an
-:class:`~smkit.backends.local.endpoint_server.EndpointApp` echoing its body) that prints its
+`EndpointApp` echoing its body) that prints its
 port on the first line.
 """
 

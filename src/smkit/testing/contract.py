@@ -1,7 +1,7 @@
 """Contract test suites every backend must pass: store, catalog and each capability.
 
 Subclass them in a test module and provide the fixture each names (``store``, ``catalog``,
-``backend``), as fsspec's shared suites do::
+``backend``), as fsspec's shared suites do:
 
     class TestMyStore(StoreContract):
         @pytest.fixture
@@ -42,7 +42,7 @@ __all__ = [
 
 
 class StoreContract:
-    """Behaviour of an :class:`~smkit.backends._protocol.ObjectStore`."""
+    """Behaviour of an `ObjectStore`."""
 
     bucket = "smkit-test"
 
@@ -110,7 +110,7 @@ class StoreContract:
 
 
 class CatalogContract:
-    """Behaviour of a :class:`~smkit.backends._protocol.Catalog` for the ``model`` kind."""
+    """Behaviour of a `Catalog` for the ``model`` kind."""
 
     def model_request(self) -> dict:
         return {

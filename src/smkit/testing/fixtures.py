@@ -25,7 +25,7 @@ def moto() -> Iterator[MotoServer]:
 
 @pytest.fixture
 def aws_backend(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """An :class:`~smkit.backends.aws.AwsBackend` on the moto server, with a bucket."""
+    """An `AwsBackend` on the moto server, with a bucket."""
     from smkit.backends.aws import AwsBackend
     from smkit.testing.moto import FAKE_CREDENTIALS
 
@@ -42,7 +42,7 @@ def aws_backend(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[A
 
 @pytest.fixture
 def aws_session(aws_backend: Any) -> Any:
-    """A :class:`smkit.Session` on :func:`aws_backend`."""
+    """A `smkit.Session` on `aws_backend`."""
     from smkit.session import Session
 
     return Session(aws_backend)
@@ -50,7 +50,7 @@ def aws_session(aws_backend: Any) -> Any:
 
 @pytest.fixture
 def local_session(tmp_path: Any) -> Iterator[Any]:
-    """A local :class:`smkit.Session` rooted in a temporary directory."""
+    """A local `smkit.Session` rooted in a temporary directory."""
     from smkit.session import Session
 
     session = Session("local", root=tmp_path / "smkit-root")

@@ -1,6 +1,6 @@
 """The SageMaker training-container contract, as data.
 
-SageMaker starts a training container with ``/opt/ml`` laid out like this::
+SageMaker starts a training container with ``/opt/ml`` laid out like this:
 
     /opt/ml/input/config/hyperparameters.json   {"max_depth": "5", "optimizer": "\\"adam\\""}
     /opt/ml/input/config/resourceconfig.json    {"current_host": "algo-1", "hosts": ["algo-1"], ...}
@@ -210,7 +210,7 @@ def training_env(
         module_dir: ``SM_MODULE_DIR`` (default: as the toolkit, the
             ``sagemaker_submit_directory`` hyperparameter, else the job's ``code`` dir).
         num_cpus: CPUs (default: ``os.cpu_count()``).
-        num_gpus: GPUs visible to the job (default: :func:`detect_num_gpus`).
+        num_gpus: GPUs visible to the job (default: `detect_num_gpus`).
         framework_params: ``SM_FRAMEWORK_PARAMS``.
         log_level: ``SM_LOG_LEVEL``.
 

@@ -1,6 +1,6 @@
 """A small Debugger hook for training scripts: record scalars and tensors per step.
 
-Usage inside a training script::
+Usage inside a training script:
 
     from smkit.training import hook
 
@@ -209,15 +209,15 @@ def get_hook() -> Hook:
 
 
 def scalar(name: str, value: float, *, step: int | None = None, mode: str = "train") -> None:
-    """Record a scalar on the process's hook (see :meth:`Hook.scalar`)."""
+    """Record a scalar on the process's hook (see `Hook.scalar`)."""
     get_hook().scalar(name, value, step=step, mode=mode)
 
 
 def tensor(name: str, value: Any, *, step: int | None = None, mode: str = "train") -> None:
-    """Record a tensor summary on the process's hook (see :meth:`Hook.tensor`)."""
+    """Record a tensor summary on the process's hook (see `Hook.tensor`)."""
     get_hook().tensor(name, value, step=step, mode=mode)
 
 
 def step() -> int:
-    """Mark the end of a step on the process's hook (see :meth:`Hook.step`)."""
+    """Mark the end of a step on the process's hook (see `Hook.step`)."""
     return get_hook().step()

@@ -1,8 +1,8 @@
 """Custom training images: a Dockerfile that extends a prebuilt SageMaker framework image.
 
-:func:`dockerfile` writes the text; :func:`write_build_context` lays out a build directory
-(``Dockerfile`` + ``code/``); :func:`check` runs the same code through the local training
-contract first, so a broken entry point shows up before an image is built and pushed::
+`dockerfile` writes the text; `write_build_context` lays out a build directory
+(``Dockerfile`` + ``code/``); `check` runs the same code through the local training
+contract first, so a broken entry point shows up before an image is built and pushed:
 
     FROM 763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.1-cpu-py310
     COPY code/ /opt/ml/code/
@@ -97,7 +97,7 @@ def dockerfile(
     """Dockerfile text extending ``base`` with the code in ``code/``.
 
     Args:
-        base: Base image URI (see :func:`base_image`).
+        base: Base image URI (see `base_image`).
         entry_point: Script file name inside the code directory.
         requirements: Add a ``pip install -r requirements.txt`` layer.
         env: Extra ``ENV`` lines.
@@ -167,7 +167,7 @@ def check(
     """Run the image's code through the local training contract and wait for it.
 
     Args:
-        session: A local :class:`smkit.Session`.
+        session: A local `smkit.Session`.
         source_dir: The code directory the image will copy.
         entry_point: ``SAGEMAKER_PROGRAM``.
         hyperparameters: Hyperparameters of a short trial run.
@@ -176,7 +176,7 @@ def check(
         max_runtime: The trial job's ``max_runtime``.
 
     Returns:
-        The completed :class:`~smkit.training.TrainingJob`.
+        The completed `TrainingJob`.
 
     Raises:
         SourceNotFoundError: the entry point is missing.

@@ -1,7 +1,7 @@
 """System profiling of a running job: CPU %, memory, per-step time, GPU when present.
 
-:class:`SystemSampler` samples a process tree every ``interval`` seconds (psutil) in a
-background thread. :func:`write_profile` writes ``system_metrics.json``::
+`SystemSampler` samples a process tree every ``interval`` seconds (psutil) in a
+background thread. `write_profile` writes ``system_metrics.json``:
 
     {"interval_ms": 500, "cores": 2,
      "samples": [{"t": 0.5, "cpu_percent": 97.0, "rss_mb": 210.3, "system_memory_percent": 41.2,
@@ -9,7 +9,7 @@ background thread. :func:`write_profile` writes ``system_metrics.json``::
      "steps": {"count": 100, "mean_s": 0.012, "p50_s": 0.011, "p95_s": 0.02, "max_s": 0.05},
      "summary": {"cpu_percent_mean": 95.1, "cpu_percent_max": 101.0, "rss_mb_max": 250.0}}
 
-and :func:`plot_profile` a PNG of CPU and memory over time (and step times).
+and `plot_profile` a PNG of CPU and memory over time (and step times).
 """
 
 from __future__ import annotations

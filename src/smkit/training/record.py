@@ -1,6 +1,6 @@
 """The training job a spec describes, as SageMaker records it (DescribeTrainingJob's fields).
 
-Both backends start from :func:`build_record`: the local backend stores it in its catalog (and
+Both backends start from `build_record`: the local backend stores it in its catalog (and
 runs the job from it), the aws backend takes the CreateTrainingJob fields from it.
 """
 

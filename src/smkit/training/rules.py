@@ -1,6 +1,6 @@
 """Local evaluation of SageMaker Debugger's built-in rules over the hook's records.
 
-Each rule reads the records :mod:`smkit.training.hook` wrote (``scalars.jsonl`` in the
+Each rule reads the records `smkit.training.hook` wrote (``scalars.jsonl`` in the
 job's tensor directory) and returns a status as SageMaker reports it in
 ``DebugRuleEvaluationStatuses``: ``NoIssuesFound``, ``IssuesFound`` or ``Error`` (the job is
 ``InProgress`` until then). Parameters and defaults follow SageMaker's rule documentation:

@@ -1,6 +1,6 @@
 """Training specs: what to run, on what data, with which settings.
 
-A :class:`TrainingSpec` describes one training job the way ``CreateTrainingJob`` does, in
+A `TrainingSpec` describes one training job the way ``CreateTrainingJob`` does, in
 terms a user writes: a script (``entry_point`` + ``source_dir``) and a framework, or a
 built-in ``algorithm`` (``"xgboost"`` or ``"autogluon"``); hyperparameters; input
 channels; instance settings; metric definitions; Debugger rules and a profiler. Specs are
@@ -296,7 +296,7 @@ class VpcConfig:
         subnets: Subnet ids (1-16).
         security_group_ids: Security group ids (1-5).
 
-    Example:
+    Examples:
         >>> VpcConfig(["subnet-1"], ["sg-1"]).to_request()
         {'SecurityGroupIds': ['sg-1'], 'Subnets': ['subnet-1']}
     """
@@ -310,7 +310,7 @@ class VpcConfig:
 
     @classmethod
     def coerce(cls, value: Any) -> VpcConfig | None:
-        """A :class:`VpcConfig` from itself, ``None``, or a dict (request keys
+        """A `VpcConfig` from itself, ``None``, or a dict (request keys
         ``Subnets``/``SecurityGroupIds`` or ``subnets``/``security_group_ids``)."""
         if value is None or isinstance(value, cls):
             return value
@@ -349,7 +349,7 @@ class TrainingSpec:
         py_version: Python version tag of the image (``py3``, ``py310``...).
         image_uri: A custom training image (overrides framework/version on AWS).
         hyperparameters: Passed to the script as ``--key value``.
-        inputs: Channel name -> ``s3://`` URI, local path or :class:`Channel`.
+        inputs: Channel name -> ``s3://`` URI, local path or `Channel`.
         instance_type: ``ml.*`` instance type (``local`` is accepted for the local backend).
         instance_count: Number of instances (the local backend runs one).
         volume_size_gb: Storage volume (AWS).
@@ -359,14 +359,14 @@ class TrainingSpec:
             dict or ``(name, regex)`` pairs.
         environment: Extra environment variables for the job.
         base_job_name: Prefix of generated job names.
-        rules: Debugger rules to evaluate (names or :class:`DebuggerRule`).
+        rules: Debugger rules to evaluate (names or `DebuggerRule`).
         profiler: System profiling settings; ``None`` turns it off.
         tags: Tags for the job on AWS.
         volume_kms_key: KMS key encrypting the instances' storage volume (AWS
             ``ResourceConfig.VolumeKmsKeyId``).
         output_kms_key: KMS key encrypting the model artifact and outputs (AWS
             ``OutputDataConfig.KmsKeyId``).
-        vpc_config: :class:`VpcConfig` (or a dict) the job's instances run in.
+        vpc_config: `VpcConfig` (or a dict) the job's instances run in.
         enable_network_isolation: No network access from the training container (AWS).
         encrypt_inter_container_traffic: Encrypt traffic between instances (AWS).
         inherit_env: Local backend: give the script the whole host environment. By default

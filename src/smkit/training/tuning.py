@@ -2,10 +2,10 @@
 
 The ranges and their scalings follow ``CreateHyperParameterTuningJob``:
 
-- :class:`ContinuousParameter` and :class:`IntegerParameter` with ``scaling`` ``Auto``,
+- `ContinuousParameter` and `IntegerParameter` with ``scaling`` ``Auto``,
   ``Linear``, ``Logarithmic`` (values > 0) or ``ReverseLogarithmic`` (continuous only,
   0 ≤ min < max < 1: search is dense near 1);
-- :class:`CategoricalParameter` with a list of values.
+- `CategoricalParameter` with a list of values.
 
 Strategies: ``Random``, ``Grid`` (categorical ranges only, as on SageMaker) and ``Bayesian``
 (locally optuna's TPE sampler). The objective is the *last* value the objective metric's
@@ -253,7 +253,7 @@ class TuningSpec:
         return int(self.max_jobs or 1)
 
     def check(self, hyperparameters: dict[str, Any]) -> None:
-        """Raise :class:`ValidationError` when a value lies outside its range."""
+        """Raise `ValidationError` when a value lies outside its range."""
         for name, value in hyperparameters.items():
             rng = self.ranges.get(name)
             if rng is not None and not rng.contains(value):
@@ -271,7 +271,7 @@ class TuningSpec:
 
 
 def tuning_config(spec: Any) -> dict[str, Any]:
-    """``HyperParameterTuningJobConfig`` of a :class:`~smkit.training.TuningSpec`."""
+    """``HyperParameterTuningJobConfig`` of a `TuningSpec`."""
     ranges: dict[str, list[dict[str, Any]]] = {
         "IntegerParameterRanges": [],
         "ContinuousParameterRanges": [],

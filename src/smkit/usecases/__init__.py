@@ -1,7 +1,7 @@
 """Use-case plugins: each composes the builders end to end and returns a report.
 
 Plugins register through the entry-point group ``smkit.usecases``; see
-:mod:`smkit.usecases._base` for the interface.
+`smkit.usecases._base` for the interface.
 """
 
 from smkit.usecases._base import (

@@ -1,11 +1,11 @@
 """Workflows: Lambda handlers and Step Functions state machines, run locally or on AWS.
 
-Build states (:class:`Task`, :class:`Choice`, :class:`Pass`, :class:`Wait`,
-:class:`Succeed`, :class:`Fail`, :class:`Parallel`, :class:`Map`), chain them with ``>>``,
-wrap them in a :class:`Workflow` and hand it to ``Session.run_workflow``. ``to_asl()`` gives
+Build states (`Task`, `Choice`, `Pass`, `Wait`,
+`Succeed`, `Fail`, `Parallel`, `Map`), chain them with ``>>``,
+wrap them in a `Workflow` and hand it to ``Session.run_workflow``. ``to_asl()`` gives
 the Amazon States Language definition; ``Workflow.from_asl()`` reads any valid one.
 
-Example:
+Examples:
     >>> import smkit
     >>> from smkit.workflow import Pass, Task, Workflow
     >>> wf = Workflow("demo", Task.lambda_("Double", "double") >> Pass("Done"))

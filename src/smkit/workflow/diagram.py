@@ -153,7 +153,7 @@ def mermaid(
     failed: str | None = None,
     direction: str = "TD",
 ) -> str:
-    """A mermaid ``flowchart`` of ``workflow`` (a :class:`~smkit.workflow.Workflow`).
+    """A mermaid ``flowchart`` of ``workflow`` (a `Workflow`).
 
     Args:
         workflow: The workflow.

@@ -16,7 +16,7 @@ _ENTERED = "StateEntered"
 
 def parse_input(value: Any) -> Any:
     """The execution input as JSON data: a JSON string is parsed; other values must be
-    JSON-serialisable. Raises :class:`FormatError` before anything runs."""
+    JSON-serialisable. Raises `FormatError` before anything runs."""
     if isinstance(value, str | bytes):
         try:
             return json.loads(value)
@@ -125,7 +125,7 @@ class Execution:
         }
 
     def raise_for_status(self) -> Execution:
-        """Return ``self`` if it succeeded; raise :class:`ResourceFailedError` otherwise."""
+        """Return ``self`` if it succeeded; raise `ResourceFailedError` otherwise."""
         if not self.succeeded:
             raise ResourceFailedError(
                 f"execution {self.name!r} ended {self.status}: {self.error}: {self.cause}",

@@ -4,10 +4,10 @@ This module imports only the standard library at top level, so it can be package
 (``LambdaSpec(..., standalone=True)``) and run on AWS Lambda, where it uses boto3; run
 locally it uses smkit's local backend (the object store and the endpoint's predictor).
 
-* :func:`serialize_image_data`: read an image from S3, return it base64-encoded.
-* :func:`classify`: send the image to a SageMaker endpoint, return its inferences.
+* `serialize_image_data`: read an image from S3, return it base64-encoded.
+* `classify`: send the image to a SageMaker endpoint, return its inferences.
 
-The event and result shapes are the seed project's::
+The event and result shapes are the seed project's:
 
     serialize_image_data({"s3_bucket": "b", "s3_key": "test/img.png"})
       -> {"statusCode": 200, "body": {"image_data": "<base64>", "s3_bucket": "b",

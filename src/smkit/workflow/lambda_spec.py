@@ -2,11 +2,11 @@
 
 A handler is an ordinary function ``handler(event, context)``. The spec says how it runs
 (runtime, memory, timeout, environment) and what ships with it (``dependencies``: files,
-directories or importable modules copied into the zip). :func:`package` builds the
+directories or importable modules copied into the zip). `package` builds the
 deployment zip: the same inputs give the same bytes (sorted entries, fixed timestamps and
 permissions, no ``__pycache__``), so a re-deploy of unchanged code uploads nothing new.
 
-Example:
+Examples:
     >>> from smkit.workflow import LambdaSpec
     >>> def handler(event, context):
     ...     return {"echo": event}
@@ -111,7 +111,7 @@ class LambdaSpec:
         dependencies: Extra files, directories or importable module names to ship in the zip.
         description: Function description.
         standalone: Package the handler's module alone at the top of the zip (for a
-            self-contained module inside a package, like :mod:`smkit.workflow.handlers`).
+            self-contained module inside a package, like `smkit.workflow.handlers`).
     """
 
     handler: Callable[..., Any] | str = attrs.field(eq=False)
@@ -169,7 +169,7 @@ class LambdaSpec:
         return resolve_handler(self.handler)
 
     def package(self) -> bytes:
-        """The deployment zip (see :func:`package`)."""
+        """The deployment zip (see `package`)."""
         return package(self)
 
     def sha256(self) -> str:

@@ -1,12 +1,12 @@
 """``Workflow``: a named state machine, its ASL definition, validation and diagram.
 
-A :class:`Workflow` is built from a chain of states (``a >> b >> c``) or read from an ASL
-definition with :meth:`Workflow.from_asl` (including definitions exported from the Step
+A `Workflow` is built from a chain of states (``a >> b >> c``) or read from an ASL
+definition with `Workflow.from_asl` (including definitions exported from the Step
 Functions console, JSONPath or JSONata). It is validated when built: unknown state types,
 missing ``Next``/``End``, a ``Next`` naming nothing, unreachable states, bad JSONPath or
-JSONata are :class:`~smkit.errors.ValidationError` naming the state.
+JSONata are `ValidationError` naming the state.
 
-Example:
+Examples:
     >>> from smkit.workflow import Pass, Workflow
     >>> wf = Workflow("hello", Pass("Hi", result={"greeting": "hello"}))
     >>> wf.to_asl()["States"]["Hi"]
@@ -362,7 +362,7 @@ def _fail(state: str, message: str, hint: str | None = None) -> None:
 
 
 def validate_graph(graph: Graph, query_language: str = "JSONPath", where: str = "") -> None:
-    """Raise :class:`ValidationError` for the first problem, naming the state."""
+    """Raise `ValidationError` for the first problem, naming the state."""
     ql_top = graph.query_language or query_language
     if not isinstance(graph.start_at, str) or graph.start_at not in graph.states:
         raise ValidationError(
@@ -581,7 +581,7 @@ class Workflow:
 
     Args:
         name: State machine name (1-80 characters: letters, digits, ``-`` and ``_``).
-        definition: A state, a chain (``a >> b``) or a :class:`Graph`.
+        definition: A state, a chain (``a >> b``) or a `Graph`.
         comment: ``Comment`` of the definition.
         timeout_seconds: ``TimeoutSeconds``: the execution fails with ``States.Timeout`` after.
         query_language: ``"JSONPath"`` (default) or ``"JSONata"`` for every state.

@@ -1,11 +1,11 @@
 """The seed project's workflow as reusable pieces.
 
 ``serialize image data >> classify >> confidence filter``: the first two are Lambda tasks
-(:mod:`smkit.workflow.handlers`), the filter is a ready Choice + Fail that stops the
+(`smkit.workflow.handlers`), the filter is a ready Choice + Fail that stops the
 execution with ``ConfidenceBelowThreshold`` / "confidence below threshold" when the best
 inference is under the threshold.
 
-Example:
+Examples:
     >>> from smkit.workflow import image_classification_workflow
     >>> wf = image_classification_workflow("images", endpoint_name="img-clf", threshold=0.9)
     >>> list(wf.states)[:3]
@@ -73,7 +73,7 @@ def confidence_filter(
 
 def serialize_image_data_spec(**overrides: Any) -> LambdaSpec:
     """The ``serializeImageData`` function
-    (:func:`smkit.workflow.handlers.serialize_image_data`)."""
+    (`smkit.workflow.handlers.serialize_image_data`)."""
     kwargs: dict[str, Any] = {
         "handler": "smkit.workflow.handlers:serialize_image_data",
         "name": "serializeImageData",
@@ -85,7 +85,7 @@ def serialize_image_data_spec(**overrides: Any) -> LambdaSpec:
 
 
 def classify_spec(endpoint_name: str | None = None, **overrides: Any) -> LambdaSpec:
-    """The ``classify`` function (:func:`smkit.workflow.handlers.classify`)."""
+    """The ``classify`` function (`smkit.workflow.handlers.classify`)."""
     env = {"ENDPOINT_NAME": endpoint_name} if endpoint_name else {}
     kwargs: dict[str, Any] = {
         "handler": "smkit.workflow.handlers:classify",

@@ -14,7 +14,7 @@ Semantics follow the ASL specification:
 * ``ResultPath`` is a *reference path* (no wildcards) naming where the result goes; missing
   objects on the way are created, a non-object on the way is ``States.ResultPathMatchFailure``.
 
-Errors raised while evaluating are :class:`StatesError` with the ASL error name, so the executor
+Errors raised while evaluating are `StatesError` with the ASL error name, so the executor
 can match them against ``Retry``/``Catch``. jsonpath-ng and jsonata-python are imported lazily.
 """
 
@@ -189,7 +189,7 @@ def read_path(
     """The value at ``path``: from the context (``$$``), a variable (``$name``) or ``document``.
 
     Returns:
-        The value, or :data:`MISSING` when a definite path matches nothing.
+        The value, or `MISSING` when a definite path matches nothing.
     """
     if path == "$":
         return document
@@ -417,7 +417,7 @@ _intrinsics: dict[str, tuple[str, list[Any]]] = {}
 
 
 def parse_intrinsic(text: str) -> tuple[str, list[Any]]:
-    """Parse ``States.Name(arg, ...)`` (cached; see :func:`_parse_intrinsic`)."""
+    """Parse ``States.Name(arg, ...)`` (cached; see `_parse_intrinsic`)."""
     tree = _intrinsics.get(text)
     if tree is None:
         tree = _parse_intrinsic(text)

@@ -5,11 +5,11 @@ ASL fields (``input_path`` is ``InputPath``, ``result_selector`` is ``ResultSele
 a field left ``None`` is not written. ``next`` is another state, a state name, or ``None``
 (then chaining decides, or the state ends the workflow).
 
-Chaining reads like the flow: ``a >> b >> c`` is a :class:`Chain`; a ``Workflow`` turns it
+Chaining reads like the flow: ``a >> b >> c`` is a `Chain`; a ``Workflow`` turns it
 into ``Next``/``End`` links. States that a chain does not list but that are reachable through
 objects (a Choice's targets, a Catch's ``next``) are collected too.
 
-Example:
+Examples:
     >>> from smkit.workflow import Pass, Choice, Fail, Var, When
     >>> ok, bad = Pass("Ok"), Fail("TooLow", error="Low", cause="value below 1")
     >>> flow = Pass("Start") >> Choice("Check", [When(Var("$.v") >= 1, ok)], default=bad)
@@ -291,7 +291,7 @@ JSON_NULL: Any = _JsonNull()
 
 
 def json_value(value: Any) -> Any:
-    """``value`` with :data:`JSON_NULL` turned into ``None``."""
+    """``value`` with `JSON_NULL` turned into ``None``."""
     return None if value is JSON_NULL else value
 
 
@@ -355,7 +355,7 @@ class Condition:
 
 
 class Var:
-    """A Choice variable; comparisons build :class:`Condition` objects.
+    """A Choice variable; comparisons build `Condition` objects.
 
     ``Var("$.x") >= 0.9`` is ``NumericGreaterThanEquals``; ``Var("$.s") == "a"`` is
     ``StringEquals``; ``Var("$.b") == True`` is ``BooleanEquals``. Methods cover the rest.
@@ -609,7 +609,7 @@ class Task(_Errors):
     ``"arn:aws:states:::lambda:invoke"`` with ``parameters={"FunctionName": ..., "Payload.$":
     "$"}`` (result = ``{"Payload": ..., "StatusCode": 200, ...}``), or
     ``"arn:aws:states:::aws-sdk:sagemakerruntime:invokeEndpoint"``. Build Lambda tasks with
-    :meth:`lambda_` and endpoint calls with :meth:`invoke_endpoint`.
+    `lambda_` and endpoint calls with `invoke_endpoint`.
 
     Args:
         resource: The ``Resource`` ARN.
@@ -621,7 +621,7 @@ class Task(_Errors):
         heartbeat_seconds: ``HeartbeatSeconds``.
         retry: Retriers, tried in order.
         catch: Catchers, tried in order after retries are spent.
-        lambda_spec: The :class:`~smkit.workflow.LambdaSpec` this task calls (packaged and
+        lambda_spec: The `LambdaSpec` this task calls (packaged and
             created on AWS; its handler runs locally).
     """
 
@@ -672,11 +672,11 @@ class Task(_Errors):
 
         Args:
             name: State name.
-            function: A :class:`~smkit.workflow.LambdaSpec`, a function name or an ARN.
+            function: A `LambdaSpec`, a function name or an ARN.
             integration: Use ``arn:aws:states:::lambda:invoke`` (result wrapped in ``Payload``)
                 instead of the function ARN as ``Resource`` (result = the return value).
             payload: With ``integration``: the JSONPath passed as ``Payload.$``.
-            **kwargs: Other :class:`Task` fields.
+            **kwargs: Other `Task` fields.
         """
         spec = function if hasattr(function, "function_name") else None
         fname = spec.function_name if spec is not None else str(function)

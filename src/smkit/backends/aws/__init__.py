@@ -2,7 +2,7 @@
 
 boto3 is imported only here (and only when a client is first needed). Every request is
 validated with botocore's parameter validation and recorded; with ``plan=True`` nothing is
-sent and :meth:`AwsBackend.plan` returns the exact requests a run would make.
+sent and `AwsBackend.plan` returns the exact requests a run would make.
 
 Configuration, each by argument first, then environment:
 
@@ -136,7 +136,7 @@ class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
     def call(
         self, service: str, operation: str, params: dict[str, Any] | None = None, **kwargs: Any
     ) -> dict[str, Any]:
-        """Send (or plan) one validated request; see :meth:`Requester.call`."""
+        """Send (or plan) one validated request; see `Requester.call`."""
         return self.requester.call(service, operation, params, **kwargs)
 
     def describe(self, kind: str, name: str) -> Resource:

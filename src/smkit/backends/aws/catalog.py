@@ -2,7 +2,7 @@
 
 ``create`` sends the kind's Create* request with ``data`` as its parameters; ``delete`` its
 Delete* (or Stop*) request. Statuses are SageMaker's own and only the service changes them,
-so :meth:`SageMakerCatalog.update` refuses a status change.
+so `SageMakerCatalog.update` refuses a status change.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def _as_dt(value: Any) -> datetime:
 
 
 class SageMakerCatalog:
-    """Describe/List/Create/Delete of SageMaker resources, as a :class:`Catalog`."""
+    """Describe/List/Create/Delete of SageMaker resources, as a `Catalog`."""
 
     def __init__(self, requester: Requester) -> None:
         self.requester = requester
@@ -112,7 +112,7 @@ class SageMakerCatalog:
         """Send ``Create<Noun>`` with ``data`` (the name parameter is filled in).
 
         The name is checked first with ``Describe<Noun>`` (skipped in plan mode), so a taken
-        name raises :class:`ResourceExistsError` on every service and emulator alike.
+        name raises `ResourceExistsError` on every service and emulator alike.
         """
         api = self._api(kind)
         params = {**data, api.name_param: name}

@@ -1,12 +1,12 @@
 """boto3 clients, request validation and plan mode.
 
-Every AWS request smkit sends goes through :meth:`Requester.call`, which
+Every AWS request smkit sends goes through `Requester.call`, which
 
 1. validates the parameters against the service model with botocore's own
    ``ParamValidator`` (so a bad request fails here, before anything is sent);
-2. records it as a :class:`PlannedRequest` (service, operation, parameters);
+2. records it as a `PlannedRequest` (service, operation, parameters);
 3. in plan mode returns ``{}`` without sending; otherwise sends it and translates any
-   ``ClientError`` into a smkit error (:mod:`smkit.backends.aws.errors`).
+   ``ClientError`` into a smkit error (`smkit.backends.aws.errors`).
 """
 
 from __future__ import annotations

@@ -5,13 +5,13 @@ The mapping keys on the AWS error code, which is stable across services:
 ============================================  ===============================
 AWS error code(s)                              smkit error
 ============================================  ===============================
-ResourceNotFound, NoSuchKey, NoSuchBucket,     :class:`ResourceNotFoundError`
+ResourceNotFound, NoSuchKey, NoSuchBucket,     `ResourceNotFoundError`
 404, ValidationException "Could not find"
-ResourceInUse, ResourceLimitExceeded           :class:`ResourceInUseError`
-ValidationException, InvalidParameterValue     :class:`ValidationError`
-Throttling, ThrottlingException, SlowDown      :class:`ThrottlingError`
-ModelError                                     :class:`ModelError`
-anything else                                  :class:`AwsError`
+ResourceInUse, ResourceLimitExceeded           `ResourceInUseError`
+ValidationException, InvalidParameterValue     `ValidationError`
+Throttling, ThrottlingException, SlowDown      `ThrottlingError`
+ModelError                                     `ModelError`
+anything else                                  `AwsError`
 ============================================  ===============================
 """
 

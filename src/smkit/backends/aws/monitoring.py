@@ -1,4 +1,4 @@
-"""AWS backend verbs for monitoring (a mixin of :class:`~smkit.backends.aws.AwsBackend`).
+"""AWS backend verbs for monitoring (a mixin of `AwsBackend`).
 
 ``apply_monitor(plan)`` sends, per monitor of the plan:
 
@@ -65,7 +65,7 @@ def _resources(instance_type: str = _INSTANCE) -> dict[str, Any]:
 
 def _secured(plan: Any, output_key: str, resources_key: str, request: dict[str, Any]) -> dict:
     """``request`` with the plan's KMS keys and ``NetworkConfig`` (see
-    :meth:`~smkit.monitoring.MonitorPlan.with_security`)."""
+    `with_security`)."""
     if plan is None:
         return request
     if getattr(plan, "output_kms_key", None):

@@ -1,11 +1,11 @@
 """Least-privilege IAM policies generated from a plan's requests (never hand-listed).
 
-:func:`caller_policy` turns the requests a run sends (``AwsBackend.plan()``) into the
+`caller_policy` turns the requests a run sends (``AwsBackend.plan()``) into the
 statements the *caller* needs: one action per operation, scoped to the exact resources the
 requests name (bucket/prefix, job/model/endpoint names, functions, state machines), plus
 ``iam:PassRole`` on the execution role, restricted to the services it is passed to.
 
-:func:`execution_role_policy` derives what the *execution role* (assumed by SageMaker, Lambda,
+`execution_role_policy` derives what the *execution role* (assumed by SageMaker, Lambda,
 Step Functions) needs from the same requests: reading the inputs and model artifacts they
 name, writing the outputs and captures, pulling the images, writing logs, invoking the
 functions and endpoints a state machine calls.

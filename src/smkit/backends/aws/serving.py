@@ -1,4 +1,4 @@
-"""AWS backend verbs for serving (a mixin of :class:`~smkit.backends.aws.AwsBackend`).
+"""AWS backend verbs for serving (a mixin of `AwsBackend`).
 
 ``deploy`` sends CreateModel (given a list of model specs: a serial inference pipeline,
 ``Containers`` + ``InferenceExecutionConfig={"Mode": "Serial"}``), CreateEndpointConfig (with
@@ -103,7 +103,7 @@ class AwsServing:
         return uri
 
     def model_request(self, mspec: Any, model_name: str, instance_type: str) -> dict[str, Any]:
-        """The CreateModel request for a :class:`~smkit.serving.ModelSpec`."""
+        """The CreateModel request for a `ModelSpec`."""
         env = dict(mspec.env)
         if mspec.entry_point:
             env.setdefault("SAGEMAKER_PROGRAM", Path(mspec.entry_point).name)
@@ -138,7 +138,7 @@ class AwsServing:
         self, mspecs: list[Any], model_name: str, instance_type: str
     ) -> dict[str, Any]:
         """The CreateModel request of a serial inference pipeline: ``Containers`` (one per
-        :class:`~smkit.serving.ModelSpec`, in order) and ``InferenceExecutionConfig``
+        `ModelSpec`, in order) and ``InferenceExecutionConfig``
         ``{"Mode": "Serial"}``; each container's answer is the next one's request."""
         containers = []
         uploaded: dict[str, str] = {}  # a local artifact shared by containers goes up once
@@ -161,14 +161,14 @@ class AwsServing:
         """CreateModel, CreateEndpointConfig, CreateEndpoint; then wait for InService.
 
         Args:
-            model: A :class:`~smkit.serving.ModelSpec` (or a trained job), or a list of them
+            model: A `ModelSpec` (or a trained job), or a list of them
                 for a serial inference pipeline (2-15 containers, one model; the model's name
                 is the first spec's ``name`` or derived from the endpoint's).
-            spec: The :class:`~smkit.serving.EndpointSpec`.
+            spec: The `EndpointSpec`.
             wait: Block until ``InService``.
 
         Returns:
-            The :class:`~smkit.serving.Endpoint` handle (in plan mode, without waiting).
+            The `Endpoint` handle (in plan mode, without waiting).
         """
         from smkit.serving import Endpoint, EndpointSpec, as_model_spec
 
@@ -272,7 +272,7 @@ class AwsServing:
         return [self.describe_endpoint(n) for n in names]
 
     def endpoint(self, name: str) -> Any:
-        """The :class:`~smkit.serving.Endpoint` handle of an existing endpoint."""
+        """The `Endpoint` handle of an existing endpoint."""
         from smkit.serving import Endpoint
 
         return Endpoint(self, name)
@@ -325,7 +325,7 @@ class AwsServing:
     def predictor(
         self, name: str, serializer: Any = "csv", deserializer: Any = None, **options: Any
     ) -> Any:
-        """A :class:`~smkit.serving.Predictor` calling InvokeEndpoint."""
+        """A `Predictor` calling InvokeEndpoint."""
         from smkit.serving import Predictor
 
         return Predictor(

@@ -52,7 +52,7 @@ def _b64(digest: bytes) -> str:
 
 
 class S3Store:
-    """Objects in Amazon S3, through a :class:`Requester` (validated, plannable)."""
+    """Objects in Amazon S3, through a `Requester` (validated, plannable)."""
 
     def __init__(self, requester: Requester) -> None:
         self.requester = requester

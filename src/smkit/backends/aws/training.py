@@ -1,4 +1,4 @@
-"""AWS backend verbs for training (a mixin of :class:`~smkit.backends.aws.AwsBackend`).
+"""AWS backend verbs for training (a mixin of `AwsBackend`).
 
 ``train`` sends ``CreateTrainingJob`` and ``tune`` ``CreateHyperParameterTuningJob``, built
 from the same specs the local backend runs:

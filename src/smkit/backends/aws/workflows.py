@@ -1,7 +1,7 @@
-"""AWS backend verbs for workflows (a mixin of :class:`~smkit.backends.aws.AwsBackend`).
+"""AWS backend verbs for workflows (a mixin of `AwsBackend`).
 
 ``deploy_workflow`` creates (or updates) one Lambda function per
-:class:`~smkit.workflow.LambdaSpec` attached to the workflow's tasks (CreateFunction with
+`LambdaSpec` attached to the workflow's tasks (CreateFunction with
 the deterministic zip, the role and the runtime) and the state machine (CreateStateMachine);
 ``run_workflow`` deploys, starts an execution (StartExecution), polls DescribeExecution until
 it ends, and reads GetExecutionHistory. Every request goes through ``self.call`` (validated by
@@ -93,7 +93,7 @@ class AwsWorkflows:
         """Create the workflow's Lambda functions and its state machine; returns its ARN.
 
         Args:
-            workflow: The :class:`~smkit.workflow.Workflow`.
+            workflow: The `Workflow`.
             role_arn: Role Step Functions assumes (default: the backend's role).
             lambda_role_arn: Execution role of the functions (default: the backend's role).
             handlers: Extra LambdaSpecs by function name (plain callables are refused:
@@ -174,7 +174,7 @@ class AwsWorkflows:
                 return events
 
     def describe_execution(self, execution_arn: str, *, history: bool = True) -> Any:
-        """DescribeExecution (and its history) as an :class:`~smkit.workflow.Execution`."""
+        """DescribeExecution (and its history) as an `Execution`."""
         from smkit.report import to_jsonable
         from smkit.workflow import Execution
 

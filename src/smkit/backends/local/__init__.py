@@ -1,6 +1,6 @@
 """The embedded local backend: no AWS account, no Docker.
 
-Everything lives below one root directory (``SMKIT_HOME``, default ``./.smkit``)::
+Everything lives below one root directory (``SMKIT_HOME``, default ``./.smkit``):
 
     <root>/
       s3/<bucket>/<key>          the object store (s3:// URIs map here)
@@ -40,7 +40,7 @@ class LocalBackend(LocalTraining, LocalServing, LocalMonitoring, LocalWorkflows)
     ``serving.py``, ``monitoring.py``, ``workflows.py`` beside this file).
 
     Args:
-        root: The local root directory; defaults to :func:`default_root`.
+        root: The local root directory; defaults to `default_root`.
         catalog_timeout: Seconds to wait for another process's catalog lock.
         **options: Ignored options meant for other backends (``region``, ``role``...), so the
             same keyword arguments can be passed whichever backend is chosen.

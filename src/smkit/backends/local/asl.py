@@ -151,7 +151,7 @@ class Executor:
     Args:
         workflow: The workflow to run (validated).
         handlers: Function name → handler (a callable, ``"module:function"`` or a
-            :class:`~smkit.workflow.LambdaSpec`). LambdaSpecs attached to tasks are used when
+            `LambdaSpec`). LambdaSpecs attached to tasks are used when
             a name is not given here.
         invoke_endpoint: ``(endpoint, body, content_type, accept) -> (body, content_type)`` for
             ``sagemakerruntime:invokeEndpoint`` tasks.

@@ -2,14 +2,14 @@
 
 The request path only decides whether a request is sampled and appends a tuple to a list
 (no JSON, no I/O); the writer thread turns queued events into SageMaker's capture lines
-(FORMATS.md §1) and writes one JSONL object per hour bucket per flush to::
+(FORMATS.md §1) and writes one JSONL object per hour bucket per flush to:
 
     {DestinationS3Uri}/{endpoint}/{variant}/yyyy/mm/dd/hh/{MM}-{SS}-{mmm}-{uuid4}.jsonl
 
 Objects are written atomically through the store, at most every ``flush_interval`` seconds
-or when ``max_batch`` events are waiting, whichever is first. :meth:`CaptureWriter.flush`
+or when ``max_batch`` events are waiting, whichever is first. `CaptureWriter.flush`
 blocks until every event submitted before the call is in the store, and
-:meth:`CaptureWriter.close` drains the queue before it returns, so an accepted, sampled
+`CaptureWriter.close` drains the queue before it returns, so an accepted, sampled
 request's record is never dropped on a clean shutdown (SIGTERM, idle timeout, delete). A
 ``SIGKILL`` can lose at most the last ``flush_interval`` seconds of events.
 
@@ -18,7 +18,7 @@ object is tried 5 times with backoff; one that still fails is **held in memory**
 ``max_held_bytes``, 64 MiB by default) and retried before every later write, and written
 as soon as the store accepts it again. Only past that bound, or when the writer closes
 with objects still unwritable, are the oldest held records dropped, and then they are
-counted (:attr:`CaptureWriter.dropped`). :meth:`CaptureWriter.stats` reports the counts
+counted (`CaptureWriter.dropped`). `CaptureWriter.stats` reports the counts
 (the endpoint server records them as ``CaptureStats`` on the endpoint's record, so
 ``Endpoint.describe()`` shows them) and ``on_stats`` is called whenever they change
 because of a failure or a recovery.
@@ -167,7 +167,7 @@ class CaptureWriter:
         max_batch: Events that trigger a write before the interval ends.
         seed: Seed of the sampling generator (``None``: random).
         max_held_bytes: Most bytes of unwritable capture objects kept in memory for retry.
-        on_stats: Called with :meth:`stats` after a write failure, a recovery and at close.
+        on_stats: Called with `stats` after a write failure, a recovery and at close.
         retry_delay: First backoff between the tries of one write, in seconds (doubling).
     """
 
@@ -276,7 +276,7 @@ class CaptureWriter:
 
         Returns:
             ``True`` when done; ``False`` if ``timeout`` passed first or some events could
-            not be written (they are held for retry, see :meth:`stats`).
+            not be written (they are held for retry, see `stats`).
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:

@@ -3,10 +3,10 @@
 Every process that uses the same local root sees the same catalog. Writes run in
 ``BEGIN IMMEDIATE`` transactions so two processes never interleave a read-modify-write;
 a writer waits for a lock up to ``timeout`` seconds, then raises
-:class:`~smkit.errors.CatalogLockedError`. WAL keeps the file consistent when a process dies
+`CatalogLockedError`. WAL keeps the file consistent when a process dies
 mid-transaction: the transaction is simply not there.
 
-Statuses follow SageMaker's for each kind; :data:`TRANSITIONS` lists the moves allowed from
+Statuses follow SageMaker's for each kind; `TRANSITIONS` lists the moves allowed from
 each non-terminal status. A resource that is deleted keeps its record with status
 ``Deleted`` (and the reason), so ``smkit endpoints list --all`` can say why it went; its name
 can be used again.
@@ -54,7 +54,7 @@ _EXECUTION = {
 _SFN = {"RUNNING": {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}}
 
 #: Allowed status moves per kind: {from_status: {to_status, ...}}. Statuses absent as keys
-#: are terminal. ``Deleted`` is reachable from every status through :meth:`LocalCatalog.delete`.
+#: are terminal. ``Deleted`` is reachable from every status through `LocalCatalog.delete`.
 TRANSITIONS: dict[str, dict[str, set[str]]] = {
     "training_job": _JOB,
     "tuning_job": _JOB,

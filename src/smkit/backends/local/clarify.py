@@ -16,7 +16,7 @@
   or a binary classifier's probability with ``use_logit=True``, whose log-odds is the raw
   margin).
 - Drift: nDCG of the current global ranking against the baseline's attributions; a
-  violation when it falls below :data:`NDCG_THRESHOLD`.
+  violation when it falls below `NDCG_THRESHOLD`.
 - ``explanations_shap/out.csv``: one row per explained row; columns are the feature names for
   one label, ``{label}___{feature}`` for several (*inferred*).
 """
@@ -139,7 +139,7 @@ def explain(
 
     Args:
         data: The rows to explain (features only, numeric).
-        shap_config: A :class:`~smkit.monitoring.SHAPConfig`.
+        shap_config: A `SHAPConfig`.
         feature_names: Names of the columns of ``data``.
         predict_fn: Rows → predictions (1-D, or rows × labels). Derived from ``model`` if None.
         model: An in-process model; tree models enable TreeSHAP.
@@ -236,7 +236,7 @@ def explain(
 
 
 def analysis_document(result: dict[str, Any]) -> dict[str, Any]:
-    """Clarify's ``analysis.json`` from :func:`explain`'s result."""
+    """Clarify's ``analysis.json`` from `explain`'s result."""
     return {
         "version": "1.0",
         "explanations": {

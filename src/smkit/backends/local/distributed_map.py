@@ -145,7 +145,7 @@ def batches(items: list[Any], batcher: dict[str, Any], batch_input: Any) -> list
 
 class ResultSpool:
     """Child execution records on disk, one JSON array file per status, so that memory does
-    not grow with the number of children; :func:`write_results` uploads them."""
+    not grow with the number of children; `write_results` uploads them."""
 
     STATUSES = ("FAILED", "PENDING", "SUCCEEDED")
 

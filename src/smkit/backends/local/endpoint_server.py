@@ -17,7 +17,7 @@ Routes (SageMaker's container contract, FORMATS.md §5):
 - ``POST /invocations``: body ≤ 5 MB; ``Content-Type``, ``Accept``,
   ``X-Amzn-SageMaker-Custom-Attributes`` and ``X-Amzn-SageMaker-Inference-Id`` honoured;
   413 when the body is too large, 400 when it is empty; otherwise the answer is the
-  inference toolkit's (:mod:`smkit.backends.local.toolkit`): an exception in the model or a
+  inference toolkit's (`smkit.backends.local.toolkit`): an exception in the model or a
   hook answers 500 with its message and traceback, as the container does (the Runtime API,
   here the gateway and the predictor's transport, reports it as 424 ``ModelError`` with
   ``OriginalStatusCode``);
@@ -60,8 +60,8 @@ class EndpointApp:
     Args:
         handler: A callable ``(body, content_type, accept) -> (body, content_type, headers)``.
         variant: Production variant name (sent back as ``X-Amzn-Invoked-Production-Variant``).
-        capture: A :class:`~smkit.backends.local.capture.CaptureWriter` or ``None``.
-        idle_timeout: Seconds without invocations before :attr:`idle_expired` is set and
+        capture: A `CaptureWriter` or ``None``.
+        idle_timeout: Seconds without invocations before `idle_expired` is set and
             ``on_idle`` is called.
         on_startup: Called (in the event loop) once the server is ready.
         on_idle: Called when the idle timeout expires.

@@ -3,7 +3,7 @@
 Run as ``python -m smkit.backends.local.gateway --root ROOT [--daemon]`` (or let
 ``backend.gateway()`` / ``smkit endpoints gateway`` start it on demand). It records itself
 in the catalog (kind ``gateway``, name ``local``) with its ``Pid``, ``Port`` and ``Url``, so
-code written for SageMaker runs unchanged against local endpoints::
+code written for SageMaker runs unchanged against local endpoints:
 
     boto3.client("sagemaker-runtime", endpoint_url=url).invoke_endpoint(
         EndpointName="wine", ContentType="text/csv", Body=b"...")
@@ -61,7 +61,7 @@ class GatewayApp:
     """ASGI app routing SageMaker Runtime calls to local endpoints.
 
     Args:
-        backend: A :class:`~smkit.backends.local.LocalBackend` (endpoint lookups).
+        backend: A `LocalBackend` (endpoint lookups).
         on_startup: Called once the server is ready.
         cache_ttl: Seconds an endpoint's URL is cached.
         auth_sha256: Hex SHA-256 of the bearer token every route but ``/ping`` requires.

@@ -1,6 +1,6 @@
 """Inference handlers: the SageMaker inference toolkit's hooks, with built-in defaults.
 
-A :class:`Handler` serves one model. It calls the four toolkit hooks in order::
+A `Handler` serves one model. It calls the four toolkit hooks in order:
 
     model = model_fn(model_dir)                     # once, at start-up
     data = input_fn(body, content_type)             # per request
@@ -22,7 +22,7 @@ pytorch       ``model.pt``/``model.pth`` (TorchScript, or   ``model(tensor)`` wi
               a pickled ``nn.Module``)
 ============  ============================================  ===============================
 
-Requests run as the SageMaker inference toolkit runs them (:mod:`smkit.backends.local.toolkit`):
+Requests run as the SageMaker inference toolkit runs them (`smkit.backends.local.toolkit`):
 ``text/csv`` and ``application/json`` bodies reach the hooks as ``str``; a missing or
 ``*/*`` ``Accept`` becomes ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` (else
 ``application/json``); a hook taking one more argument gets the request ``context``; the
@@ -33,7 +33,7 @@ any JSON shape). XGBoost and AutoGluon decode rows (2-D) as the XGBoost containe
 
 A hook may return ``(body, content_type, custom_attributes)``: the third item is sent back
 as ``X-Amzn-SageMaker-Custom-Attributes`` (the header is echoed only when the model sets
-it). During a request, :data:`current_request` holds the request's ``custom_attributes``
+it). During a request, `current_request` holds the request's ``custom_attributes``
 and ``inference_id`` for hooks that want them.
 """
 
@@ -432,11 +432,11 @@ def _defaults(framework: str, scripted: bool) -> dict[str, Any]:
 
 class Handler:
     """One loaded model and the hooks that serve it, run as the inference toolkit runs them
-    (see :mod:`smkit.backends.local.toolkit`).
+    (see `smkit.backends.local.toolkit`).
 
     Args:
         model_dir: The extracted ``model.tar.gz``.
-        framework: One of :data:`smkit.serving.FRAMEWORKS`.
+        framework: One of `smkit.serving.FRAMEWORKS`.
         entry_point: Inference script with toolkit hooks (optional for built-ins).
         source_dir: Directory of the script.
 
@@ -512,7 +512,7 @@ class Handler:
 
         Raises:
             Exception: whatever a hook raised (the container answers it with
-                :func:`~smkit.backends.local.toolkit.error_answer`).
+                `error_answer`).
         """
         from smkit.backends.local import toolkit
 
@@ -545,7 +545,7 @@ class Handler:
         accept: str | None,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, bytes, str, dict[str, str]]:
-        """:meth:`serve`, answering an exception as the container does (500 and the
+        """`serve`, answering an exception as the container does (500 and the
         message with its traceback), never raising."""
         from smkit.backends.local import toolkit
 
@@ -565,7 +565,7 @@ class Handler:
 
         Raises:
             Exception: whatever the model or a hook raised (a model error), or
-                :class:`RequestError` when a hook answered an error status.
+                `RequestError` when a hook answered an error status.
         """
         status, out, ctype, extra = self.serve(body, content_type, accept)
         if status >= 300:

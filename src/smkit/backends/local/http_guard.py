@@ -4,23 +4,23 @@ uvicorn's httptools protocol, as shipped, accepts a request head of any size (ht
 concatenates each header value chunk by chunk, so an 80 MB header costs tens of seconds of
 the event loop, before any token check), keeps a connection that never sends a byte or
 never finishes its head or body open forever, and counts idle connections against
-``limit_concurrency``. :class:`GuardedHttpToolsProtocol` keeps httptools' speed and adds:
+``limit_concurrency``. `GuardedHttpToolsProtocol` keeps httptools' speed and adds:
 
-- **head size and count**: at most :attr:`Limits.max_head_bytes` bytes (request line and
-  headers) and :attr:`Limits.max_headers` header lines; more answers ``431`` and closes,
+- **head size and count**: at most `Limits.max_head_bytes` bytes (request line and
+  headers) and `Limits.max_headers` header lines; more answers ``431`` and closes,
   having read no more than the limit plus one socket read;
 - **head timeout**: a new connection, or a keep-alive one whose next request started, must
-  deliver a whole head within :attr:`Limits.head_timeout` seconds (slowloris, idle
+  deliver a whole head within `Limits.head_timeout` seconds (slowloris, idle
   connections), else it is closed (``408`` when a request had started);
-- **body timeout**: a body must arrive whole within :attr:`Limits.body_timeout` seconds of
+- **body timeout**: a body must arrive whole within `Limits.body_timeout` seconds of
   its head, else ``408`` and close;
-- **connection cap**: past :attr:`Limits.max_connections` open connections a new one is
+- **connection cap**: past `Limits.max_connections` open connections a new one is
   answered ``503`` (JSON, ``Connection: close``, ``Retry-After``) at its first request and
-  closed; requests in flight past :attr:`Limits.max_inflight` are answered ``503`` too;
-- :func:`raise_fd_limit` lifts the soft descriptor limit to the hard one, so idle
+  closed; requests in flight past `Limits.max_inflight` are answered ``503`` too;
+- `raise_fd_limit` lifts the soft descriptor limit to the hard one, so idle
   connections cannot starve the process of descriptors below the cap.
 
-Alternatives measured (:func:`smkit.testing.attacks.burst`, 50 keep-alive clients x 100
+Alternatives measured (`smkit.testing.attacks.burst`, 50 keep-alive clients x 100
 requests to the endpoint app with an echo handler, 2 cores, two rounds): this protocol
 7,400 and 12,500 requests/s, stock httptools 11,200 and 8,300, uvicorn's h11 protocol (which
 bounds the head too, ``h11_max_incomplete_event_size``) 3,500 and 5,700, about half.

@@ -3,7 +3,7 @@
 SageMaker gives a training or serving container only what the job or model defines (its
 ``Environment``, the hyperparameters, the ``SM_*`` / ``SAGEMAKER_*`` variables), never the
 caller's shell environment. The local backend does the same: a training script and an
-endpoint server start from :func:`clean_environment`, which keeps only what a Python process
+endpoint server start from `clean_environment`, which keeps only what a Python process
 needs to run on this machine (``PATH``, ``HOME``, the locale, the temporary directory, the
 virtual environment, the thread-count variables) and drops everything else, AWS credentials
 and tokens included. ``inherit_env=True`` on the spec opts back into the whole host

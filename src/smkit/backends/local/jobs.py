@@ -1,7 +1,7 @@
 """Local training jobs: the SageMaker training-container contract in a subprocess.
 
-:func:`submit` prepares ``<root>/jobs/<job>/`` (shaped like ``/opt/ml``, see
-:mod:`smkit.training.contract`), records a DescribeTrainingJob-shaped ``training_job`` in
+`submit` prepares ``<root>/jobs/<job>/`` (shaped like ``/opt/ml``, see
+`smkit.training.contract`), records a DescribeTrainingJob-shaped ``training_job`` in
 the catalog and starts a *supervisor* process (``python -m smkit.backends.local.jobs ROOT
 NAME``). The supervisor
 
@@ -18,7 +18,7 @@ NAME``). The supervisor
    exit code and the last lines of the log) or ``Stopped``.
 
 The record keeps the supervisor's pid and start time. Whoever reads a job that is still
-``InProgress`` calls :func:`reconcile`: a supervisor that is gone (killed from outside, a
+``InProgress`` calls `reconcile`: a supervisor that is gone (killed from outside, a
 reboot) turns the job ``Failed``, so no job stays ``InProgress`` forever.
 """
 
@@ -828,7 +828,7 @@ def hyperparameters_of(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def require_job(catalog: Any, name: str) -> Any:
-    """The job's resource or :class:`ResourceNotFoundError` naming ``smkit jobs list``."""
+    """The job's resource or `ResourceNotFoundError` naming ``smkit jobs list``."""
     try:
         return catalog.describe(KIND, name)
     except ResourceNotFoundError:

@@ -1,9 +1,9 @@
 """A local stand-in for the AWS Lambda runtime: context object, timeout, error shapes.
 
-:func:`invoke` runs a handler ``(event, context)`` in a worker thread, the way Lambda runs
+`invoke` runs a handler ``(event, context)`` in a worker thread, the way Lambda runs
 it: the event is a JSON copy, the context's ``get_remaining_time_in_millis()`` counts down
 from the function's timeout (wall clock), and when the timeout passes the invocation is
-stopped. Stopping is done by raising :class:`LambdaTimeout` inside the worker thread
+stopped. Stopping is done by raising `LambdaTimeout` inside the worker thread
 (``PyThreadState_SetAsyncExc``), which interrupts Python code at its next bytecode; code
 blocked inside a C call stops when the call returns, and its result is discarded either way.
 
@@ -31,7 +31,7 @@ _ENV_LOCK = threading.RLock()
 
 
 class LambdaTimeout(Exception):  # noqa: N818 - the name Lambda uses
-    """Raised inside a handler's thread when its time is up; and by :func:`invoke`."""
+    """Raised inside a handler's thread when its time is up; and by `invoke`."""
 
 
 class LambdaFunctionError(Exception):

@@ -2,7 +2,7 @@
 
 It reads a dataset once, in chunks, and keeps per column only a constant-size state
 (counts, Welford moments, min/max, a KLL sketch of ``k = 2048`` items, the first ``k`` raw
-values, and at most :data:`MAX_CATEGORIES` category counts), so peak memory grows with
+values, and at most `MAX_CATEGORIES` category counts), so peak memory grows with
 columns × sketch size, never with rows.
 
 Rules (FORMATS.md §2), each reproduced exactly:
@@ -14,7 +14,7 @@ Rules (FORMATS.md §2), each reproduced exactly:
   ``Integral``;
 - ``sum`` is the row-order sum, ``mean = sum / n``, ``std_dev`` the population deviation by
   Welford's one-pass update in row order (bit-identical to the rule at every size: the loop
-  runs compiled by numba above :data:`_JIT_MIN` values, in Python below, same IEEE steps);
+  runs compiled by numba above `_JIT_MIN` values, in Python below, same IEEE steps);
 - 10 buckets with edges ``min + (max - min) * i / 10``; counts exact from the raw values
   while ``n <= k``; above ``k`` they come from the sketch's ranks at the edges (Deequ does
   the same), so they are within the KLL rank error ``ε·n`` per edge;
@@ -26,16 +26,16 @@ The sketch's ``parameters`` record SageMaker's ``c = 0.64``; DataSketches compac
 own ratio (2/3), which changes only how items are spread over levels, not the error bound
 (``kll_doubles_sketch.get_normalized_rank_error(2048)``). In memory each feature also
 carries ``smkit_type_counts`` (values seen as integral / fractional / string), which the
-data-type check of the same execution uses; :func:`file_statistics` drops it, so the files
+data-type check of the same execution uses; `file_statistics` drops it, so the files
 written hold SageMaker's keys only.
 
 Numbers written as text that pyarrow cannot parse in a numeric column (a string in a numeric
 column) make that column re-read as text; a value is then classified one by one.
 *Inferred* choices, kept here in one place: ``is_non_negative = min >= 0``; a String column
-gets a ``domains`` constraint when it has at most :data:`MAX_DOMAIN` distinct values; in a
+gets a ``domains`` constraint when it has at most `MAX_DOMAIN` distinct values; in a
 fractional block a whole number (``3.0``) counts as Integral-compatible for the data-type
 check; ``NaN`` text counts as missing; Robust drift uses the KS critical value at
-``α =`` :data:`ROBUST_ALPHA`; ChiSquared drift flags a p-value below :data:`CHI2_ALPHA`.
+``α =`` `ROBUST_ALPHA`; ChiSquared drift flags a p-value below `CHI2_ALPHA`.
 """
 
 from __future__ import annotations
@@ -391,7 +391,7 @@ class _Column:
 class StatisticsBuilder:
     """Streaming statistics over chunks of columns.
 
-    Example:
+    Examples:
         >>> import pyarrow as pa
         >>> b = StatisticsBuilder()
         >>> b.update(["x"], [pa.array([1.0, 2.0])]); b.update(["x"], [pa.array([3.0])])

@@ -1,4 +1,4 @@
-"""Local backend verbs for monitoring (a mixin of :class:`~smkit.backends.local.LocalBackend`).
+"""Local backend verbs for monitoring (a mixin of `LocalBackend`).
 
 ``apply_monitor(plan)`` checks the endpoint's data capture (catalog record ``endpoint``),
 runs each monitor's baseline job (recorded as a ``processing_job``), writes the baseline
@@ -375,7 +375,7 @@ class LocalMonitoring:
 
     # -- apply ---------------------------------------------------------------------------
     def apply_monitor(self, plan: Any) -> LocalMonitor:
-        """Carry out a :class:`~smkit.monitoring.MonitorPlan` on the local backend.
+        """Carry out a `MonitorPlan` on the local backend.
 
         Raises:
             OrderError: a step is missing (capture, baseline, schedule).

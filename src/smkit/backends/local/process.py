@@ -4,7 +4,7 @@ Every long-lived local resource (a training or tuning supervisor, an endpoint se
 runtime gateway, a workflow execution) runs as its own process in its own session, and its
 catalog record keeps the process id *and* its start time. A record is trusted only while a
 process with that pid and that start time exists: a reused pid does not keep a dead job alive.
-Whoever reads a record that claims to be running reconciles it with :func:`alive` and turns it
+Whoever reads a record that claims to be running reconciles it with `alive` and turns it
 to its failed status when the owner is gone (see each resource's ``reconcile``).
 """
 
@@ -59,7 +59,7 @@ def spawn(
         module: Run ``sys.executable -m module *args``.
 
     Returns:
-        The process and its start time (for :func:`alive`).
+        The process and its start time (for `alive`).
     """
     log_path = Path(log_path)
     log_path.parent.mkdir(parents=True, exist_ok=True)

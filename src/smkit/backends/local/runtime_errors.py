@@ -4,7 +4,7 @@ The container (the local endpoint server) answers a model error itself, usually 
 Runtime API in front of it answers 424 ``ModelError`` with the container's status as
 ``OriginalStatusCode``, its body as ``OriginalMessage`` and the endpoint's log stream as
 ``LogStreamArn``. Both the local gateway and the local predictor transport (which play the
-Runtime API) use :func:`model_error_body`.
+Runtime API) use `model_error_body`.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""Local backend verbs for serving (a mixin of :class:`~smkit.backends.local.LocalBackend`).
+"""Local backend verbs for serving (a mixin of `LocalBackend`).
 
 ``deploy(model, spec)`` records a model, an endpoint config and an endpoint (catalog kinds
 ``model``, ``endpoint_config``, ``endpoint``, shaped like SageMaker's Describe* responses),
 then starts the endpoint's server as its own process
-(:mod:`smkit.backends.local.endpoint_server`), which outlives the caller. The server
+(`smkit.backends.local.endpoint_server`), which outlives the caller. The server
 records ``Creating`` → ``InService`` with its ``Pid``, ``Port`` and ``Url``. Whenever an
 endpoint is described or listed, a server process that is gone turns the record ``Failed``
 with the reason.
@@ -130,12 +130,12 @@ class LocalServing:
         """Record the model, endpoint config and endpoint, and start the endpoint's server.
 
         Args:
-            model: A :class:`~smkit.serving.ModelSpec` or anything with ``.model()``.
-            spec: The :class:`~smkit.serving.EndpointSpec`.
+            model: A `ModelSpec` or anything with ``.model()``.
+            spec: The `EndpointSpec`.
             wait: Block until ``InService`` (up to ``spec.startup_timeout``).
 
         Returns:
-            The :class:`~smkit.serving.Endpoint` handle.
+            The `Endpoint` handle.
 
         Raises:
             ResourceExistsError: an endpoint of that name exists (delete it first).
@@ -399,7 +399,7 @@ class LocalServing:
         return [self._endpoint_dict(self._checked(r)) for r in recs]
 
     def endpoint(self, name: str, auth_token: str | None = None) -> Any:
-        """The :class:`~smkit.serving.Endpoint` handle of an existing endpoint.
+        """The `Endpoint` handle of an existing endpoint.
 
         Args:
             name: The endpoint.
@@ -496,7 +496,7 @@ class LocalServing:
         auth_token: str | None = None,
         **options: Any,
     ) -> Any:
-        """A :class:`~smkit.serving.Predictor` for endpoint ``name``.
+        """A `Predictor` for endpoint ``name``.
 
         Args:
             auth_token: Bearer token of an endpoint deployed with one (default: the

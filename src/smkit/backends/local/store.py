@@ -5,7 +5,7 @@ renamed over the target, so a reader never sees half an object and a crash leave
 file under the object's name. Temporary files carry a prefix that listings skip.
 
 One limitation of mapping keys to paths: S3 allows both ``a`` and ``a/b`` as keys, a file
-system does not. Writing one when the other exists raises :class:`~smkit.errors.ConfigError`.
+system does not. Writing one when the other exists raises `ConfigError`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""Local backend verbs for training (a mixin of :class:`~smkit.backends.local.LocalBackend`).
+"""Local backend verbs for training (a mixin of `LocalBackend`).
 
 Jobs run as subprocesses under the SageMaker training-container contract
-(:mod:`smkit.backends.local.jobs`); tuning jobs drive optuna over them
-(:mod:`smkit.backends.local.tuning`). Records are DescribeTrainingJob /
+(`smkit.backends.local.jobs`); tuning jobs drive optuna over them
+(`smkit.backends.local.tuning`). Records are DescribeTrainingJob /
 DescribeHyperParameterTuningJob shaped; reading one reconciles it with its process, so a job
 killed from outside shows ``Failed``.
 """

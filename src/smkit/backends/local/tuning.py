@@ -1,6 +1,6 @@
 """Local hyperparameter tuning: optuna chooses, local training jobs run, the catalog records.
 
-:func:`submit` records a DescribeHyperParameterTuningJob-shaped ``tuning_job``, saves the spec
+`submit` records a DescribeHyperParameterTuningJob-shaped ``tuning_job``, saves the spec
 beside it (``<root>/tuning/<name>/spec.pkl``) and starts a supervisor process
 (``python -m smkit.backends.local.tuning ROOT NAME``) that
 

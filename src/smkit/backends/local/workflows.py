@@ -1,10 +1,10 @@
-"""Local backend verbs for workflows (a mixin of :class:`~smkit.backends.local.LocalBackend`).
+"""Local backend verbs for workflows (a mixin of `LocalBackend`).
 
 ``run_workflow`` validates the workflow and its input, records the state machine (catalog
 kind ``state_machine``, shaped like ``DescribeStateMachine``) and the execution (kind
 ``execution``, shaped like ``DescribeExecution`` plus its ``events``, shaped like
 ``GetExecutionHistory``), and runs it in-process with
-:class:`~smkit.backends.local.asl.Executor`.
+`Executor`.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ class LocalWorkflows:
         """Run ``workflow`` in this process and record the execution.
 
         Args:
-            workflow: A :class:`~smkit.workflow.Workflow` (or an ASL dict / JSON / file path).
+            workflow: A `Workflow` (or an ASL dict / JSON / file path).
             input: The execution input (dict or JSON text); ``None`` is ``{}``.
             handlers: Lambda function name → handler (callable, ``"module:function"`` or
                 LambdaSpec).
@@ -161,7 +161,7 @@ class LocalWorkflows:
                 ``sagemakerruntime:invokeEndpoint`` tasks.
 
         Returns:
-            The :class:`~smkit.workflow.Execution` (check ``.status``; it does not raise
+            The `Execution` (check ``.status``; it does not raise
             when the execution failed).
 
         Raises:
@@ -229,7 +229,7 @@ class LocalWorkflows:
         return execution
 
     def describe_execution(self, execution_id: str) -> Any:
-        """The recorded execution (name or ARN) as an :class:`~smkit.workflow.Execution`."""
+        """The recorded execution (name or ARN) as an `Execution`."""
         from smkit.workflow import Execution, Workflow
 
         name = execution_id.rsplit(":", 1)[-1]

@@ -3,7 +3,7 @@
 Each module here is a self-contained algorithm with no I/O and no heavy import at package
 import time (numpy is imported inside the functions that need it):
 
-- :mod:`smkit.monitoring.engines.kll`: Deequ's deterministic KLL sketch
+- `smkit.monitoring.engines.kll`: Deequ's deterministic KLL sketch
   (``QuantileNonSample`` + ``NonSampleCompactor``), the one SageMaker's analyzer writes;
-- :mod:`smkit.monitoring.engines.datatypes`: Deequ's type-inference patterns.
+- `smkit.monitoring.engines.datatypes`: Deequ's type-inference patterns.
 """

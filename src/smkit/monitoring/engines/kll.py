@@ -15,12 +15,12 @@ vectorised with numpy:
   the first ``len - len % 2`` items are sorted, every second one from the offset moves to the
   level above, an odd last item (arrival order) stays;
 - Spark's final aggregation merges the one partial sketch into a fresh one
-  (:meth:`DeequKLL.finalized`): buffers are concatenated level by level, compaction counts
+  (`DeequKLL.finalized`): buffers are concatenated level by level, compaction counts
   start again at 0, and the sketch condenses while ``held >= capacity`` (``>=``, unlike
   ``update``'s ``>``).
 
 Vectorisation. Which items are compacted when depends only on the *number* of items, never
-on their values, so :meth:`DeequKLL.update` first plans the compactions of a whole chunk with
+on their values, so `DeequKLL.update` first plans the compactions of a whole chunk with
 integer arithmetic (each level's buffer is always a contiguous run of what that level
 received), then runs them level by level: all of level 0's compactions of a chunk are one
 ``np.sort(axis=1)`` over a 2-D gather. The result is identical to the value-by-value
@@ -30,7 +30,7 @@ Histogram counts come from the sketch's ranks (``KLLSketch.computeMetricFrom``):
 of ``[min, max]`` cut in 10 counts the weight of items ``< hi_i`` minus that of items
 ``< lo_i``, the last bucket ``<= hi`` instead of ``< hi``. The sketch's own min/max start at
 ``Int.MaxValue`` / ``Int.MinValue`` (``StatefulKLLSketch.initialize``), so the bucket edges use
-``min(2147483647, min)`` and ``max(-2147483648, max)``; :func:`kll_bounds` applies that.
+``min(2147483647, min)`` and ``max(-2147483648, max)``; `kll_bounds` applies that.
 
 *Inferred* (no SageMaker source states it): that the analyzer reads a file as one Spark
 partition, in row order. Spark splits files above its partition size (at least 4 MB, or
@@ -69,7 +69,7 @@ def capacity(height: int, k: int = KLL_K, c: float = KLL_C) -> int:
 class DeequKLL:
     """Deequ's ``QuantileNonSample[Double]``, value for value.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> s = DeequKLL()
         >>> s.update(np.arange(3000, dtype=float))
@@ -237,7 +237,7 @@ class DeequKLL:
         return float(v[min(i, len(v) - 1)])
 
     def bucket_counts(self, lo: float, hi: float) -> list[int]:
-        """``KLLSketch.computeMetricFrom``'s 10 counts for edges :func:`bucket_edges` (lo, hi)."""
+        """``KLLSketch.computeMetricFrom``'s 10 counts for edges `bucket_edges` (lo, hi)."""
         return bucket_counts(self._sorted(), bucket_edges(lo, hi))
 
 

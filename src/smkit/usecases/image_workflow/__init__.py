@@ -3,16 +3,16 @@
 The seed project's flow, end to end:
 
 1. generate a three-class shapes image set
-   (:func:`smkit.datasets.synthetic_images.make_shapes_dataset`; a share of the images is
+   (`smkit.datasets.synthetic_images.make_shapes_dataset`; a share of the images is
    genuinely ambiguous, so confidences vary) and upload it to the store, one object per image
    in the class-per-folder layout;
 2. train a small CNN (PyTorch, CPU) in script mode (``scripts/train.py``);
 3. deploy it with the scripts' inference hooks (``scripts/inference.py``) on an endpoint that
    captures 100% of its requests;
-4. build the state machine of three Lambdas with :mod:`smkit.workflow`:
+4. build the state machine of three Lambdas with `smkit.workflow`:
    ``SerializeImageData`` (the image from S3, base64) → ``Classify`` (the endpoint's class
    probabilities) → ``FilterInferences`` (best class and its confidence) → the
-   :func:`~smkit.workflow.confidence_filter` Choice, which fails the execution with
+   `confidence_filter` Choice, which fails the execution with
    ``ConfidenceBelowThreshold`` / "confidence below threshold" under the threshold;
 5. run one execution per held-out test image with ``session.run_workflow`` and write
    ``executions.json`` (each execution's status, output, error and history);
@@ -22,8 +22,8 @@ The seed project's flow, end to end:
 
 The machine-learning parts live in ``scripts/`` (shipped to the training and inference
 containers as they are): ``train.py``, ``inference.py`` and ``shapes_net.py``. The
-``classify`` and ``filterInferences`` Lambda handlers are in :mod:`.lambdas`; the first step
-is :func:`smkit.workflow.handlers.serialize_image_data`.
+``classify`` and ``filterInferences`` Lambda handlers are in `.lambdas`; the first step
+is `smkit.workflow.handlers.serialize_image_data`.
 """
 
 from __future__ import annotations

@@ -3,19 +3,19 @@
 This module imports only the standard library at top level, so it is packaged alone
 (``LambdaSpec(..., standalone=True)``) and runs on AWS Lambda (``boto3`` is in the Lambda
 runtime); the first step, ``serializeImageData``, is
-:func:`smkit.workflow.handlers.serialize_image_data`.
+`smkit.workflow.handlers.serialize_image_data`.
 
-* :func:`classify`: send ``body.image_data`` (base64 PNG) to the SageMaker endpoint
+* `classify`: send ``body.image_data`` (base64 PNG) to the SageMaker endpoint
   ``ENDPOINT_NAME`` and put the class probabilities into ``body.inferences``. The endpoint
   may answer with a plain list of probabilities (the seed's format) or with a JSON object
   holding ``probabilities`` (the use case's ``inference.py``).
-* :func:`filter_inferences`: the seed's filter step: the best probability becomes
+* `filter_inferences`: the seed's filter step: the best probability becomes
   ``body.confidence``, its class ``body.label`` (class names from ``CLASSES``) and
   ``body.meets_threshold`` says whether it reaches ``THRESHOLD``. It does not fail the
   execution itself: the state machine's ``confidence_filter`` Choice does, with
   ``ConfidenceBelowThreshold`` / "confidence below threshold".
 
-Example:
+Examples:
     >>> out = filter_inferences({"body": {"inferences": [0.1, 0.85, 0.05]}}, None)
     >>> out["body"]["confidence"], out["body"]["label_index"]
     (0.85, 1)

@@ -5,7 +5,7 @@ The flow, end to end:
 1. the images: a folder in Kaggle's "Chest X-Ray Images (Pneumonia)" layout
    (``train|val|test/NORMAL|PNEUMONIA/*.jpeg``, ``--set data=DIR``) or, by default, a small
    class-imbalanced synthetic set in the same layout
-   (:func:`smkit.datasets.synthetic_images.make_chest_xray_dataset`), uploaded to the store
+   (`smkit.datasets.synthetic_images.make_chest_xray_dataset`), uploaded to the store
    one object per image (channels ``train``, ``validation`` and the held-out ``test``);
 2. training in script mode (``scripts/train.py``, PyTorch on CPU): a small CNN (or resnet18
    from scratch, ``--set arch=resnet18``) with class-balanced loss, then temperature, Platt and

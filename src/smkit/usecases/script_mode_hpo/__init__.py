@@ -2,7 +2,7 @@
 
 The flow, end to end:
 
-1. generate a synthetic tabular regression set (:func:`make_regression_frame`: a smooth
+1. generate a synthetic tabular regression set (`make_regression_frame`: a smooth
    non-linear target of a few features plus noise) and stage it with ``session.stage`` into
    ``train`` / ``validation`` / ``test`` channels (CSV with a header, target first);
 2. tune ``scripts/train.py`` (a plain SageMaker PyTorch script: argparse hyperparameters,
@@ -16,7 +16,7 @@ The flow, end to end:
    ``TrainingJobDefinition``, so the profiled run is a training job of its own, on both
    backends; the local backend also evaluates the rules on every trial);
 4. write a custom-container build context extending SageMaker's PyTorch training image for the
-   same code (:mod:`smkit.training.images`) and run that code once through the local training
+   same code (`smkit.training.images`) and run that code once through the local training
    contract (``images.check``) before anyone builds it;
 5. write ``tuning.csv`` (every trial, its hyperparameters and objective), ``rules.json``
    (rule statuses per job), ``profiler.json`` + ``profiler.png`` (per-step time, CPU,
@@ -24,7 +24,7 @@ The flow, end to end:
    best trial, rules table, profiler plots.
 
 The code shipped to the jobs is ``scripts/`` plus ``smkit_hook.py``, a copy of
-:mod:`smkit.training.hook` (standard library only), so the script records Debugger data in a
+`smkit.training.hook` (standard library only), so the script records Debugger data in a
 container where smkit is not installed; without it the script still trains (recording off).
 """
 

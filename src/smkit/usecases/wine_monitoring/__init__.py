@@ -21,7 +21,7 @@ measurements, 3 cultivars; shipped with scikit-learn, nothing is downloaded):
    of each request is uploaded in Model Monitor's format, matched on the inference id;
 6. **executions**: ``monitor.run_now(start, end)`` per window runs data quality, model
    quality and explainability over that window's captures;
-7. **retraining policy** (:class:`~.policy.RetrainingPolicy`): the first window whose
+7. **retraining policy** (`RetrainingPolicy`): the first window whose
    data-quality execution reports ``baseline_drift_check`` or whose model-quality
    execution reports a metric past its threshold (``CompletedWithViolations``) starts a
    new training job on fresh data: the training split plus the drifted traffic labelled
@@ -32,7 +32,7 @@ measurements, 3 cultivars; shipped with scikit-learn, nothing is downloaded):
    retraining; then **teardown**: monitors stopped, endpoints deleted.
 
 Monitoring files are copied under ``--out`` in SageMaker's key layout (see
-:data:`OUT_LAYOUT`) and listed in ``report.json`` (``details.monitoring_files``).
+`OUT_LAYOUT`) and listed in ``report.json`` (``details.monitoring_files``).
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ class WineMonitoringConfig(UseCaseConfig):
         drift_features: Features shifted in the drifted phase.
         drift_sigmas: Shift, in training standard deviations, added to each drift feature.
         drift_threshold: Data-quality ``comparison_threshold`` (KS distance); ``None``
-            (default) computes it with :func:`drift_threshold_for`: the two-sample KS
+            (default) computes it with `drift_threshold_for`: the two-sample KS
             critical value for the baseline and window sizes at α = 0.05 shared by all
             captured columns (Bonferroni), the distance sampling noise alone exceeds in
             one window out of twenty. With the default sizes (88 training rows, 54
@@ -169,8 +169,9 @@ def drift_threshold_for(n_baseline: int, n_window: int, columns: int, alpha: flo
     """The KS distance that sampling noise alone exceeds with probability ``alpha`` in any
     of ``columns`` columns (two-sample KS critical value at ``alpha / columns``).
 
-    >>> round(drift_threshold_for(88, 54, 14), 2)
-    0.31
+    Examples:
+        >>> round(drift_threshold_for(88, 54, 14), 2)
+        0.31
     """
     a = alpha / max(1, columns)
     return math.sqrt(-math.log(a / 2.0) / 2.0) * math.sqrt(

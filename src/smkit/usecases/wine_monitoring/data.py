@@ -1,7 +1,7 @@
 """Data helpers of ``wine-monitoring``: the wine table, the drift, ground truth, captures.
 
 Everything here is plain data handling (pandas / numpy, imported inside functions); the
-flow itself is in :mod:`smkit.usecases.wine_monitoring`.
+flow itself is in `smkit.usecases.wine_monitoring`.
 """
 
 from __future__ import annotations

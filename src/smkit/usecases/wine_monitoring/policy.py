@@ -1,6 +1,6 @@
 """The retraining policy of ``wine-monitoring``: when does a monitoring run start a new job.
 
-A :class:`RetrainingPolicy` looks at the executions of one monitoring run (one per monitor
+A `RetrainingPolicy` looks at the executions of one monitoring run (one per monitor
 type) and decides: retrain when an execution of a *watched* monitor type ended
 ``CompletedWithViolations`` with at least one violation of a *watched* check. By default it
 watches data-quality drift (``baseline_drift_check``) and every model-quality violation
