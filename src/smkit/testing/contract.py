@@ -15,6 +15,10 @@ Subclass them in a test module and provide the fixture each names (``store``, ``
 
 A new backend is done when ``StoreContract``, ``CatalogContract``, ``TrainingContract``,
 ``ServingContract``, ``MonitoringContract`` and ``WorkflowContract`` pass on it.
+
+Each capability suite also checks the Session's generic verbs (``describe``, ``list``,
+``stop``, ``delete``, ``logs``) over the resource kinds of its capability, and that the verbs a
+kind does not offer are refused before anything is sent.
 """
 
 from __future__ import annotations
