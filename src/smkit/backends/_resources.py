@@ -128,14 +128,16 @@ def _event_line(event: dict[str, Any]) -> str:
 
 
 def _schedule_record(backend: Any, name: str) -> dict[str, Any]:
-    res = _monitoring(backend).catalog.describe(ResourceKind.MONITORING_SCHEDULE, name)
+    res = _monitoring(backend).catalog.describe(ResourceKind.MONITORING_SCHEDULE.value, name)
     return {**res.data, "MonitoringScheduleName": name, "MonitoringScheduleStatus": res.status}
 
 
 def _schedule_list(backend: Any, status: str | None) -> list[dict[str, Any]]:
     return [
         {**r.data, "MonitoringScheduleName": r.name, "MonitoringScheduleStatus": r.status}
-        for r in _monitoring(backend).catalog.list(ResourceKind.MONITORING_SCHEDULE, status=status)
+        for r in _monitoring(backend).catalog.list(
+            ResourceKind.MONITORING_SCHEDULE.value, status=status
+        )
     ]
 
 
@@ -193,7 +195,7 @@ _KINDS: dict[ResourceKind, _KindVerbs] = {
             Verb.STOP: "the monitoring capability declares no StopMonitoringSchedule: "
             "delete the schedule instead",
             Verb.DELETE: lambda b, n, force: _monitoring(b).catalog.delete(
-                ResourceKind.MONITORING_SCHEDULE, n, reason="deleted by user"
+                ResourceKind.MONITORING_SCHEDULE.value, n, reason="deleted by user"
             ),
             Verb.LOGS: "a schedule's results are its executions' reports (monitor.executions())",
         },
