@@ -7,11 +7,13 @@ the same call works whichever backend the environment picks.
 
 from __future__ import annotations
 
+import builtins
 import os
 from typing import TYPE_CHECKING, Any, cast
 
 from smkit.backends import _registry
 from smkit.backends._protocol import Capability, require
+from smkit.backends._resources import ResourceKind, Verb, run_verb
 
 if TYPE_CHECKING:
     from smkit.backends._protocol import (
@@ -154,9 +156,85 @@ class Session:
         backend = cast("WorkflowBackend", require(self.backend, Capability.WORKFLOWS))
         return backend.run_workflow(workflow, input, **options)
 
-    def plan(self) -> list[Any]:
+    # -- generic resource verbs: one per verb, over every kind ----------------------------
+    def describe(self, kind: ResourceKind | str, name: str) -> dict[str, Any]:
+        """The Describe* record of a resource.
+
+        Args:
+            kind: A [ResourceKind][smkit.backends.ResourceKind]: ``training_job``,
+                ``tuning_job``, ``endpoint``, ``execution`` (named by its ARN) or
+                ``monitoring_schedule``.
+            name: The resource's name.
+
+        Raises:
+            ConfigError: an unknown kind.
+            BackendError: the backend lacks the kind's capability.
+            ResourceNotFoundError: no such resource.
+
+        Example:
+            >>> import smkit
+            >>> s = smkit.Session(root="/tmp/smkit-doc")
+            >>> s.describe("notebook", "x")
+            Traceback (most recent call last):
+            ...
+            smkit.errors.ConfigError: unknown resource kind 'notebook'; known kinds: ...
+        """
+        return cast("dict[str, Any]", run_verb(self.backend, Verb.DESCRIBE, kind, name))
+
+    def stop(self, kind: ResourceKind | str, name: str) -> None:
+        """Ask a running job (``training_job``, ``tuning_job``) to stop.
+
+        Raises:
+            ConfigError: an unknown kind, or one that is not stopped (an endpoint is
+                deleted instead); the message says which verbs the kind offers.
+            BackendError: the backend lacks the kind's capability.
+        """
+        run_verb(self.backend, Verb.STOP, kind, name)
+
+    def delete(self, kind: ResourceKind | str, name: str, *, force: bool = False) -> None:
+        """Delete an ``endpoint`` (with its config and model) or a ``monitoring_schedule``.
+
+        Args:
+            kind: The resource kind.
+            name: The resource's name.
+            force: Delete an endpoint even when a monitoring schedule uses it.
+
+        Raises:
+            ConfigError: an unknown kind, or one SageMaker never deletes (jobs, executions).
+            BackendError: the backend lacks the kind's capability.
+        """
+        run_verb(self.backend, Verb.DELETE, kind, name, force=force)
+
+    def logs(self, kind: ResourceKind | str, name: str) -> str:
+        """The log text of a ``training_job``, or an ``execution``'s history, one event a line.
+
+        Raises:
+            ConfigError: an unknown kind, or one without logs.
+            BackendError: the backend lacks the kind's capability.
+        """
+        return str(run_verb(self.backend, Verb.LOGS, kind, name))
+
+    def plan(self) -> builtins.list[Any]:
         """The AWS requests recorded so far (empty for backends that send none)."""
         return list(self.backend.plan())
+
+    def list(
+        self, kind: ResourceKind | str, *, status: str | None = None
+    ) -> builtins.list[dict[str, Any]]:
+        """The Describe* records of every resource of a kind, newest first.
+
+        Args:
+            kind: ``training_job``, ``tuning_job``, ``endpoint`` or ``monitoring_schedule``.
+            status: Keep only the resources with this status (e.g. ``Completed``).
+
+        Raises:
+            ConfigError: an unknown kind, or one that cannot be listed (executions).
+            BackendError: the backend lacks the kind's capability.
+        """
+        return cast(
+            "builtins.list[dict[str, Any]]",
+            run_verb(self.backend, Verb.LIST, kind, status=status),
+        )
 
     def close(self) -> None:
         """Release the backend's resources."""

@@ -18,6 +18,7 @@ from smkit.backends._protocol import (
     WorkflowBackend,
     require,
 )
+from smkit.backends._resources import ResourceKind, Verb
 
 __all__ = [
     "Backend",
@@ -27,9 +28,11 @@ __all__ = [
     "ObjectInfo",
     "ObjectStore",
     "Resource",
+    "ResourceKind",
     "ServingBackend",
     "TrainingBackend",
     "Transition",
+    "Verb",
     "WorkflowBackend",
     "require",
 ]

@@ -15,10 +15,16 @@ Subclass them in a test module and provide the fixture each names (``store``, ``
 
 A new backend is done when ``StoreContract``, ``CatalogContract``, ``TrainingContract``,
 ``ServingContract``, ``MonitoringContract`` and ``WorkflowContract`` pass on it.
+
+Each capability suite also checks the Session's generic verbs (``describe``, ``list``,
+``stop``, ``delete``, ``logs``) over the resource kinds of its capability, and that the verbs a
+kind does not offer are refused before anything is sent.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +216,24 @@ class _CapabilityContract:
         """The parameters of each recorded request named ``operation``."""
         return [r.params for r in backend.plan() if r.operation == operation]
 
+    @staticmethod
+    def session(backend: Any) -> Any:
+        """A [Session][smkit.Session] over ``backend``, for the generic verbs."""
+        from smkit.session import Session
+
+        return Session(backend)
+
+    @staticmethod
+    def refuses(call: Callable[[], Any], *words: str) -> None:
+        """``call`` raises ``ConfigError`` whose message (or hint) names every word."""
+        from smkit.errors import ConfigError
+
+        with pytest.raises(ConfigError) as info:
+            call()
+        text = f"{info.value} {info.value.hint or ''}"
+        for word in words:
+            assert word in text, (word, text)
+
 
 class TrainingContract(_CapabilityContract):
     """Behaviour of a [TrainingBackend][smkit.backends.TrainingBackend]."""
@@ -293,6 +317,43 @@ class TrainingContract(_CapabilityContract):
             pytest.skip("nothing can be described in plan mode")
         with pytest.raises(ResourceNotFoundError):
             backend.describe_training_job("contract-no-such-job")
+
+    def test_generic_verbs(self, backend: Any, tmp_path: Path) -> None:
+        """``session.describe/list/logs/stop('training_job', name)`` reach the same job."""
+        session = self.session(backend)
+        backend.train(self.training_spec(tmp_path), name="contract-generic")
+        if self.plan_only:
+            session.stop("training-job", "contract-generic")
+            assert self.planned(backend, "StopTrainingJob") == [
+                {"TrainingJobName": "contract-generic"}
+            ]
+            return
+        record = session.describe("training_job", "contract-generic")
+        assert record["TrainingJobName"] == "contract-generic"
+        assert record["HyperParameters"]["alpha"] == "1.5"
+        assert "contract-generic" in [j["TrainingJobName"] for j in session.list("training_job")]
+        assert record["TrainingJobStatus"] != "Stopped"
+        stopped = [j["TrainingJobName"] for j in session.list("training_job", status="Stopped")]
+        assert "contract-generic" not in stopped
+        assert isinstance(session.logs("training_job", "contract-generic"), str)
+        if "test_stop" not in self.unavailable:
+            session.stop("training_job", "contract-generic")
+            status = session.describe("training_job", "contract-generic")["TrainingJobStatus"]
+            assert status in ("Stopping", "Stopped", "Completed")
+        if "test_tune_describe_trials" not in self.unavailable:
+            assert isinstance(session.list("tuning_job"), list)
+        with pytest.raises(ResourceNotFoundError):
+            session.describe("training_job", "contract-no-such-job")
+
+    def test_generic_verbs_refuse_clearly(self, backend: Any) -> None:
+        session = self.session(backend)
+        self.refuses(lambda: session.describe("notebook", "x"), "notebook", "training_job")
+        self.refuses(lambda: session.delete("training_job", "x"), "delete", "stop")
+        self.refuses(lambda: session.logs("tuning_job", "x"), "logs", "training_job")
+        self.refuses(lambda: session.describe("training_job", ""), "needs a name")
+        assert backend.plan() == [] or all(
+            r.operation != "DeleteTrainingJob" for r in backend.plan()
+        ), "a refused verb sends nothing"
 
     def test_bad_name_refused_before_sending(self, backend: Any, tmp_path: Path) -> None:
         from smkit.errors import ConfigError
@@ -446,6 +507,28 @@ class ServingContract(_CapabilityContract):
         with pytest.raises(ResourceNotFoundError):
             backend.describe_endpoint("contract-no-such-endpoint")
 
+    def test_generic_verbs(self, backend: Any, tmp_path: Path) -> None:
+        """``session.describe/list/delete('endpoint', name)``; ``stop`` and ``logs`` refused."""
+        session = self.session(backend)
+        spec = self.endpoint_spec("contract-gen-ep", tmp_path)
+        backend.deploy(self.model_spec(tmp_path), spec)
+        self.refuses(lambda: session.stop("endpoint", "contract-gen-ep"), "stop", "delete")
+        self.refuses(lambda: session.logs("endpoint", "contract-gen-ep"), "logs", "describe")
+        if self.plan_only:
+            session.delete("endpoint", "contract-gen-ep")
+            assert self.planned(backend, "DeleteEndpoint") == [{"EndpointName": "contract-gen-ep"}]
+            return
+        try:
+            record = session.describe("endpoint", "contract-gen-ep")
+            assert record["EndpointName"] == "contract-gen-ep"
+            assert record["EndpointStatus"] == "InService"
+            names = [e["EndpointName"] for e in session.list("endpoint", status="InService")]
+            assert "contract-gen-ep" in names
+            assert session.list("endpoint", status="NoSuchStatus") == []
+        finally:
+            session.delete("endpoint", "contract-gen-ep", force=True)
+        assert "contract-gen-ep" not in [e["EndpointName"] for e in session.list("endpoint")]
+
 
 class MonitoringContract(_CapabilityContract):
     """Behaviour of a [MonitoringBackend][smkit.backends.MonitoringBackend].
@@ -480,6 +563,32 @@ class MonitoringContract(_CapabilityContract):
             assert run.status in ("Completed", "CompletedWithViolations")
             assert run.statistics is not None
         monitor.delete()
+
+    def test_generic_verbs_on_schedules(
+        self, backend: Any, monitored_endpoint: str, baseline_csv: str
+    ) -> None:
+        """``session.describe/list/delete('monitoring_schedule', name)``; ``stop`` refused."""
+        from smkit.monitoring import MonitorPlan
+
+        session = self.session(backend)
+        plan = MonitorPlan(monitored_endpoint).data_quality(baseline=baseline_csv)
+        monitor = backend.apply_monitor(plan.schedule("hourly"))
+        (name,) = monitor.describe()
+        self.refuses(lambda: session.stop("monitoring_schedule", name), "stop", "delete")
+        if self.plan_only:
+            session.delete("monitoring_schedule", name)
+            assert self.planned(backend, "DeleteMonitoringSchedule") == [
+                {"MonitoringScheduleName": name}
+            ]
+            return
+        record = session.describe("monitoring_schedule", name)
+        assert record["MonitoringScheduleName"] == name
+        assert record["MonitoringScheduleStatus"] in ("Pending", "Scheduled")
+        listed = [s["MonitoringScheduleName"] for s in session.list("monitoring_schedule")]
+        assert name in listed
+        session.delete("monitoring_schedule", name)
+        listed = [s["MonitoringScheduleName"] for s in session.list("monitoring_schedule")]
+        assert name not in listed
 
 
 class WorkflowContract(_CapabilityContract):
@@ -529,6 +638,25 @@ class WorkflowContract(_CapabilityContract):
         first = backend.deploy_workflow(self.workflow())
         second = backend.deploy_workflow(self.workflow())
         assert first == second or getattr(first, "arn", None) == getattr(second, "arn", None)
+
+    def test_generic_verbs_on_executions(self, backend: Any) -> None:
+        """``session.describe/logs('execution', arn)``; list, stop and delete refused."""
+        session = self.session(backend)
+        execution = backend.run_workflow(self.workflow(), {"n": 6})
+        self.refuses(lambda: session.list("execution"), "list", "run_workflow")
+        self.refuses(lambda: session.stop("execution", execution.arn), "stop", "describe, logs")
+        self.refuses(lambda: session.delete("execution", execution.arn), "DeleteExecution")
+        record = session.describe("execution", execution.arn)
+        assert record["executionArn"] == execution.arn
+        if self.plan_only:
+            assert "DescribeExecution" in [r.operation for r in backend.plan()]
+            return
+        assert record["stateMachineArn"] == execution.state_machine_arn
+        assert record["status"] == "SUCCEEDED"
+        assert json.loads(record["output"]) == {"n": 6, "twice": 12}
+        lines = session.logs("execution", execution.arn).splitlines()
+        assert "ExecutionStarted" in lines[0] and "ExecutionSucceeded" in lines[-1]
+        assert any("Shape" in line for line in lines), "state names appear in the log"
 
     def test_bad_input_refused_before_running(self, backend: Any) -> None:
         from smkit.errors import FormatError

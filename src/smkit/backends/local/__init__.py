@@ -12,8 +12,9 @@ Everything lives below one root directory (``SMKIT_HOME``, default ``./.smkit``)
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smkit.backends._protocol import Capability, Resource
 from smkit.backends.local.catalog import LocalCatalog
@@ -22,6 +23,12 @@ from smkit.backends.local.serving import LocalServing
 from smkit.backends.local.store import LocalStore
 from smkit.backends.local.training import LocalTraining
 from smkit.backends.local.workflows import LocalWorkflows
+
+if TYPE_CHECKING:
+    from smkit.training.job import TrainingJob, TuningJob
+    from smkit.training.spec import TrainingSpec
+    from smkit.training.tuning import TuningSpec
+    from smkit.workflow.execution import Execution
 
 __all__ = ["DEFAULT_ROOT", "LocalBackend", "default_root"]
 
@@ -33,11 +40,13 @@ def default_root() -> Path:
     return Path(os.environ.get("SMKIT_HOME") or DEFAULT_ROOT).resolve()
 
 
-class LocalBackend(LocalTraining, LocalServing, LocalMonitoring, LocalWorkflows):
+class LocalBackend(LocalServing, LocalMonitoring):
     """Runs everything on this machine, below ``root``.
 
-    The capability verbs come from one mixin per capability module (``training.py``,
-    ``serving.py``, ``monitoring.py``, ``workflows.py`` beside this file).
+    Training and workflows are components sharing this backend as their context:
+    ``backend.training`` (``training.py``) and ``backend.workflows`` (``workflows.py``); the
+    backend's training and workflow methods delegate to them. Serving and monitoring are
+    still mixins (``serving.py``, ``monitoring.py`` beside this file).
 
     Args:
         root: The local root directory; defaults to `default_root`.
@@ -71,6 +80,8 @@ class LocalBackend(LocalTraining, LocalServing, LocalMonitoring, LocalWorkflows)
         self.catalog = LocalCatalog(self.root / "catalog.db", timeout=catalog_timeout)
         self.options = options
         self.plan_mode = False
+        self.training = LocalTraining(self)
+        self.workflows = LocalWorkflows(self)
 
     def __repr__(self) -> str:
         return f"LocalBackend(root={str(self.root)!r})"
@@ -105,3 +116,92 @@ class LocalBackend(LocalTraining, LocalServing, LocalMonitoring, LocalWorkflows)
     def close(self) -> None:
         """Close the catalog connection of this thread."""
         self.catalog.close()
+
+    # -- training: delegates to ``self.training`` ----------------------------------------
+    def job_poll_delay(self, attempt: int) -> float:
+        """Fast polls first (local jobs start in milliseconds), then every 0.25 s."""
+        return self.training.job_poll_delay(attempt)
+
+    def train(
+        self, spec: TrainingSpec, *, name: str | None = None, wait: bool = False
+    ) -> TrainingJob:
+        """Start a training job (a subprocess) and return its handle.
+
+        Args:
+            spec: What to train.
+            name: Job name (default: ``<prefix>-<timestamp>``).
+            wait: Block until it ends (raising if it fails).
+
+        Raises:
+            SourceNotFoundError: entry point, source dir or channel data missing.
+        """
+        return self.training.train(spec, name=name, wait=wait)
+
+    def training_job(self, name: str) -> TrainingJob:
+        """A handle on an existing training job."""
+        return self.training.training_job(name)
+
+    def describe_training_job(self, name: str) -> dict[str, Any]:
+        """The job's DescribeTrainingJob-shaped record (reconciled with its process)."""
+        return self.training.describe_training_job(name)
+
+    def list_training_jobs(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Every training job's record, newest first (each reconciled)."""
+        return self.training.list_training_jobs(status)
+
+    def training_job_logs(self, name: str) -> str:
+        """The job's log text so far."""
+        return self.training.training_job_logs(name)
+
+    def follow_training_job(self, name: str, emit: Callable[[str], None]) -> Callable[[], None]:
+        """A callable that emits the log lines written since its last call."""
+        return self.training.follow_training_job(name, emit)
+
+    def stop_training_job(self, name: str) -> None:
+        """Stop a running job (SIGTERM to the script; it ends ``Stopped``)."""
+        self.training.stop_training_job(name)
+
+    def tune(self, spec: TuningSpec, *, name: str | None = None, wait: bool = False) -> TuningJob:
+        """Start a hyperparameter tuning job and return its handle."""
+        return self.training.tune(spec, name=name, wait=wait)
+
+    def tuning_job(self, name: str) -> TuningJob:
+        """A handle on an existing tuning job."""
+        return self.training.tuning_job(name)
+
+    def describe_tuning_job(self, name: str) -> dict[str, Any]:
+        """The DescribeHyperParameterTuningJob-shaped record (reconciled)."""
+        return self.training.describe_tuning_job(name)
+
+    def list_tuning_jobs(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Every tuning job's record, newest first."""
+        return self.training.list_tuning_jobs(status)
+
+    def tuning_job_trials(self, name: str) -> list[dict[str, Any]]:
+        """The training jobs of a tuning job (ListTrainingJobsForHyperParameterTuningJob)."""
+        return self.training.tuning_job_trials(name)
+
+    def stop_tuning_job(self, name: str) -> None:
+        """Stop a tuning job and its running training jobs."""
+        self.training.stop_tuning_job(name)
+
+    # -- workflows: delegates to ``self.workflows`` --------------------------------------
+    def deploy_workflow(self, workflow: Any, *, role_arn: str | None = None) -> dict[str, Any]:
+        """Record (or update) the state machine; returns its DescribeStateMachine record."""
+        return self.workflows.deploy_workflow(workflow, role_arn=role_arn)
+
+    def run_workflow(self, workflow: Any, input: Any = None, **options: Any) -> Execution:
+        """Run ``workflow`` in this process and record the execution.
+
+        The options (``handlers``, ``name``, ``timeout``, ``clock``...) are those of
+        ``LocalWorkflows.run_workflow`` (``backend.workflows``).
+        """
+        return self.workflows.run_workflow(workflow, input, **options)
+
+    def describe_execution(self, execution_id: str) -> Execution:
+        """The recorded execution (name or ARN) as an `smkit.workflow.Execution`."""
+        return self.workflows.describe_execution(execution_id)
+
+    def execution_history(self, execution_id: str) -> list[dict[str, Any]]:
+        """The recorded ``GetExecutionHistory``-shaped events of an execution."""
+        return self.workflows.execution_history(execution_id)

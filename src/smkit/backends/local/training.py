@@ -1,4 +1,5 @@
-"""Local backend verbs for training (a mixin of `LocalBackend`).
+"""Local backend verbs for training: the ``backend.training`` component of
+`smkit.backends.local.LocalBackend` (whose training methods delegate to it).
 
 Jobs run as subprocesses under the SageMaker training-container contract
 (`smkit.backends.local.jobs`); tuning jobs drive optuna over them
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from smkit.ids import check_name
 
 if TYPE_CHECKING:
+    from smkit.backends.local import LocalBackend
     from smkit.training.job import TrainingJob, TuningJob
     from smkit.training.spec import TrainingSpec
     from smkit.training.tuning import TuningSpec
@@ -23,11 +25,20 @@ __all__ = ["LocalTraining"]
 
 
 class LocalTraining:
-    """Training verbs of the local backend."""
+    """Training verbs of the local backend, a component sharing the backend as its context.
 
-    store: Any
-    catalog: Any
-    root: Any
+    Args:
+        backend: The backend whose ``root``, ``store`` and ``catalog`` it uses, and which the
+            handles it returns call back.
+    """
+
+    def __init__(self, backend: LocalBackend) -> None:
+        self.backend = backend
+
+    @property
+    def catalog(self) -> Any:
+        """The backend's catalog."""
+        return self.backend.catalog
 
     def job_poll_delay(self, attempt: int) -> float:
         """Fast polls first (local jobs start in milliseconds), then every 0.25 s."""
@@ -57,7 +68,7 @@ class LocalTraining:
             raise ConfigError(f"train() takes a TrainingSpec, got {type(spec).__name__}")
         if name is not None:
             check_name(name)
-        job = TrainingJob(self, jobs.submit(self, spec, name=name), spec)
+        job = TrainingJob(self.backend, jobs.submit(self.backend, spec, name=name), spec)
         return job.wait() if wait else job
 
     def training_job(self, name: str) -> TrainingJob:
@@ -66,7 +77,7 @@ class LocalTraining:
         from smkit.training.job import TrainingJob
 
         jobs.require_job(self.catalog, name)
-        return TrainingJob(self, name)
+        return TrainingJob(self.backend, name)
 
     def describe_training_job(self, name: str) -> dict[str, Any]:
         """The job's DescribeTrainingJob-shaped record (reconciled with its process)."""
@@ -124,7 +135,7 @@ class LocalTraining:
             from smkit.errors import ConfigError
 
             raise ConfigError(f"tune() takes a TuningSpec, got {type(spec).__name__}")
-        job = TuningJob(self, tuning.submit(self, spec, name=name), spec)
+        job = TuningJob(self.backend, tuning.submit(self.backend, spec, name=name), spec)
         return job.wait() if wait else job
 
     def tuning_job(self, name: str) -> TuningJob:
@@ -132,7 +143,7 @@ class LocalTraining:
         from smkit.training.job import TuningJob
 
         self.catalog.describe("tuning_job", name)
-        return TuningJob(self, name)
+        return TuningJob(self.backend, name)
 
     def describe_tuning_job(self, name: str) -> dict[str, Any]:
         """The DescribeHyperParameterTuningJob-shaped record (reconciled)."""

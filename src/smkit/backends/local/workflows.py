@@ -1,4 +1,5 @@
-"""Local backend verbs for workflows (a mixin of `LocalBackend`).
+"""Local backend verbs for workflows: the ``backend.workflows`` component of
+`smkit.backends.local.LocalBackend` (whose workflow methods delegate to it).
 
 ``run_workflow`` validates the workflow and its input, records the state machine (catalog
 kind ``state_machine``, shaped like ``DescribeStateMachine``) and the execution (kind
@@ -11,10 +12,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smkit.errors import ConfigError, ResourceNotFoundError
 from smkit.workflow.execution import parse_input
+
+if TYPE_CHECKING:
+    from smkit.backends.local import LocalBackend
 
 __all__ = ["LocalWorkflows", "local_invoke_endpoint"]
 
@@ -99,9 +103,19 @@ def reconcile_execution(catalog: Any, name: str) -> Any:
 
 
 class LocalWorkflows:
-    """Workflows verbs of the local backend."""
+    """Workflow verbs of the local backend, a component sharing the backend as its context.
 
-    catalog: Any
+    Args:
+        backend: The backend whose ``catalog`` and ``store`` it uses.
+    """
+
+    def __init__(self, backend: LocalBackend) -> None:
+        self.backend = backend
+
+    @property
+    def catalog(self) -> Any:
+        """The backend's catalog."""
+        return self.backend.catalog
 
     def deploy_workflow(self, workflow: Any, *, role_arn: str | None = None) -> dict[str, Any]:
         """Record (or update) the state machine; returns its DescribeStateMachine record."""
@@ -184,7 +198,7 @@ class LocalWorkflows:
         executor = Executor(
             workflow,
             handlers=handlers,
-            invoke_endpoint=invoke_endpoint or local_invoke_endpoint(self),
+            invoke_endpoint=invoke_endpoint or local_invoke_endpoint(self.backend),
             clock=clock or time.time,
             sleep=sleep or time.sleep,
             rng=rng,
@@ -194,7 +208,7 @@ class LocalWorkflows:
             region=_REGION,
             account=_ACCOUNT,
             role_arn=sm["roleArn"],
-            store=getattr(self, "store", None),
+            store=self.backend.store,
         )
         record = {
             "executionArn": executor.arn,
