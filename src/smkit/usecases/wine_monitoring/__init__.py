@@ -763,15 +763,24 @@ class WineMonitoring:
         del config
 
 
-_FLOW = """flowchart LR
-  A[wine data] --> B[stage train/validation/test]
-  B --> C[XGBoost training job]
-  C --> D[endpoint, 100% capture]
-  D --> E[baselines: data quality, model quality, SHAP]
-  E --> F[normal traffic] --> G[executions: no violations]
-  G --> H[drifted traffic] --> I[executions: drift + quality violations]
-  I --> J[retraining policy] --> K[training job on fresh data]
-  K --> L[before/after comparison] --> M[teardown]
+_FLOW = """flowchart TB
+  subgraph build [1. train and deploy]
+    direction LR
+    A[wine data] --> B[stage train /<br/>validation / test]
+    B --> C[XGBoost<br/>training job] --> D[endpoint,<br/>100% capture]
+  end
+  subgraph watch [2. monitor]
+    direction LR
+    E[baselines: data quality,<br/>model quality, SHAP] --> F[normal traffic]
+    F --> G[executions:<br/>no violations]
+    G --> H[drifted traffic] --> I[executions: drift +<br/>quality violations]
+  end
+  subgraph act [3. act]
+    direction LR
+    J[retraining policy] --> K[training job<br/>on fresh data]
+    K --> L[before / after<br/>comparison] --> M[teardown]
+  end
+  build --> watch --> act
 """
 
 
