@@ -134,7 +134,8 @@ class RunContext:
     @contextmanager
     def signals(self) -> Iterator[None]:
         """SIGINT, SIGHUP and SIGTERM raise :class:`Interrupted` in the main thread; later
-        signals (while the run unwinds and cleans up) are noted and ignored."""
+        signals (while the run unwinds and cleans up) are noted and ignored. A signal that
+        was already ignored (``nohup`` ignores SIGHUP) stays ignored."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -152,8 +153,10 @@ class RunContext:
             )
             raise self.interrupted
 
+        # a signal ignored on purpose (``nohup``, a background job's SIGINT) stays ignored
         previous = {s: signal.getsignal(s) for s in SIGNALS}
-        for s in SIGNALS:
+        previous = {s: h for s, h in previous.items() if h is not signal.SIG_IGN}
+        for s in previous:
             signal.signal(s, handler)
         try:
             yield
