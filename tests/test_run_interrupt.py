@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -94,11 +95,14 @@ def test_progress_lines_and_sigint_during_training_stops_the_job(tmp_path: Path)
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_sigterm_or_sighup_with_a_live_endpoint_deletes_it(tmp_path: Path, sig: int) -> None:
     proc, lines = _start(tmp_path, "review-endpoint", "--quick")
-    _wait_for(lines, "deploy: endpoint review-endpoint-", proc, 180)
+    line = _wait_for(lines, "deploy: endpoint review-endpoint-", proc, 180)
+    endpoint = re.search(r"endpoint (review-endpoint-[\d-]+)", line).group(1)
     _wait_for(lines, "] predict_test", proc, 60)
     proc.send_signal(sig)
     assert proc.wait(timeout=120) == 128 + sig
     time.sleep(0.3)
     text = "\n".join(lines)
     assert f"interrupted by {signal.Signals(sig).name}" in text
+    # deleted by the use case's own teardown as the interrupt unwound it, or by the cleanup
+    assert f"endpoint {endpoint} (Deleted)" in text or f"stopped: endpoint {endpoint}" in text
     _nothing_running(tmp_path / "home")

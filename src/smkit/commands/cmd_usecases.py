@@ -133,12 +133,14 @@ def _stop_after_interrupt(context: object, interrupted: object, start: float) ->
     from smkit.usecases._run import Interrupted, RunContext
 
     assert isinstance(context, RunContext) and isinstance(interrupted, Interrupted)
-    stopped, failed = context.cleanup()
+    stopped, failed, ended = context.cleanup()
     name = signal.Signals(interrupted.signum).name
     lines = [f"interrupted by {name} after {time.perf_counter() - start:.1f}s"]
     if stopped:
         lines.append("stopped: " + "; ".join(stopped))
-    else:
+    if ended:
+        lines.append("already stopped while the run unwound: " + "; ".join(ended))
+    if not stopped and not ended:
         lines.append("nothing the run started was still running")
     lines.extend(f"could not stop {f}" for f in failed)
     for line in lines:

@@ -55,12 +55,14 @@ class Started:
         name: Its name (or, while the call that starts it has not returned, a pattern).
         running: Whether it still runs (errors count as "no").
         stop: Stops or deletes it.
+        status: Its current status, if the backend says (``Stopped``, ``Deleted``...).
     """
 
     kind: str
     name: str
     running: Callable[[], bool]
     stop: Callable[[], None]
+    status: Callable[[], str] | None = None
 
     @property
     def label(self) -> str:
@@ -109,18 +111,29 @@ class RunContext:
                 self.stack.remove(item)
         progress.finished(item.label)
 
-    def cleanup(self) -> tuple[list[str], list[str]]:
+    def cleanup(self) -> tuple[list[str], list[str], list[str]]:
         """Stop what still runs, newest first.
 
         Returns:
-            ``(stopped, failed)``: one line per resource stopped, one per failure.
+            ``(stopped, failed, ended)``: one line per resource stopped here, per failure,
+            and per resource found already stopped or deleted (e.g. by the use case's own
+            teardown while the interrupt unwound it).
         """
         stopped: list[str] = []
         failed: list[str] = []
+        ended: list[str] = []
         while self.stack:
             with self._lock:
                 item = self.stack.pop()
             if not item.running():
+                state = ""
+                if item.status is not None:
+                    try:
+                        state = item.status()
+                    except Exception:  # gone: nothing to say
+                        state = ""
+                if state in ("Stopped", "Stopping", "Deleted", "Deleting", "ABORTED"):
+                    ended.append(f"{item.label} ({state})")
                 continue
             try:
                 item.stop()
@@ -128,7 +141,7 @@ class RunContext:
                 failed.append(f"{item.label}: {exc}")
             else:
                 stopped.append(item.label)
-        return stopped, failed
+        return stopped, failed, ended
 
     # -- signals ---------------------------------------------------------------------------
     @contextmanager
@@ -255,6 +268,7 @@ class TrackedSession(Session):
             Started(
                 "training job", job.name, _safe(lambda: job_running(job.name)),
                 lambda: stop_job(job.name),
+                lambda: str(backend.describe_training_job(job.name)["TrainingJobStatus"]),
             )
         )  # fmt: skip
         return job
@@ -272,7 +286,9 @@ class TrackedSession(Session):
             tuning.stop()
             _wait_stopped(_safe(running), self.context.stop_timeout)
 
-        self.context.push(Started("tuning job", tuning.name, _safe(running), stop))
+        self.context.push(
+            Started("tuning job", tuning.name, _safe(running), stop, lambda: tuning.status)
+        )
         return tuning
 
     # -- serving ---------------------------------------------------------------------------
@@ -309,7 +325,8 @@ class TrackedSession(Session):
                 self.context.pop(pending)
         self.context.push(
             Started("endpoint", endpoint.name, _safe(lambda: live(endpoint.name)),
-                    lambda: delete(endpoint.name))
+                    lambda: delete(endpoint.name),
+                    lambda: str(backend.describe_endpoint(endpoint.name).get("EndpointStatus")))
         )  # fmt: skip
         return endpoint
 

@@ -41,7 +41,11 @@ def summarize(report: Any, config: Any) -> None:
             ("best validation MSE", best, mode_note(config)),
             ("test R²", r2, "profiled best run"),
             ("trials completed", done, f"of {trials}"),
-            ("Debugger rule issues", issues, issue_text),
+            (
+                "Debugger rule issues",
+                issues,
+                f"in {num(metric(report, 'rule_evaluations'))} rule evaluations",
+            ),
             ("image check", metric(report, "image_check"), "local contract run"),
         ],
         next_steps=[
