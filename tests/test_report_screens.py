@@ -197,3 +197,34 @@ def test_first_screen_states_the_outcome_and_its_numbers(
     shot = screens / f"{name}.png"
     _chromium(f"--screenshot={shot}", page_path.as_uri())
     assert shot.stat().st_size > 20_000
+
+
+@pytest.mark.timeout(600)
+def test_a_real_quick_run_report_leads_with_its_numbers(tmp_path: Path, screens: Path) -> None:
+    """One real run (review-endpoint is the cheapest, ~10 s): the page as the CLI wrote it."""
+    import json
+
+    from smkit.cli import main
+
+    out = tmp_path / "review"
+    assert main(["run", "review-endpoint", "--quick", "--out", str(out)]) == 0
+    page = (out / "report.html").read_text()
+    assert not REMOTE.search(page)
+    data = json.loads((out / "report.json").read_text())
+    head, _, tail = page.rpartition("</body>")
+    probe = out / "probe.html"
+    probe.write_text(head + _PROBE + "</body>" + tail)
+    dom = _chromium("--dump-dom", probe.as_uri()).stdout
+    headline = dom[dom.index('id="headline"') : dom.index('id="settings"')]
+    assert "AUC" in headline and data["headline"]["verdict"][:30] in headline
+    for n in data["headline"]["key_numbers"]:
+        assert f">{fmt_number(n['value'])}<" in headline
+    assert int(re.search(r'data-headline-bottom="(\d+)"', dom).group(1)) <= HEIGHT
+    assert int(re.search(r'data-diagrams="(\d+)"', dom).group(1)) == 1
+    settings = dom[dom.index('id="settings"') :]
+    assert ">quick<" in settings and "local (" in settings
+    artifacts = dom[dom.index('id="artifacts"') :]
+    assert "s3://smkit/review-endpoint" in artifacts and "/s3/smkit/review-endpoint" in artifacts
+    shot = screens / "review-endpoint-real.png"
+    _chromium(f"--screenshot={shot}", (out / "report.html").as_uri())
+    assert shot.stat().st_size > 20_000

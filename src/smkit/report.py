@@ -641,8 +641,13 @@ def _fmt(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value)
     if isinstance(value, str):
-        return value.replace("+/- 0.0 ", "")
+        text = value.replace("+/- 0.0 ", "")
+        return _LONG_FLOAT.sub(lambda m: fmt_number(float(m.group())), text)
     return str(value)
+
+
+#: Floats written with many digits inside a text (a violation's description).
+_LONG_FLOAT = re.compile(r"(?<![\w.])\d+\.\d{5,}(?![\w.])")
 
 
 def _slug(text: str) -> str:

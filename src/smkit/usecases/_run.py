@@ -205,6 +205,7 @@ class TrackedSession(Session):
     def __init__(self, backend: Any, *, context: RunContext) -> None:
         super().__init__(backend)
         self.context = context
+        self._executions: dict[str, int] = {}
 
     def _local(self) -> bool:
         return self.supports(Capability.LOCAL_FILES) and not self.plan_mode
@@ -338,6 +339,8 @@ class TrackedSession(Session):
             return super().run_workflow(workflow, input, **options)
         catalog = self.catalog
         wf_name = str(getattr(workflow, "name", "workflow"))
+        self._executions[wf_name] = count = self._executions.get(wf_name, 0) + 1
+        wf_name = f"{wf_name} #{count}"
 
         def running_executions() -> set[str]:
             return {r.name for r in catalog.list("execution", status="RUNNING")}
