@@ -106,3 +106,34 @@ def test_sigterm_or_sighup_with_a_live_endpoint_deletes_it(tmp_path: Path, sig: 
     # deleted by the use case's own teardown as the interrupt unwound it, or by the cleanup
     assert f"endpoint {endpoint} (Deleted)" in text or f"stopped: endpoint {endpoint}" in text
     _nothing_running(tmp_path / "home")
+
+
+@pytest.mark.timeout(60)
+def test_sigint_during_a_workflow_execution_leaves_none_running(tmp_path: Path) -> None:
+    from smkit import Session
+    from smkit.usecases._run import Interrupted, RunContext
+    from smkit.workflow import Task, Workflow
+
+    release = threading.Event()
+
+    def slow(event, context):
+        release.wait(30)
+        return {"ok": True}
+
+    ctx = RunContext(Session("local", root=str(tmp_path / "home")))
+    wf = Workflow("slow-flow", Task.lambda_("T", "slow"))
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with ctx.signals(), pytest.raises(Interrupted) as caught:
+            ctx.session.run_workflow(wf, {}, handlers={"slow": slow})
+    finally:
+        release.set()
+        timer.cancel()
+    assert caught.value.exit_code == 130
+    # the local execution runs in this process: the interrupt itself ends it (ABORTED)
+    assert ctx.cleanup() == ([], [], [])
+    catalog = ctx.session.catalog
+    assert not catalog.list("execution", status="RUNNING")
+    assert [r.status for r in catalog.list("execution")] == ["ABORTED"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
