@@ -30,8 +30,11 @@ def test_on_a_terminal_the_line_is_redrawn():
         progress.stage("executions")
         time.sleep(1.3)
         progress.stage_done("executions")
+        progress.stage("read_capture")
     text = out.getvalue()
     assert text.count("\r\x1b[K") >= 2 and "executions" in text
+    # a finished step keeps its line; the current one is redrawn in place
+    assert "executions\n" in text.replace("\r\x1b[K", "") and "read_capture" in text
 
 
 def test_silent_without_an_active_progress(capsys):

@@ -107,6 +107,12 @@ class Progress:
 
     # -- output ----------------------------------------------------------------------------
     def _changed(self) -> None:
+        if self.tty and self._open_line:  # keep the finished step's line, start a new one
+            try:
+                self.stream.write("\n")
+            except (OSError, ValueError):
+                pass
+            self._open_line = False
         self._write(self.text(), persist=not self.tty)
 
     def _write(self, line: str, *, persist: bool) -> None:
