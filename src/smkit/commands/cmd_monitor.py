@@ -114,7 +114,10 @@ def _check(args: argparse.Namespace) -> int:
         )
     for v in violations["violations"]:
         print(f"{v['constraint_check_type']:<26} {v['feature_name']}: {v['description']}")
-    print(f"{len(violations['violations'])} violations -> {out / 'constraint_violations.json'}")
+    from smkit.report import plural
+
+    found = plural(len(violations["violations"]), "violation")
+    print(f"{found} -> {out / 'constraint_violations.json'}")
     return 3 if violations["violations"] else 0
 
 
@@ -140,8 +143,10 @@ def _run_due(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
     else:
+        from smkit.report import plural
+
         for r in rows:
             msg = r["message"] or ""
-            print(f"{r['schedule']}: {r['status']} ({r['violations']} violations) {msg}")
-        print(f"{len(rows)} executions run")
+            print(f"{r['schedule']}: {r['status']} ({plural(r['violations'], 'violation')}) {msg}")
+        print(f"{plural(len(rows), 'execution')} run")
     return 0

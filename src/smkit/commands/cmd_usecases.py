@@ -65,32 +65,87 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import sys
+
+    from smkit import progress
+    from smkit.report import fmt_number
     from smkit.usecases import build_config, load_usecase
+    from smkit.usecases._run import Interrupted, RunContext, describe_run
 
     usecase = load_usecase(args.name)
-    config = build_config(usecase, parse_pairs(args.settings), quick=args.quick)
+    settings = parse_pairs(args.settings)
+    config = build_config(usecase, settings, quick=args.quick)
     out = Path(args.out or Path("out") / args.name)
-    session = session_from_args(args)
+    base_session = session_from_args(args)
+    context = RunContext(base_session)
+    session = context.session
     start = time.perf_counter()
     try:
-        report = usecase.run(session, config, out)
-        report.timings.setdefault("total", round(time.perf_counter() - start, 3))
-        if session.plan_mode:
-            from smkit.report import to_jsonable
+        with context.signals(), progress.activate(progress.Progress(prefix=usecase.name)):
+            try:
+                report = usecase.run(session, config, out)
+            except KeyboardInterrupt as exc:
+                interrupted = context.interrupted or (
+                    exc if isinstance(exc, Interrupted) else Interrupted(2)
+                )
+                return _stop_after_interrupt(context, interrupted, start)
+            report.timings.setdefault("total", round(time.perf_counter() - start, 3))
+            if session.plan_mode:
+                from smkit.report import to_jsonable
 
-            plan = [r.to_dict() for r in session.plan()]
-            report.details["plan"] = plan
-            report.metrics["planned_requests"] = len(plan)
-            (out).mkdir(parents=True, exist_ok=True)
-            (out / "plan.json").write_text(json.dumps(to_jsonable(plan), indent=2) + "\n")
-            report.artifacts["plan"] = str(out / "plan.json")
-        paths = report.write(out)
+                plan = [r.to_dict() for r in session.plan()]
+                report.details["plan"] = plan
+                report.metrics["planned_requests"] = len(plan)
+                (out).mkdir(parents=True, exist_ok=True)
+                (out / "plan.json").write_text(json.dumps(to_jsonable(plan), indent=2) + "\n")
+                report.artifacts["plan"] = str(out / "plan.json")
+                report.headline(
+                    f"Plan only: {len(plan)} AWS requests recorded and validated; nothing was "
+                    "sent, so there are no results.",
+                    [("planned requests", len(plan))],
+                    next_steps=[f"Read {out / 'plan.json'}, then run without --plan."],
+                )
+            describe_run(report, usecase, config, settings, base_session)
+            paths = report.write(out)
+    except KeyboardInterrupt:  # a signal while the report was written
+        return _stop_after_interrupt(context, context.interrupted or Interrupted(2), start)
     finally:
-        session.close()
-    print(f"{usecase.name}: {report.status} in {time.perf_counter() - start:.1f}s")
-    for key, value in report.metrics.items():
-        print(f"  {key}: {value}")
+        base_session.close()
+    print(f"{usecase.name}: {report.status_label} in {time.perf_counter() - start:.1f}s")
+    if report.verdict:
+        print(f"  {report.verdict}")
+    for n in report.key_numbers:
+        print(f"  {n['label']}: {fmt_number(n['value'])}")
+    for caveat in report.caveats:
+        print(f"  caveat: {caveat}")
     for key, value in report.artifacts.items():
         print(f"  {key} -> {value}")
     print(f"report: {paths['json']}  {paths['html']}")
+    sys.stdout.flush()
     return 0 if report.status == "Succeeded" else 1
+
+
+def _stop_after_interrupt(context: object, interrupted: object, start: float) -> int:
+    """Stop what the run started, say what was stopped; the exit code (130 for SIGINT)."""
+    import signal
+    import sys
+
+    from smkit.usecases._run import Interrupted, RunContext
+
+    assert isinstance(context, RunContext) and isinstance(interrupted, Interrupted)
+    stopped, failed, ended = context.cleanup()
+    name = signal.Signals(interrupted.signum).name
+    lines = [f"interrupted by {name} after {time.perf_counter() - start:.1f}s"]
+    if stopped:
+        lines.append("stopped: " + "; ".join(stopped))
+    if ended:
+        lines.append("already stopped while the run unwound: " + "; ".join(ended))
+    if not stopped and not ended:
+        lines.append("nothing the run started was still running")
+    lines.extend(f"could not stop {f}" for f in failed)
+    for line in lines:
+        try:
+            print(line, file=sys.stderr, flush=True)
+        except (OSError, ValueError):  # the terminal is gone (SIGHUP)
+            pass
+    return interrupted.exit_code

@@ -496,7 +496,7 @@ class ScriptModeHpo:
             )
         report.artifacts["dockerfile"] = str(dockerfile)
         report.details["base_image"] = base
-        report.add_text("Dockerfile", dockerfile.read_text())
+        report.add_code("Dockerfile", dockerfile.read_text())
         if not config.check_image:
             report.metrics["image_check"] = "skipped"
             return

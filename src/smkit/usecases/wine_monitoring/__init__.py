@@ -708,17 +708,17 @@ class WineMonitoring:
             )
             for v in r["violations"]:
                 violations.append({"window": r["window"], **v})
-        report.add_table("Monitoring windows", summary)
-        report.add_table("Violations", violations)
         drifted_cols = sorted({c for r in results for c in r["drifted_columns"]})
-        shown = {c: columns[c] for c in columns if c in drifted_cols or c == "_c0"}
-        for c in list(columns)[1:]:
-            if len(shown) >= 8:
-                break
-            shown.setdefault(c, columns[c])
         stats = {"baseline (training)": dq_base}
         for r in results:
             stats.setdefault(r["phase"], r["statistics"])
+        report.add_drift_table(
+            "Drift per feature: baseline vs the latest window",
+            _drift_rows(results, columns, dq_base, report.details.get("drift_threshold")),
+        )
+        report.add_table("Monitoring windows", summary)
+        report.add_table("Violations", violations)
+        shown = dict(columns)  # every feature (and the prediction), drifted ones marked
         report.add_figure(
             "Per-feature distributions: baseline vs current",
             distribution_figure(stats, shown, drifted_cols),
@@ -764,15 +764,24 @@ class WineMonitoring:
         del config
 
 
-_FLOW = """flowchart LR
-  A[wine data] --> B[stage train/validation/test]
-  B --> C[XGBoost training job]
-  C --> D[endpoint, 100% capture]
-  D --> E[baselines: data quality, model quality, SHAP]
-  E --> F[normal traffic] --> G[executions: no violations]
-  G --> H[drifted traffic] --> I[executions: drift + quality violations]
-  I --> J[retraining policy] --> K[training job on fresh data]
-  K --> L[before/after comparison] --> M[teardown]
+_FLOW = """flowchart TB
+  subgraph build [1. train and deploy]
+    direction LR
+    A[wine data] --> B[stage train /<br/>validation / test]
+    B --> C[XGBoost<br/>training job] --> D[endpoint,<br/>100% capture]
+  end
+  subgraph watch [2. monitor]
+    direction LR
+    E[baselines: data quality,<br/>model quality, SHAP] --> F[normal traffic]
+    F --> G[executions:<br/>no violations]
+    G --> H[drifted traffic] --> I[executions: drift +<br/>quality violations]
+  end
+  subgraph act [3. act]
+    direction LR
+    J[retraining policy] --> K[training job<br/>on fresh data]
+    K --> L[before / after<br/>comparison] --> M[teardown]
+  end
+  build --> watch --> act
 """
 
 
@@ -797,6 +806,47 @@ def _teardown(session: Any, config: WineMonitoringConfig, report: Report, state:
     if state.endpoint is not None and not config.keep_endpoint:
         state.endpoint.delete(force=True)
         report.details["endpoint_deleted"] = True
+
+
+def _histogram(statistics: dict[str, Any] | None, column: str) -> Any:
+    """``(edges, fractions)`` of ``column``'s KLL buckets in a statistics.json, or ``None``."""
+    from smkit.usecases.wine_monitoring.plots import _buckets
+
+    for feature in (statistics or {}).get("features", []):
+        if feature.get("name") == column:
+            edges, fractions = _buckets(feature)
+            return (edges, fractions) if fractions else None
+    return None
+
+
+def _drift_rows(
+    results: list[dict[str, Any]],
+    columns: dict[str, str],
+    baseline: dict[str, Any],
+    threshold: float | None,
+) -> list[dict[str, Any]]:
+    """One row per captured column: the KS distance of the latest window (and the first
+    normal one) against the baseline, the threshold, and both distributions."""
+    if not results:
+        return []
+    latest = results[-1]
+    normal = next((r for r in results if r["phase"] == "normal"), None)
+    rows = []
+    for column, name in columns.items():
+        distance = latest["drift"].get(column)
+        row: dict[str, Any] = {
+            "feature": name,
+            "test": "KS distance",
+            "statistic": distance,
+            "threshold": threshold,
+            "drifted": column in latest["drifted_columns"],
+        }
+        if normal is not None and normal is not latest:
+            row[f"normal window ({normal['window']})"] = normal["drift"].get(column)
+        row["baseline"] = _histogram(baseline, column)
+        row["current"] = _histogram(latest.get("statistics"), column)
+        rows.append(row)
+    return rows
 
 
 def _csv(rows: list[list[Any]]) -> str:
