@@ -139,6 +139,9 @@ class ModelSpec:
         inherit_env: Local backend: the endpoint server keeps the whole host environment.
             By default it sees only ``env``, the SageMaker variables and what Python needs,
             as a SageMaker container does (no AWS credentials or tokens of the caller).
+        install_requirements: Install ``code/requirements.txt`` (or ``source_dir``'s) before
+            the model loads, as the inference toolkit does. Local backend only: ``False``
+            skips it (``--no-requirements``); SageMaker's containers always install it.
 
     Example:
         >>> ModelSpec(model_data="s3://b/model.tar.gz", framework="xgboost").framework
@@ -157,6 +160,7 @@ class ModelSpec:
     vpc_config: Any = attrs.field(default=None, converter=_vpc)
     enable_network_isolation: bool = attrs.field(default=False, converter=bool)
     inherit_env: bool = attrs.field(default=False, converter=bool)
+    install_requirements: bool = attrs.field(default=True, converter=bool)
 
     @framework.validator
     def _check_framework(self, attr: attrs.Attribute, value: str) -> None:

@@ -184,6 +184,7 @@ class LocalServing:
             "EntryPoint": entry_point,
             "SourceDir": source_dir,
             "ModelDataSha256": mspec.sha256,
+            "InstallRequirements": mspec.install_requirements,
         }
         variant = {
             "VariantName": spec.variant,
