@@ -68,3 +68,47 @@ def test_no_requirements_skips_the_install(tmp_path: Path) -> None:
             EndpointSpec(name="noreqs"),
         )
     assert "smkit_tiny_dep" in str(info.value)
+
+
+def test_model_dependencies_are_importable_by_the_script(tmp_path: Path) -> None:
+    lib = tmp_path / "libs" / "common"
+    lib.mkdir(parents=True)
+    (lib / "__init__.py").write_text("SCALE = 3\n")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "inference.py").write_text(
+        "import common\n\n\ndef model_fn(model_dir):\n    return common.SCALE\n\n\n"
+        "def predict_fn(data, model):\n    return [model * 2]\n"
+    )
+    tar = tmp_path / "empty.tar.gz"
+    with tarfile.open(tar, "w:gz"):
+        pass
+    with Session("local", root=tmp_path / "root") as s:
+        ep = s.deploy(
+            ModelSpec(
+                model_data=str(tar),
+                entry_point="inference.py",
+                source_dir=str(src),
+                dependencies=[str(lib)],
+            ),
+            EndpointSpec(name="deps"),
+        )
+        try:
+            assert ep.predict({"x": 1}) == [6]
+        finally:
+            ep.delete()
+
+
+def test_missing_dependency_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    from smkit.errors import SourceNotFoundError
+
+    tar = _model(tmp_path)
+    with Session("local", root=tmp_path / "root") as s, pytest.raises(SourceNotFoundError):
+        s.deploy(
+            ModelSpec(
+                model_data=str(tar),
+                entry_point="inference.py",
+                dependencies=[str(tmp_path / "nope")],
+            ),
+            EndpointSpec(name="nodeps"),
+        )

@@ -402,6 +402,24 @@ def _free_socket(host: str = "127.0.0.1") -> socket.socket:
     return sock
 
 
+def _stage_dependencies(paths: list[str], dest: Path) -> None:
+    """A model's ``dependencies=`` importable next to its script (the SDK repacks them
+    into ``code/``, which the toolkit puts on ``sys.path``)."""
+    if not paths:
+        return
+    import shutil
+
+    from smkit.training.record import copy_dependencies
+
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    copy_dependencies([Path(p) for p in paths], dest)
+    sys.path.insert(0, str(dest))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(dest), os.environ.get("PYTHONPATH")])
+    )
+
+
 def _install_code_requirements(
     root: Path, model_dir: Path, source_dir: str | None, workdir: Path
 ) -> None:
@@ -455,6 +473,7 @@ def serve(root: str, name: str) -> int:
             os.environ.setdefault(key, value)
         workdir = backend.work_dir("endpoints", name)
         model_dir = prepare_model(backend, model, workdir / "model")
+        _stage_dependencies(model.get("Dependencies") or [], workdir / "dependencies")
         if model.get("InstallRequirements", True):
             _install_code_requirements(backend.root, model_dir, model.get("SourceDir"), workdir)
         from smkit.backends.local.handlers import Handler
