@@ -1,316 +1,35 @@
-"""Local training jobs: the SageMaker training-container contract in a subprocess.
+"""The supervisor: the process that runs one training job to its end.
 
-:func:`submit` prepares ``<root>/jobs/<job>/`` (shaped like ``/opt/ml``, see
-:mod:`smkit.training.contract`), records a DescribeTrainingJob-shaped ``training_job`` in
-the catalog and starts a *supervisor* process (``python -m smkit.backends.local.jobs ROOT
-NAME``). The supervisor
-
-1. copies each channel's objects into ``input/data/<channel>`` (``Downloading``);
-2. runs the entry point with ``sys.executable`` in its own process group, with every
-   ``SM_*`` variable and the hyperparameters as ``--key value`` (``Training``), streaming
-   stdout+stderr line by line into ``logs.txt`` and reading metrics with the regexes;
-3. stops it (SIGTERM, then SIGKILL after a grace period) when ``MaxRuntimeInSeconds`` passes
-   or when a stop is requested (catalog status ``Stopping``);
-4. samples CPU / memory (the profiler) while it runs;
-5. packs ``model/`` into ``model.tar.gz`` and ``output/data`` into ``output.tar.gz`` at
-   ``<output path>/<job>/output/`` (``Uploading``), evaluates the Debugger rules, and writes
-   the final status: ``Completed`` (exit 0), ``Failed`` (reason: ``output/failure`` or the
-   exit code and the last lines of the log) or ``Stopped``.
-
-The record keeps the supervisor's pid and start time. Whoever reads a job that is still
-``InProgress`` calls :func:`reconcile`: a supervisor that is gone (killed from outside, a
-reboot) turns the job ``Failed``, so no job stays ``InProgress`` forever.
+Started by :func:`~smkit.backends.local.jobs.submit.submit` as ``python -m
+smkit.backends.local.jobs ROOT NAME``; see :mod:`smkit.backends.local.jobs` for its phases.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
-import tarfile
 import threading
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from smkit import uri as s3uri
-from smkit.backends.local import process
-from smkit.errors import (
-    ResourceNotFoundError,
-    SourceNotFoundError,
-    ValidationError,
-)
-from smkit.ids import (
-    LOCAL_ACCOUNT,
-    LOCAL_REGION,
-    now_iso,
-    sagemaker_arn,
-    unique_name,
-)
-from smkit.training.contract import (
-    DEFAULT_HOST,
-    JobPaths,
-    decode_hyperparameters,
-    training_env,
-)
-from smkit.training.record import build_record
-from smkit.training.record import resolve_code as _resolve_code
+from smkit.backends.local.jobs._common import KIND, STOP_GRACE_SECONDS, arn
+from smkit.backends.local.jobs.metrics import MetricReader
+from smkit.backends.local.jobs.packaging import _pack, _private_copy
+from smkit.errors import SourceNotFoundError
+from smkit.ids import now_iso
+from smkit.training.contract import DEFAULT_HOST, JobPaths, training_env
 from smkit.training.spec import check_channel_name
 
-__all__ = [
-    "ACTIVE",
-    "KIND",
-    "MetricReader",
-    "job_name",
-    "reconcile",
-    "run_supervisor",
-    "stop",
-    "submit",
-]
-
-KIND = "training_job"
-ACTIVE = ("InProgress", "Stopping")
-ACCOUNT = LOCAL_ACCOUNT
-REGION = LOCAL_REGION
-#: Seconds between SIGTERM and SIGKILL when a job is stopped (SageMaker waits 120 s).
-STOP_GRACE_SECONDS = float(os.environ.get("SMKIT_STOP_GRACE_SECONDS", "5"))
+__all__ = ["run_supervisor"]
 
 
-job_name = unique_name
-arn = sagemaker_arn
-
-
-# -- metrics ------------------------------------------------------------------------------
-class MetricReader:
-    """Applies metric regexes to log lines; keeps every value and the last per metric."""
-
-    def __init__(self, definitions: list[dict[str, str]]) -> None:
-        self.definitions = [(d["Name"], re.compile(d["Regex"])) for d in definitions]
-        self.last: dict[str, float] = {}
-        self.count: dict[str, int] = {name: 0 for name, _ in self.definitions}
-
-    def feed(self, line: str) -> list[tuple[str, float]]:
-        """Values found on one line (group 1 of each matching regex)."""
-        found = []
-        for name, rx in self.definitions:
-            m = rx.search(line)
-            if m is None:
-                continue
-            try:
-                value = float(m.group(1))
-            except (TypeError, ValueError, IndexError):
-                continue
-            self.last[name] = value
-            self.count[name] += 1
-            found.append((name, value))
-        return found
-
-    def never_matched(self) -> list[str]:
-        """Metric names whose regex matched no line."""
-        return [name for name, n in self.count.items() if n == 0]
-
-
-# -- submission (in the caller's process) -------------------------------------------------
-def _channel_exists(store: Any, uri: str) -> bool:
-    if uri.startswith("s3://"):
-        if store.head(uri) is not None:
-            return True
-        prefix = uri if uri.endswith("/") else uri + "/"
-        return bool(store.list(prefix))
-    return Path(uri).exists()
-
-
-def submit(
-    backend: Any,
-    spec: Any,
-    *,
-    name: str | None = None,
-    tuning_job_arn: str | None = None,
-    extra_env: dict[str, str] | None = None,
-) -> str:
-    """Prepare a job directory, record the job and start its supervisor; returns the name.
-
-    Raises:
-        SourceNotFoundError: the entry point, source dir or a channel's data is missing.
-        ResourceExistsError: a job with that name exists.
-    """
-    code_dir, entry = _resolve_code(spec)
-    for cname in spec.inputs:
-        check_channel_name(cname)  # before anything is written: a name becomes a directory
-    for cname, channel in spec.inputs.items():
-        if not _channel_exists(backend.store, channel.uri):
-            raise SourceNotFoundError(
-                f"channel {cname!r} points at nothing: {channel.uri!r}",
-                hint="stage the data first (session.stage) or fix the URI",
-                channel=cname,
-                uri=channel.uri,
-            )
-    name = name or job_name(spec.job_name_prefix())
-    bucket = backend.default_bucket()
-    output_path = spec.output_path or f"s3://{bucket}/"
-    s3uri.parse(output_path)
-    framework = spec.effective_framework
-    image = spec.image_uri or f"local/{framework}:{spec.effective_version or 'latest'}"
-    sagemaker_hps = {
-        "sagemaker_program": json.dumps(entry),
-        "sagemaker_submit_directory": json.dumps(str(code_dir)),
-        "sagemaker_container_log_level": "20",
-        "sagemaker_job_name": json.dumps(name),
-        "sagemaker_region": json.dumps(REGION),
-    }
-    record = build_record(
-        spec,
-        name,
-        output_path=output_path,
-        role="arn:aws:iam::000000000000:role/smkit-local",
-        image=image,
-        tuning_job_arn=tuning_job_arn,
-        extra_hyperparameters=sagemaker_hps if spec.algorithm != "xgboost" else None,
-    )
-    jobdir = backend.root / "jobs" / name
-    paths = JobPaths(jobdir)
-    now = now_iso()
-    record.update(
-        TrainingJobStatus="InProgress",
-        SecondaryStatus="Starting",
-        CreationTime=now,
-        LastModifiedTime=now,
-        SecondaryStatusTransitions=[
-            {"Status": "Starting", "StartTime": now, "StatusMessage": "Preparing the job"}
-        ],
-        # smkit's own fields
-        JobDir=str(jobdir),
-        LogPath=str(paths.log),
-        EntryPoint=entry,
-        SourceDir=str(code_dir),
-        # absolute, so job.model() works from any working directory
-        UserEntryPoint=(
-            str(Path(spec.entry_point).expanduser().resolve())
-            if spec.entry_point and not spec.source_dir
-            else spec.entry_point
-        ),
-        UserSourceDir=str(Path(spec.source_dir).expanduser().resolve())
-        if spec.source_dir
-        else None,
-        Algorithm=spec.algorithm,
-        Framework=framework,
-        FrameworkVersion=spec.effective_version,
-        ImageUri=spec.image_uri,
-        ExtraEnvironment=dict(extra_env or {}),
-        InheritEnvironment=bool(getattr(spec, "inherit_env", False)),
-        DebugRules=[{"name": r.name, "parameters": r.parameters} for r in spec.rules],
-    )
-    backend.catalog.create(KIND, name, record, status="InProgress")
-    try:
-        if jobdir.exists():
-            shutil.rmtree(jobdir)
-        paths.create()
-        if code_dir.is_file():
-            shutil.copy2(code_dir, paths.code / code_dir.name)
-        else:
-            shutil.copytree(
-                code_dir, paths.code, dirs_exist_ok=True, ignore=_code_ignorer(backend.root)
-            )
-        pid, started = _start_supervisor(backend.root, name, jobdir)
-    except BaseException as exc:
-        backend.catalog.update(
-            KIND,
-            name,
-            status="Failed",
-            TrainingJobStatus="Failed",
-            SecondaryStatus="Failed",
-            FailureReason=f"ClientError: could not start the job: {exc}",
-        )
-        raise
-    backend.catalog.update(KIND, name, SupervisorPid=pid, SupervisorStartTime=started)
-    return name
-
-
-def _code_ignorer(root: Path) -> Callable[[str, list[str]], list[str]]:
-    """Skip caches, VCS folders and the local root itself when copying the source dir."""
-    skip = {"__pycache__", ".git", ".smkit", ".venv"}
-    root = Path(root).resolve()
-
-    def ignore(directory: str, names: list[str]) -> list[str]:
-        base = Path(directory).resolve()
-        return [n for n in names if n in skip or base / n == root]
-
-    return ignore
-
-
-def _start_supervisor(root: Path, name: str, jobdir: Path) -> tuple[int, float]:
-    proc, started = process.spawn(
-        [str(root), name], module="smkit.backends.local.jobs", log_path=jobdir / "supervisor.log"
-    )
-    return proc.pid, started
-
-
-# -- reconciliation -----------------------------------------------------------------------
-_reap = process.reap
-_alive = process.alive
-_kill_group = process.kill_group
-
-
-def reconcile(catalog: Any, name: str, *, grace: float = 30.0) -> Any:
-    """Mark a job whose supervisor is gone as ``Failed``; returns the current resource."""
-    _reap()
-    res = catalog.describe(KIND, name)
-    if res.status not in ACTIVE:
-        return res
-    data = res.data
-    pid = data.get("SupervisorPid")
-    if pid is None and (datetime.now(UTC) - res.created_at).total_seconds() < grace:
-        return res
-    if _alive(pid, data.get("SupervisorStartTime")):
-        return res
-    _kill_group(data.get("ScriptPid"), data.get("ScriptStartTime"))
-    now = now_iso()
-    reason = (
-        "InternalServerError: the job's supervisor process "
-        + (f"(pid {pid}) " if pid else "")
-        + "ended without reporting a result (killed from outside?)"
-    )
-    transitions = list(data.get("SecondaryStatusTransitions", []))
-    if transitions:
-        transitions[-1].setdefault("EndTime", now)
-    transitions.append({"Status": "Failed", "StartTime": now, "StatusMessage": reason})
-    try:
-        return catalog.update(
-            KIND,
-            name,
-            status="Failed",
-            message=reason,
-            TrainingJobStatus="Failed",
-            SecondaryStatus="Failed",
-            FailureReason=reason,
-            TrainingEndTime=data.get("TrainingEndTime") or now,
-            LastModifiedTime=now,
-            SecondaryStatusTransitions=transitions,
-        )
-    except ValidationError:  # it finished meanwhile
-        return catalog.describe(KIND, name)
-
-
-def stop(catalog: Any, name: str) -> None:
-    """Ask a running job to stop: status ``Stopping`` and SIGTERM to the script."""
-    res = reconcile(catalog, name)
-    if res.status != "InProgress":
-        return
-    try:
-        catalog.update(KIND, name, status="Stopping", TrainingJobStatus="Stopping")
-    except ValidationError:
-        return
-    data = catalog.describe(KIND, name).data
-    _kill_group(data.get("ScriptPid"), data.get("ScriptStartTime"), signal.SIGTERM)
-
-
-# -- the supervisor (its own process) -----------------------------------------------------
 class _Supervisor:
     def __init__(self, root: Path, name: str) -> None:
         from smkit.backends.local.catalog import LocalCatalog
@@ -729,48 +448,6 @@ def _aws_rule(name: str) -> str:
     return RULES.get(name, name)
 
 
-def _private_copy(src: Path, dest: Path) -> None:
-    """Copy ``src`` to ``dest`` so that writing ``dest`` can never change ``src``.
-
-    Never a hard link (a script rewriting its input in place would rewrite the stored object
-    or the user's file). A copy-on-write clone (``FICLONE``, btrfs / XFS) is tried first, as
-    cheap as a link but private; otherwise a plain copy (``copy_file_range`` / ``sendfile``).
-    """
-    if dest.exists() or dest.is_symlink():
-        dest.unlink()
-    if _reflink(src, dest):
-        return
-    shutil.copyfile(src, dest)
-
-
-_FICLONE = 0x40049409  # _IOW(0x94, 9, int): Linux's copy-on-write clone ioctl
-
-
-def _reflink(src: Path, dest: Path) -> bool:
-    if not sys.platform.startswith("linux"):
-        return False
-    import fcntl
-
-    try:
-        with open(src, "rb") as fin, open(dest, "wb") as fout:
-            try:
-                fcntl.ioctl(fout.fileno(), _FICLONE, fin.fileno())
-                return True
-            except OSError:
-                pass
-    except OSError:
-        pass
-    dest.unlink(missing_ok=True)
-    return False
-
-
-def _pack(directory: Path, target: Path) -> None:
-    """``tar czf target -C directory .`` with entries relative to the directory."""
-    with tarfile.open(target, "w:gz") as tar:
-        for path in sorted(directory.rglob("*")):
-            tar.add(path, arcname=path.relative_to(directory).as_posix(), recursive=False)
-
-
 def run_supervisor(root: str | Path, name: str) -> int:
     """Run one job to its end (the supervisor process's body)."""
     sup = _Supervisor(Path(root), name)
@@ -781,63 +458,3 @@ def run_supervisor(root: str | Path, name: str) -> int:
     signal.signal(signal.SIGTERM, _on_term)
     sup.run()
     return 0
-
-
-# -- helpers for handles -------------------------------------------------------------------
-def describe(catalog: Any, name: str) -> dict[str, Any]:
-    """The job's record (reconciled), with ``TrainingJobStatus`` matching the catalog."""
-    res = reconcile(catalog, name)
-    data = dict(res.data)
-    data["TrainingJobStatus"] = res.status
-    return data
-
-
-def logs(catalog: Any, name: str) -> str:
-    """The job's log text so far."""
-    data = catalog.describe(KIND, name).data
-    path = Path(data.get("LogPath", ""))
-    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
-
-
-def follow(
-    catalog: Any, name: str, emit: Callable[[str], None], *, poll: float = 0.2
-) -> Callable[[], None]:
-    """A function that, each time it is called, emits the log lines written since last time."""
-    state = {"pos": 0}
-
-    def pump() -> None:
-        data = catalog.describe(KIND, name).data
-        path = Path(data.get("LogPath", ""))
-        if not path.is_file():
-            return
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            fh.seek(state["pos"])
-            chunk = fh.read()
-            cut = chunk.rfind("\n") + 1
-            state["pos"] += len(chunk[:cut].encode("utf-8"))
-        for line in chunk[:cut].splitlines():
-            emit(line)
-
-    return pump
-
-
-def hyperparameters_of(record: dict[str, Any]) -> dict[str, Any]:
-    """The user's hyperparameters of a job record, decoded."""
-    hps = decode_hyperparameters(record.get("HyperParameters", {}))
-    return {k: v for k, v in hps.items() if not k.startswith("sagemaker_")}
-
-
-def require_job(catalog: Any, name: str) -> Any:
-    """The job's resource or :class:`ResourceNotFoundError` naming ``smkit jobs list``."""
-    try:
-        return catalog.describe(KIND, name)
-    except ResourceNotFoundError:
-        raise ResourceNotFoundError(
-            f"no training job named {name!r}",
-            hint="`smkit jobs list` shows the jobs",
-            name=name,
-        ) from None
-
-
-if __name__ == "__main__":  # the supervisor process
-    sys.exit(run_supervisor(sys.argv[1], sys.argv[2]))
