@@ -13,13 +13,15 @@ Nothing is sent: a botocore ``before-parameter-build`` hook records each call's 
 and a ``before-call`` hook answers every request with a canned response (so the SDK goes on
 to its next call), with fake credentials and no network. Each scenario uses ``wait=False``
 so the SDK never polls. Names, the role, the bucket and the region are fixed, so the files
-only change when the SDK's requests do.
+only change when the SDK's requests do (the SDK's own timestamped names are replaced by
+``<timestamp>``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -31,23 +33,18 @@ ROLE = f"arn:aws:iam::{ACCOUNT}:role/SageMakerRole"
 BUCKET = "smkit-parity"
 
 #: Canned answers the SDK needs to continue (anything else gets ``{}``).
+_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}"
 _RESPONSES: dict[str, dict[str, Any]] = {
     "GetCallerIdentity": {"Account": ACCOUNT, "Arn": ROLE, "UserId": "AIDTEST"},
-    "CreateTrainingJob": {"TrainingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/x"},
+    "CreateTrainingJob": {"TrainingJobArn": f"{_ARN}:training-job/x"},
     "CreateHyperParameterTuningJob": {
-        "HyperParameterTuningJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hyper-parameter-tuning-job/x"
+        "HyperParameterTuningJobArn": f"{_ARN}:hyper-parameter-tuning-job/x"
     },
-    "CreateModel": {"ModelArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/x"},
-    "CreateEndpointConfig": {
-        "EndpointConfigArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint-config/x"
-    },
-    "CreateEndpoint": {"EndpointArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/x"},
-    "CreateProcessingJob": {
-        "ProcessingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:processing-job/x"
-    },
-    "CreateMonitoringSchedule": {
-        "MonitoringScheduleArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:monitoring-schedule/x"
-    },
+    "CreateModel": {"ModelArn": f"{_ARN}:model/x"},
+    "CreateEndpointConfig": {"EndpointConfigArn": f"{_ARN}:endpoint-config/x"},
+    "CreateEndpoint": {"EndpointArn": f"{_ARN}:endpoint/x"},
+    "CreateProcessingJob": {"ProcessingJobArn": f"{_ARN}:processing-job/x"},
+    "CreateMonitoringSchedule": {"MonitoringScheduleArn": f"{_ARN}:monitoring-schedule/x"},
     "PutObject": {"ETag": '"0"'},
     "ListObjectsV2": {"KeyCount": 0, "Contents": []},
 }
@@ -84,7 +81,7 @@ class Recorder:
         return http, body
 
     def install(self, boto_session: Any) -> None:
-        events = boto_session._session.get_component("event_emitter")  # noqa: SLF001
+        events = boto_session._session.get_component("event_emitter")
         events.register("before-parameter-build", self.record)
         events.register("before-call", self.answer)
 
