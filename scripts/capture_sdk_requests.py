@@ -58,9 +58,10 @@ class Recorder:
 
     def record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         if model.service_model.service_name == "sagemaker":
-            self.calls.append(
-                {"operation": model.name, "params": json.loads(json.dumps(params, default=str))}
-            )
+            # names the SDK stamps with the time (job definitions) become "<timestamp>"
+            text = json.dumps(params, default=str)
+            text = re.sub(r"\d{4}(-\d{2}){5}-\d{3}", "<timestamp>", text)
+            self.calls.append({"operation": model.name, "params": json.loads(text)})
 
     def answer(self, model: Any, **_: Any) -> tuple[Any, dict[str, Any]]:
         from botocore.awsrequest import AWSResponse
