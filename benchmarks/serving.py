@@ -10,11 +10,14 @@ One XGBoost model trained on scikit-learn's wine data is served by
 - ``mlflow models serve`` (1 worker, ``--env-manager local``) when mlflow is importable;
 - at concurrency 8 only, a stdlib ``ThreadingHTTPServer`` (the other stack considered).
 
-Each server runs in its own process; a closed-loop keep-alive load generator
-(:mod:`smkit.serving.loadgen`) sends one wine row per request for ``--duration`` seconds per
-concurrency level, split into ``--windows`` windows taken round-robin across the servers (so
-load from other processes on the machine hits each server alike): the throughput printed is
-the median of a server's windows, the latencies are percentiles over all its requests.
+Each server runs in its own process; an external closed-loop keep-alive load generator,
+``wrk`` (from the system packages, ``apt-get install wrk``; ``--loadgen python`` or a machine
+without it falls back to :mod:`smkit.serving.loadgen`), sends one wine row per request for
+``--duration`` seconds per concurrency level, split into ``--windows`` windows taken
+round-robin across the servers (so load from other processes on the machine hits each server
+alike): the throughput printed is the median of a server's windows; latencies are wrk's
+percentiles (median p50, worst p99 over the windows), or percentiles over all requests with
+the Python generator.
 Ratios compare servers measured in this same run on this machine.
 """
 
@@ -87,7 +90,13 @@ class H(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(out))); self.end_headers()
         self.wfile.write(out)
 
-ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+class S(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # a load generator closing its connections at the end of a window is not an error
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 """
 
 
@@ -116,7 +125,68 @@ def wait_ready(url: str, proc: subprocess.Popen | None = None, timeout: float = 
     raise TimeoutError(f"{url} not ready after {timeout}s")
 
 
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = os.getenv("SMKIT_BENCH_CTYPE")
+local f = io.open(os.getenv("SMKIT_BENCH_BODY"), "rb")
+wrk.body = f:read("*a")
+f:close()
+"""
+
+
+class WrkWindow:
+    """One ``wrk`` run: throughput, latency percentiles (ms) and non-2xx answers."""
+
+    def __init__(self, rps: float, p50: float, p99: float, non2xx: int, requests: int) -> None:
+        self.throughput, self.p50, self.p99 = rps, p50, p99
+        self.non2xx, self.requests = non2xx, requests
+
+
+def _wrk_ms(text: str) -> float:
+    value = float(text.rstrip("umsµ"))
+    if text.endswith("us"):
+        return value / 1000
+    if text.endswith("ms"):
+        return value
+    if text.endswith("m"):
+        return value * 60_000
+    return value * 1000  # seconds
+
+
+def run_wrk(url: str, body: bytes, ctype: str, concurrency: int, duration: float) -> WrkWindow:
+    """``wrk`` against ``url`` for ``duration`` seconds with ``concurrency`` connections."""
+    import re
+
+    tmp = Path(tempfile.mkdtemp(prefix="smkit-wrk-"))
+    (tmp / "body").write_bytes(body)
+    (tmp / "post.lua").write_text(WRK_SCRIPT)
+    env = {**os.environ, "SMKIT_BENCH_BODY": str(tmp / "body"), "SMKIT_BENCH_CTYPE": ctype}
+    threads = max(1, min(2, concurrency))
+    out = subprocess.run(
+        [
+            "wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{max(1, round(duration))}s",
+            "--latency", "-s", str(tmp / "post.lua"), url,
+        ],
+        capture_output=True, text=True, env=env, check=True, timeout=duration + 60,
+    ).stdout  # fmt: skip
+    shutil.rmtree(tmp, ignore_errors=True)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = _wrk_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+    p99 = _wrk_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    return WrkWindow(rps, p50, p99, int(bad.group(1)) if bad else 0, total)
+
+
 def _summary(windows: list) -> dict:
+    if windows and isinstance(windows[0], WrkWindow):
+        return {
+            "rps": statistics.median(w.throughput for w in windows),
+            "p50": statistics.median(w.p50 for w in windows),
+            "p99": max(w.p99 for w in windows),
+            "non200": sum(w.non2xx for w in windows),
+            "requests": sum(w.requests for w in windows),
+        }
     lat = sorted(x for w in windows for x in w.latencies)
     bad = sum(n for w in windows for code, n in w.statuses.items() if code != 200)
     return {
@@ -128,26 +198,26 @@ def _summary(windows: list) -> dict:
     }
 
 
+LOADGEN = "wrk" if shutil.which("wrk") else "python"
+
+
 def measure_interleaved(
     servers: dict[str, tuple[str, bytes, str]], concurrency: int, duration: float, windows: int
 ) -> dict[str, dict]:
     """Round-robin windows over the servers, so background load hits each alike."""
     from smkit.serving.loadgen import run_load
 
+    def one(url: str, body: bytes, ctype: str, seconds: float) -> object:
+        if LOADGEN == "wrk":
+            return run_wrk(url, body, ctype, concurrency, seconds)
+        return run_load(url, body, content_type=ctype, concurrency=concurrency, duration=seconds)
+
     runs: dict[str, list] = {name: [] for name in servers}
     for url, body, ctype in servers.values():  # warm up
         run_load(url, body, content_type=ctype, concurrency=concurrency, duration=0.5)
     for _ in range(windows):
         for name, (url, body, ctype) in servers.items():
-            runs[name].append(
-                run_load(
-                    url,
-                    body,
-                    content_type=ctype,
-                    concurrency=concurrency,
-                    duration=duration / windows,
-                )
-            )
+            runs[name].append(one(url, body, ctype, duration / windows))
     return {name: _summary(ws) for name, ws in runs.items()}
 
 
@@ -242,7 +312,16 @@ def main() -> int:
     parser.add_argument("--no-mlflow", action="store_true", help="skip the MLflow reference")
     parser.add_argument("--json", help="also write the results to this JSON file")
     parser.add_argument("--quick", action="store_true", help="3 s per level, concurrency 8 only")
+    parser.add_argument(
+        "--loadgen",
+        choices=("wrk", "python"),
+        default=LOADGEN,
+        help="load generator (default: wrk when installed, else smkit's asyncio one)",
+    )
     args = parser.parse_args()
+    globals()["LOADGEN"] = args.loadgen
+    if args.loadgen == "wrk" and not shutil.which("wrk"):
+        parser.error("wrk is not installed (apt-get install wrk), or use --loadgen python")
     if args.quick:
         args.duration, args.concurrency, args.windows = 3.0, [8], 3
 
@@ -297,7 +376,8 @@ def main() -> int:
             stdlib_ratio = both["stdlib-threading"]["rps"] / both["starlette-minimal"]["rps"]
         print(
             f"\nmachine: {os.cpu_count()} cores; {args.duration:g}s per level; one wine row per "
-            f"request; rps = median of {args.windows} windows, servers interleaved"
+            f"request; rps = median of {args.windows} windows, servers interleaved; "
+            f"load generator: {args.loadgen}"
         )
         print(f"{'server':<18} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8}")
         for name, by_c in results.items():

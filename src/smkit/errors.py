@@ -25,7 +25,8 @@ carrying the offending value and what to do next:
     │   ├── CatalogLockedError      the SQLite catalog stayed locked past the timeout
     │   ├── AwsError                an AWS API error, translated (service, operation, code)
     │   │   └── ThrottlingError     AWS asked us to slow down; retried before it surfaces
-    │   └── ModelError              the model raised while serving (HTTP 424 on SageMaker)
+    │   ├── ModelError              the model raised while serving (HTTP 424 on SageMaker)
+    │   └── RequirementsError       pip could not install a code directory's requirements.txt
     └── SmkitTimeoutError           a wait, a job or an execution ran past its limit
 
 Each error's message names the value at fault and, where there is one, the fix.
@@ -46,6 +47,7 @@ __all__ = [
     "MissingExtraError",
     "ModelError",
     "OrderError",
+    "RequirementsError",
     "ResourceError",
     "ResourceExistsError",
     "ResourceFailedError",
@@ -168,6 +170,13 @@ class ThrottlingError(AwsError):
 
 class ModelError(BackendError):
     """The model container raised while handling a request (HTTP 424 on SageMaker)."""
+
+
+class RequirementsError(BackendError):
+    """``pip install -r requirements.txt`` failed for a job's or an endpoint's code.
+
+    ``.context['output']`` holds the end of pip's output.
+    """
 
 
 class SmkitTimeoutError(SmkitError, TimeoutError):

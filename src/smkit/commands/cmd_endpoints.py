@@ -52,6 +52,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--capture-destination", help="s3:// prefix for captured data")
     p.add_argument("--idle-timeout", type=float, help="delete after this many idle seconds")
     p.add_argument("--env", action="append", metavar="KEY=VALUE", help="container environment")
+    p.add_argument(
+        "--dependency",
+        action="append",
+        metavar="PATH",
+        help="directory or file served next to the entry point (the SDK's dependencies=)",
+    )
+    p.add_argument(
+        "--no-requirements",
+        action="store_true",
+        help="local: do not pip install code/requirements.txt (the toolkit always does)",
+    )
     _add_exposure_args(p, "the endpoint")
     p.add_argument("--json", action="store_true", help="print the endpoint record as JSON")
     add_backend_args(p)
@@ -159,6 +170,8 @@ def _deploy(args: argparse.Namespace) -> int:
         image_uri=args.image_uri,
         env=parse_pairs(args.env, "--env"),
         sha256=args.sha256,
+        dependencies=args.dependency or (),
+        install_requirements=not args.no_requirements,
     )
     capture = None
     if args.capture_percentage is not None or args.capture_destination:

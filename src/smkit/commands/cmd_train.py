@@ -57,6 +57,17 @@ def _add_spec_args(p: argparse.ArgumentParser) -> None:
         help="local: give the script this shell's whole environment (default: only --env, "
         "the SageMaker variables and PATH/HOME/locale)",
     )
+    g.add_argument(
+        "--dependency",
+        action="append",
+        metavar="PATH",
+        help="directory or file copied next to the entry point (the SDK's dependencies=)",
+    )
+    g.add_argument(
+        "--no-requirements",
+        action="store_true",
+        help="local: do not pip install the code's requirements.txt (the toolkit always does)",
+    )
 
 
 #: TrainingSpec field -> the flag that sets it (errors name the flag, not the field)
@@ -128,6 +139,8 @@ def _build_spec(args: argparse.Namespace) -> Any:
         output_path=args.output_path,
         environment=parse_pairs(args.env, "--env"),
         inherit_env=getattr(args, "inherit_env", False),
+        dependencies=getattr(args, "dependency", None) or (),
+        install_requirements=not getattr(args, "no_requirements", False),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -116,6 +117,15 @@ def _vpc(value: Any) -> Any:
     return VpcConfig.coerce(value)
 
 
+def _to_paths(value: Any) -> tuple[str, ...]:
+    """``dependencies=``: one path or several, as strings."""
+    if value is None:
+        return ()
+    if isinstance(value, str | Path):
+        value = [value]
+    return tuple(str(v) for v in value)
+
+
 @attrs.frozen
 class ModelSpec:
     """A model artifact and how to serve it.
@@ -139,6 +149,11 @@ class ModelSpec:
         inherit_env: Local backend: the endpoint server keeps the whole host environment.
             By default it sees only ``env``, the SageMaker variables and what Python needs,
             as a SageMaker container does (no AWS credentials or tokens of the caller).
+        install_requirements: Install ``code/requirements.txt`` (or ``source_dir``'s) before
+            the model loads, as the inference toolkit does. Local backend only: ``False``
+            skips it (``--no-requirements``); SageMaker's containers always install it.
+        dependencies: Extra directories or files served next to the inference script, each
+            under its own name (the SDK's ``dependencies=``, repacked into ``code/``).
 
     Examples:
         >>> ModelSpec(model_data="s3://b/model.tar.gz", framework="xgboost").framework
@@ -157,6 +172,8 @@ class ModelSpec:
     vpc_config: Any = attrs.field(default=None, converter=_vpc)
     enable_network_isolation: bool = attrs.field(default=False, converter=bool)
     inherit_env: bool = attrs.field(default=False, converter=bool)
+    install_requirements: bool = attrs.field(default=True, converter=bool)
+    dependencies: tuple[str, ...] = attrs.field(factory=tuple, converter=_to_paths)
 
     @framework.validator
     def _check_framework(self, attr: attrs.Attribute, value: str) -> None:

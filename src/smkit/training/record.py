@@ -14,7 +14,14 @@ from smkit.errors import SourceNotFoundError
 from smkit.ids import sagemaker_arn
 from smkit.training.contract import encode_hyperparameters
 
-__all__ = ["BUILTIN_SCRIPTS", "TRAINERS", "build_record", "resolve_code"]
+__all__ = [
+    "BUILTIN_SCRIPTS",
+    "TRAINERS",
+    "build_record",
+    "copy_dependencies",
+    "resolve_dependencies",
+    "resolve_code",
+]
 
 #: Where smkit's own trainer scripts for the built-in algorithms live.
 TRAINERS = Path(__file__).resolve().parent / "trainers"
@@ -51,6 +58,65 @@ def resolve_code(spec: Any) -> tuple[Path, str]:
     if not path.is_file():
         raise SourceNotFoundError(f"entry point {entry!r} not found", path=str(path))
     return path, path.name
+
+
+def resolve_dependencies(paths: tuple[str, ...] | list[str]) -> list[Path]:
+    """The ``dependencies=`` of a spec as absolute paths, each checked to exist.
+
+    Raises:
+        SourceNotFoundError: a path does not exist.
+        ConfigError: two dependencies would land under the same name.
+    """
+    from smkit.errors import ConfigError
+
+    resolved: list[Path] = []
+    seen: dict[str, Path] = {}
+    for raw in paths:
+        path = Path(raw).expanduser().resolve()
+        if not path.exists():
+            raise SourceNotFoundError(
+                f"dependency {raw!r} does not exist",
+                hint="dependencies= takes directories or files, copied next to the entry point",
+                path=str(path),
+            )
+        if path.name in seen:
+            raise ConfigError(
+                f"dependencies {str(seen[path.name])!r} and {str(path)!r} would both be "
+                f"copied as {path.name!r}",
+            )
+        seen[path.name] = path
+        resolved.append(path)
+    return resolved
+
+
+def copy_dependencies(paths: list[Path], code_dir: Path) -> list[str]:
+    """Copy each dependency into ``code_dir`` under its own name, as the SDK packs them.
+
+    A dependency never overwrites a file of the source directory (the SDK would silently
+    keep whichever came last; here it is an error).
+
+    Returns:
+        The names added to ``code_dir``.
+    """
+    import shutil
+
+    from smkit.errors import ConfigError
+
+    added: list[str] = []
+    for path in paths:
+        target = code_dir / path.name
+        if target.exists():
+            raise ConfigError(
+                f"dependency {str(path)!r} clashes with {path.name!r} already in the code",
+                hint="rename the dependency or remove the file from source_dir",
+            )
+        if path.is_dir():
+            ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".git")
+            shutil.copytree(path, target, symlinks=False, ignore=ignore)
+        else:
+            shutil.copy2(path, target)
+        added.append(path.name)
+    return added
 
 
 def build_record(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -331,6 +332,15 @@ def _opt_key(inst: Any, attr: attrs.Attribute, value: Any) -> None:
         )
 
 
+def _to_paths(value: Any) -> tuple[str, ...]:
+    """``dependencies=``: one path or several, as strings."""
+    if value is None:
+        return ()
+    if isinstance(value, str | Path):
+        value = [value]
+    return tuple(str(v) for v in value)
+
+
 @attrs.frozen
 class TrainingSpec:
     """One training job.
@@ -373,6 +383,13 @@ class TrainingSpec:
             it sees only ``environment``, the SageMaker variables and what Python needs
             (``PATH``, ``HOME``, the locale...), as a SageMaker container does; AWS
             credentials and tokens of the caller's shell do not reach it.
+        dependencies: Extra directories or files copied next to the entry point in the
+            code directory, each under its own name, as the SageMaker SDK's
+            ``dependencies=`` packs them into the code tarball (so ``import common`` works
+            for a ``dependencies=["libs/common"]``).
+        install_requirements: Install the code directory's ``requirements.txt`` before the
+            script, as the training toolkit does. Local backend only: ``False`` skips it
+            (``--no-requirements``); SageMaker's containers always install it.
     """
 
     entry_point: str | None = None
@@ -403,6 +420,8 @@ class TrainingSpec:
     enable_network_isolation: bool = attrs.field(default=False, converter=bool)
     encrypt_inter_container_traffic: bool = attrs.field(default=False, converter=bool)
     inherit_env: bool = attrs.field(default=False, converter=bool)
+    dependencies: tuple[str, ...] = attrs.field(factory=tuple, converter=_to_paths)
+    install_requirements: bool = attrs.field(default=True, converter=bool)
 
     def __attrs_post_init__(self) -> None:
         if (self.entry_point is None) == (self.algorithm is None):

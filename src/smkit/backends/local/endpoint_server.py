@@ -402,6 +402,58 @@ def _free_socket(host: str = "127.0.0.1") -> socket.socket:
     return sock
 
 
+def _stage_dependencies(paths: list[str], dest: Path) -> None:
+    """A model's ``dependencies=`` importable next to its script (the SDK repacks them
+    into ``code/``, which the toolkit puts on ``sys.path``)."""
+    if not paths:
+        return
+    import shutil
+
+    from smkit.training.record import copy_dependencies
+
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    copy_dependencies([Path(p) for p in paths], dest)
+    sys.path.insert(0, str(dest))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(dest), os.environ.get("PYTHONPATH")])
+    )
+
+
+def _install_code_requirements(
+    root: Path, model_dir: Path, source_dir: str | None, workdir: Path
+) -> None:
+    """``pip install -r code/requirements.txt`` before the model loads, as the toolkit does.
+
+    The inference toolkit installs ``/opt/ml/model/code/requirements.txt`` when the model
+    server starts; a local ``source_dir`` plays ``code/`` when the tarball has none. The
+    packages go to a cached layer first on ``sys.path`` (smkit's environment is not
+    changed). ``SMKIT_NO_REQUIREMENTS=1`` in the model's environment skips it.
+    """
+    from smkit.backends.local.requirements import (
+        NO_REQUIREMENTS_ENV,
+        REQUIREMENTS_FILE,
+        install_layer,
+    )
+
+    if os.environ.get(NO_REQUIREMENTS_ENV, "") not in ("", "0"):
+        return
+    code = model_dir / "code"
+    if not code.is_dir() and source_dir:
+        code = Path(source_dir)
+    requirements = code / REQUIREMENTS_FILE
+    if not requirements.is_file():
+        return
+    layer = install_layer(
+        requirements, root, log=lambda line: print(line, flush=True), workdir=workdir
+    )
+    if layer is not None:
+        sys.path.insert(0, str(layer))
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(layer), os.environ.get("PYTHONPATH")])
+        )
+
+
 def serve(root: str, name: str) -> int:
     """Load and serve endpoint ``name`` of the local root ``root``; returns an exit code."""
     import psutil
@@ -419,7 +471,11 @@ def serve(root: str, name: str) -> int:
         endpoint, config, model = endpoint_records(catalog, name)
         for key, value in (model["PrimaryContainer"].get("Environment") or {}).items():
             os.environ.setdefault(key, value)
-        model_dir = prepare_model(backend, model, backend.work_dir("endpoints", name) / "model")
+        workdir = backend.work_dir("endpoints", name)
+        model_dir = prepare_model(backend, model, workdir / "model")
+        _stage_dependencies(model.get("Dependencies") or [], workdir / "dependencies")
+        if model.get("InstallRequirements", True):
+            _install_code_requirements(backend.root, model_dir, model.get("SourceDir"), workdir)
         from smkit.backends.local.handlers import Handler
 
         handler = Handler(

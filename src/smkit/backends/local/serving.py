@@ -32,6 +32,7 @@ from smkit.errors import (
     SourceNotFoundError,
     ValidationError,
 )
+from smkit.training.record import resolve_dependencies
 
 __all__ = ["LocalServing", "endpoint_records", "pid_alive", "teardown_records"]
 
@@ -184,6 +185,8 @@ class LocalServing:
             "EntryPoint": entry_point,
             "SourceDir": source_dir,
             "ModelDataSha256": mspec.sha256,
+            "InstallRequirements": mspec.install_requirements,
+            "Dependencies": [str(p) for p in resolve_dependencies(mspec.dependencies)],
         }
         variant = {
             "VariantName": spec.variant,

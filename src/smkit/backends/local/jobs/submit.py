@@ -19,7 +19,7 @@ from smkit.backends.local.jobs._common import KIND, REGION, job_name
 from smkit.errors import SourceNotFoundError
 from smkit.ids import now_iso
 from smkit.training.contract import JobPaths
-from smkit.training.record import build_record
+from smkit.training.record import build_record, copy_dependencies, resolve_dependencies
 from smkit.training.record import resolve_code as _resolve_code
 from smkit.training.spec import check_channel_name
 
@@ -50,6 +50,7 @@ def submit(
         ResourceExistsError: a job with that name exists.
     """
     code_dir, entry = _resolve_code(spec)
+    dependencies = resolve_dependencies(getattr(spec, "dependencies", ()))
     for cname in spec.inputs:
         check_channel_name(cname)  # before anything is written: a name becomes a directory
     for cname, channel in spec.inputs.items():
@@ -114,6 +115,8 @@ def submit(
         ExtraEnvironment=dict(extra_env or {}),
         InheritEnvironment=bool(getattr(spec, "inherit_env", False)),
         DebugRules=[{"name": r.name, "parameters": r.parameters} for r in spec.rules],
+        Dependencies=[str(p) for p in dependencies],
+        InstallRequirements=bool(getattr(spec, "install_requirements", True)),
     )
     backend.catalog.create(KIND, name, record, status="InProgress")
     try:
@@ -126,6 +129,7 @@ def submit(
             shutil.copytree(
                 code_dir, paths.code, dirs_exist_ok=True, ignore=_code_ignorer(backend.root)
             )
+        copy_dependencies(dependencies, paths.code)
         pid, started = _start_supervisor(backend.root, name, jobdir)
     except BaseException as exc:
         backend.catalog.update(

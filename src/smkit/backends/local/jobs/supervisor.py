@@ -22,7 +22,7 @@ from smkit import uri as s3uri
 from smkit.backends.local.jobs._common import KIND, STOP_GRACE_SECONDS, arn
 from smkit.backends.local.jobs.metrics import MetricReader
 from smkit.backends.local.jobs.packaging import _pack, _private_copy
-from smkit.errors import SourceNotFoundError
+from smkit.errors import RequirementsError, SourceNotFoundError
 from smkit.ids import now_iso
 from smkit.training.contract import DEFAULT_HOST, JobPaths, training_env
 from smkit.training.spec import check_channel_name
@@ -46,6 +46,7 @@ class _Supervisor:
         self.runtime_exceeded = False
         self.log_tail: list[str] = []
         self.log_fh: Any = None
+        self.layer: Path | None = None
 
     # status helpers
     def secondary(self, status: str, message: str, **fields: Any) -> None:
@@ -152,6 +153,22 @@ class _Supervisor:
         )
         return env, argv
 
+    def install_requirements(self) -> None:
+        """``pip install -r requirements.txt`` of the code directory, as the toolkit does
+        before a Python entry point; the layer goes first on the script's ``PYTHONPATH``."""
+        from smkit.backends.local.requirements import REQUIREMENTS_FILE, install_layer
+
+        requirements = self.paths.code / REQUIREMENTS_FILE
+        entry = self.data.get("EntryPoint") or ""
+        if (
+            not requirements.is_file()
+            or not entry.endswith(".py")
+            or not self.data.get("InstallRequirements", True)
+            or self.data.get("Algorithm") == "xgboost"
+        ):
+            return
+        self.layer = install_layer(requirements, self.root, log=self.log, workdir=self.paths.base)
+
     def run_script(self, env_extra: dict[str, str], argv: list[str]) -> int:
         import psutil
 
@@ -170,7 +187,8 @@ class _Supervisor:
         )
         env["PYTHONUNBUFFERED"] = "1"
         code = str(self.paths.code)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, env.get("PYTHONPATH")]))
+        layer = str(self.layer) if self.layer is not None else None
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, layer, env.get("PYTHONPATH")]))
         entry = self.data["EntryPoint"]
         cmd = ["/bin/sh", entry, *argv] if entry.endswith(".sh") else [sys.executable, entry, *argv]
         reader = MetricReader(self.data["AlgorithmSpecification"].get("MetricDefinitions", []))
@@ -336,7 +354,13 @@ class _Supervisor:
         try:
             self.download()
             env, argv = self.write_config()
+            if not self.stop_requested():
+                self.install_requirements()
             rc = -signal.SIGTERM if self.stop_requested() else self.run_script(env, argv)
+        except RequirementsError as exc:
+            # the training toolkit's own error name for a failed pip install -r
+            error = f"AlgorithmError: InstallRequirementsError: {exc}"
+            self.log(f"smkit: {error}")
         except Exception as exc:
             error = f"ClientError: {type(exc).__name__}: {exc}"
             self.log(f"smkit: {error}")
