@@ -21,7 +21,7 @@ later job and endpoint (a requirement on a local *directory* is re-resolved each
 its contents are not hashed). Layers are built in a temporary directory and renamed into
 place under a file lock: concurrent jobs with the same file build it once, and a half-built
 layer is never used. pip's output goes to the job's log line by line (the progress), and a
-failure raises :class:`~smkit.errors.RequirementsError` with pip's own error line.
+failure raises `smkit.errors.RequirementsError` with pip's own error line.
 """
 
 from __future__ import annotations
