@@ -164,8 +164,6 @@ def test_chunked_equals_whole(values, cuts):
 
 
 def test_quantiles_within_the_kll_bound_above_k():
-    from datasketches import kll_doubles_sketch
-
     rng = np.random.default_rng(3)
     values = rng.lognormal(0, 1, 200_000)
     b = StatisticsBuilder()
@@ -176,7 +174,7 @@ def test_quantiles_within_the_kll_bound_above_k():
     items = np.concatenate([np.asarray(level) for level in data])
     weights = np.concatenate([np.full(len(level), 2.0**i) for i, level in enumerate(data)])
     assert weights.sum() == pytest.approx(len(values))
-    eps = kll_doubles_sketch.get_normalized_rank_error(KLL_K, False)
+    eps = 0.002  # generous: KLL rank error for k = 2048 is about 2.4 / k**0.94 = 0.0018
     order = np.argsort(items)
     cum = np.cumsum(weights[order]) / weights.sum()
     srt = np.sort(values)
@@ -372,3 +370,36 @@ def test_header_only_empty_and_crlf_files(tmp_path):
     assert crlf["dataset"]["item_count"] == 2
     cats = _feature(crlf, "b")["string_statistics"]["distribution"]["categorical"]["buckets"]
     assert {b["value"] for b in cats} == {"x,y", "z"}
+
+
+def test_above_k_statistics_are_deequs_and_byte_identical_run_to_run(tmp_path):
+    from _deequ_reference import ref_statistics
+
+    rng = np.random.default_rng(11)
+    n = 5000
+    a = np.round(rng.normal(0, 3, n), 3)
+    b = rng.integers(0, 40, n)
+    path = _write(tmp_path / "d.csv", ["a,b"] + [f"{float(x)!r},{y}" for x, y in zip(a, b)])
+    runs = [
+        dumps_jackson(file_statistics(compute_statistics(path, block_size=bs)))
+        for bs in (1 << 12, 1 << 12, 1 << 22)
+    ]
+    assert runs[0] == runs[1] == runs[2]  # deterministic, chunk-size independent
+    stats = json.loads(runs[0])
+    for name, vals in (("a", a), ("b", b)):
+        data, buckets = ref_statistics([float(v) for v in vals])  # Deequ's Scala, translated
+        kll = _feature(stats, name)["numerical_statistics"]["distribution"]["kll"]
+        assert kll["sketch"]["data"] == data
+        assert kll["buckets"] == buckets
+        assert all(float(bk["count"]).is_integer() for bk in kll["buckets"])
+
+
+def test_last_bucket_leaves_out_a_max_above_the_top_edge():
+    # lo + (hi - lo) * 10 / 10 rounds below hi here: Deequ counts hi in no bucket
+    lo, hi = 5.2192, 11.74
+    assert lo + (hi - lo) * 10 / 10.0 < hi
+    b = StatisticsBuilder()
+    b.update(["v"], [pa.array([lo, 8.0, hi])])
+    buckets = b.result()["features"][0]["numerical_statistics"]["distribution"]["kll"]["buckets"]
+    assert sum(bk["count"] for bk in buckets) == 2.0
+    assert buckets[-1]["upper_bound"] < hi

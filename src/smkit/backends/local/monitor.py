@@ -1,8 +1,8 @@
 """The local data-quality analyzer: SageMaker Model Monitor's statistics, constraints, checks.
 
 It reads a dataset once, in chunks, and keeps per column only a constant-size state
-(counts, Welford moments, min/max, a KLL sketch of ``k = 2048`` items, the first ``k`` raw
-values, and at most :data:`MAX_CATEGORIES` category counts), so peak memory grows with
+(counts, Welford moments, min/max, a KLL sketch of about ``3k`` items (``k = 2048``), and
+at most :data:`MAX_CATEGORIES` category counts), so peak memory grows with
 columns × sketch size, never with rows.
 
 Rules (FORMATS.md §2), each reproduced exactly:
@@ -15,17 +15,14 @@ Rules (FORMATS.md §2), each reproduced exactly:
 - ``sum`` is the row-order sum, ``mean = sum / n``, ``std_dev`` the population deviation by
   Welford's one-pass update in row order (bit-identical to the rule at every size: the loop
   runs compiled by numba above :data:`_JIT_MIN` values, in Python below, same IEEE steps);
-- 10 buckets with edges ``min + (max - min) * i / 10``; counts exact from the raw values
-  while ``n <= k``; above ``k`` they come from the sketch's ranks at the edges (Deequ does
-  the same), so they are within the KLL rank error ``ε·n`` per edge;
-- sketch: Apache DataSketches' KLL (``kll_doubles_sketch``, ``k = 2048``, ``c = 0.64``); the
-  file's ``sketch.data`` holds the raw values in row order while ``n <= k``, else the
-  sketch's retained items grouped by level (level ``i`` has weight ``2**i``).
+- sketch: Deequ's KLL (:mod:`smkit.monitoring.engines.kll`, ``k = 2048``, ``c = 0.64``),
+  deterministic, the same items, levels and order as SageMaker's analyzer; ``sketch.data``
+  is each level's buffer as the final aggregation leaves it (level ``i`` has weight ``2**i``);
+- 10 buckets with edges ``min + (max - min) * i / 10``, counts from the sketch's ranks at
+  the edges exactly as Deequ's ``KLLSketch.computeMetricFrom`` (exact while the sketch
+  holds every value, its estimate above), so two runs on one file give identical files.
 
-The sketch's ``parameters`` record SageMaker's ``c = 0.64``; DataSketches compacts with its
-own ratio (2/3), which changes only how items are spread over levels, not the error bound
-(``kll_doubles_sketch.get_normalized_rank_error(2048)``). In memory each feature also
-carries ``smkit_type_counts`` (values seen as integral / fractional / string), which the
+In memory each feature also carries ``smkit_type_counts`` (values seen as integral / fractional / string), which the
 data-type check of the same execution uses; :func:`file_statistics` drops it, so the files
 written hold SageMaker's keys only.
 
@@ -50,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from smkit.errors import ConfigError, FormatError, SourceNotFoundError
+from smkit.monitoring.engines.kll import KLL_C, KLL_K, DeequKLL, bucket_edges, kll_bounds
 
 __all__ = [
     "CHI2_ALPHA",
@@ -70,8 +68,6 @@ __all__ = [
     "suggest_constraints",
 ]
 
-KLL_K = 2048
-KLL_C = 0.64
 MAX_CATEGORIES = 10_000
 MAX_DOMAIN = 1000
 ROBUST_ALPHA = 0.05
@@ -163,8 +159,6 @@ class _Column:
     """Streaming state of one column."""
 
     def __init__(self, name: str) -> None:
-        import numpy as np
-
         self.name = name
         self.present = 0
         self.missing = 0
@@ -173,9 +167,8 @@ class _Column:
         self.n_whole = 0  # fractional-block values that are whole numbers
         self.n_str = 0  # present values that are not numbers
         self.moments = [0.0, 0.0, 0.0, 0.0, math.inf, -math.inf]
-        self.raw = np.empty(KLL_K, dtype=np.float64)
-        self.raw_n = 0
-        self.sketch: Any = None
+        self.sketch: Any = None  # DeequKLL, created with the first number
+        self._final: Any = None  # the finalized sketch, cached by :meth:`final_sketch`
         self.categories: dict[str, int] = {}
         self.overflow = 0  # values of categories beyond MAX_CATEGORIES
 
@@ -188,16 +181,10 @@ class _Column:
         if not len(values):
             return
         if self.sketch is None:
-            from datasketches import kll_doubles_sketch
-
-            self.sketch = kll_doubles_sketch(KLL_K)
+            self.sketch = DeequKLL(KLL_K, KLL_C)
         _moments(values, self.moments)
         self.sketch.update(values)
-        room = KLL_K - self.raw_n
-        if room > 0:
-            take = values[:room]
-            self.raw[self.raw_n : self.raw_n + len(take)] = take
-            self.raw_n += len(take)
+        self._final = None
 
     def _add_categories(self, values: Any, counts: Any) -> None:
         cats = self.categories
@@ -296,44 +283,29 @@ class _Column:
             return "Fractional"
         return "Integral"
 
+    def final_sketch(self) -> Any:
+        """The sketch as Deequ's final aggregation leaves it (:meth:`DeequKLL.finalized`)."""
+        if self._final is None and self.sketch is not None:
+            self._final = self.sketch.finalized()
+        return self._final
+
     def sketch_data(self) -> list[list[float]]:
-        n = self.numeric_n
-        if n == 0:
+        if self.numeric_n == 0:
             return []
-        if n <= KLL_K:
-            return [[float(v) for v in self.raw[: self.raw_n]]]
-        levels: dict[int, list[float]] = {}
-        for item, weight in self.sketch:
-            level = int(weight).bit_length() - 1
-            levels.setdefault(level, []).append(float(item))
-        top = max(levels)
-        return [levels.get(i, []) for i in range(top + 1)]
+        return self.final_sketch().data()
 
     def buckets(self) -> list[dict[str, float]]:
-        import numpy as np
+        """Deequ's 10 buckets: counts from the sketch's ranks at the edges.
 
-        n = self.numeric_n
-        if n == 0:
+        Exact while the sketch holds every value (``n < 2050``), the sketch's estimate above.
+        The last bucket counts items ``<= hi``: when ``lo + (hi - lo) * 10 / 10`` rounds below
+        ``max``, the maximum falls outside every bucket, as in Deequ.
+        """
+        if self.numeric_n == 0:
             return []
-        lo, hi = self.moments[4], self.moments[5]
-        edges = [lo + (hi - lo) * i / 10 for i in range(11)]
-        if n <= KLL_K:
-            values = self.raw[: self.raw_n]
-            width = (hi - lo) / 10
-            if width > 0:
-                idx = np.floor((values - lo) / width)
-                idx = np.clip(np.nan_to_num(idx, nan=9.0), 0, 9).astype(np.int64)
-            else:
-                idx = np.full(len(values), 9, dtype=np.int64)
-            counts = np.bincount(idx, minlength=10).astype(float).tolist()
-        elif hi > lo:
-            inner = sorted(set(edges[1:10]))
-            cdf = self.sketch.get_cdf(inner, inclusive=False)
-            below = dict(zip(inner, cdf[:-1]))
-            ranks = [0.0] + [below[e] for e in edges[1:10]] + [1.0]
-            counts = [max(0.0, (ranks[i + 1] - ranks[i]) * n) for i in range(10)]
-        else:
-            counts = [0.0] * 9 + [float(n)]
+        lo, hi = kll_bounds(self.moments[4], self.moments[5])
+        edges = bucket_edges(lo, hi)
+        counts = self.final_sketch().bucket_counts(lo, hi)
         return [
             {"lower_bound": edges[i], "upper_bound": edges[i + 1], "count": float(counts[i])}
             for i in range(10)
