@@ -4,7 +4,15 @@ Metric names and file shapes follow FORMATS.md §3. ``standard_deviation`` is gi
 when ``n >= 200``: the deviation of the metric over 5 random 80% samples (seeded), else
 the string ``"NaN"``. Suggested constraints use the baseline's value as the threshold:
 error metrics (``mae``, ``mse``, ``rmse``, false rates) must not be greater, score metrics
-(``r2``, ``accuracy``, ``auc``...) must not be less (*inferred*).
+(``r2``, ``accuracy``, ``auc``, ``true_positive_rate``...) must not be less (*inferred*).
+
+Exact against real SageMaker output: the regression metrics of the SDK's own test data
+(Spark's ``RegressionMetrics`` with the prediction as the observation, see
+:func:`_regression`), and the binary scalar metrics and integer confusion matrix of the
+developer guide's example. A violation reads ``"Metric {name} with {value} was
+{operator} {threshold}"`` with ``metric_name`` the metric's key (*inferred* from AWS's
+``MonitoringCustomMetrics`` sample, which follows Model Monitor's format; no real
+model-quality violations file was found).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from smkit.errors import ColumnNotFoundError, ValidationError
 
 __all__ = [
     "baseline_columns",
+    "binary_curves",
     "check_model_quality",
     "merge_ground_truth",
     "model_quality_statistics",
@@ -36,76 +45,162 @@ _SECTION = {
 
 
 def _regression(y: Any, p: Any) -> dict[str, float]:
-    import numpy as np
+    """Spark MLlib's ``RegressionMetrics`` as SageMaker calls it, bit for bit.
 
-    err = p - y
-    mse = float(np.mean(err * err))
-    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    SageMaker hands Spark the pairs the other way round (the prediction as the observation),
+    so Spark's column summary is over ``(p, p - y, y)`` and its ``SStot`` is the spread of
+    the *predictions*: ``r2 = 1 - SSerr / (variance(p) * (n - 1))``. That reproduces the real
+    ``-3.208758170289026`` of the SDK's own test data (FORMATS.md §3); the other metrics are
+    the same either way. The sums run in row order as one Spark partition (*inferred* for
+    larger files, which Spark may split): ``mae = L1(p - y) / n``,
+    ``mse = normL2(p - y)**2 / n`` (the square of a square root, as Spark),
+    ``rmse = sqrt(mse)``.
+    """
+    import math
+
+    n = len(y)
+    l1 = 0.0
+    m2 = 0.0
+    # Spark's SummarizerBuffer for the predictions: Welford over non-zero values, then
+    # the zeros folded in by the nnz correction of ``variance``
+    mean = 0.0
+    m2n = 0.0
+    nnz = 0
+    for obs, pred in zip(p.tolist(), y.tolist()):
+        d = obs - pred
+        if d != 0.0:
+            l1 += abs(d)
+            m2 += d * d
+        if obs != 0.0:
+            prev = mean
+            diff = obs - prev
+            mean = prev + diff / (nnz + 1.0)
+            m2n += (obs - mean) * diff
+            nnz += 1
+    variance = 0.0
+    if n > 1:
+        variance = max((m2n + mean * mean * nnz * (n - nnz) / n) / (n - 1.0), 0.0)
+    ss_err = math.pow(math.sqrt(m2), 2)
+    ss_tot = variance * (n - 1)
+    mse = ss_err / n
     return {
-        "mae": float(np.mean(np.abs(err))),
+        "mae": l1 / n,
         "mse": mse,
-        "rmse": float(np.sqrt(mse)),
-        "r2": 1.0 - float(np.sum(err * err)) / ss_tot if ss_tot > 0 else 0.0,
+        "rmse": math.sqrt(mse),
+        "r2": 1.0 - ss_err / ss_tot if ss_tot > 0 else 0.0,  # constant predictions: 0
     }
 
 
 def _fbeta(precision: float, recall: float, beta: float) -> float:
+    """``(1 + b2) * p * r / (b2 * p + r)``, left to right (0 when ``p + r == 0``): this
+    order gives the developer guide's ``0.3846153846153846`` and ``0.7142857142857143``
+    bit for bit (Spark's ``(1 + b2) * (p * r / ...)`` ends one unit in the last place off)."""
     b2 = beta * beta
-    denom = b2 * precision + recall
-    return (1 + b2) * precision * recall / denom if denom > 0 else 0.0
+    if precision + recall == 0:
+        return 0.0
+    return (1.0 + b2) * precision * recall / (b2 * precision + recall)
 
 
-def _binary_scores(y: Any, pred: Any) -> dict[str, float]:
-    tp = float(((pred == 1) & (y == 1)).sum())
-    tn = float(((pred == 0) & (y == 0)).sum())
-    fp = float(((pred == 1) & (y == 0)).sum())
-    fn = float(((pred == 0) & (y == 1)).sum())
+def _binary_scores(tp: int, fp: int, tn: int, fn: int) -> dict[str, float]:
+    """Scalar metrics of one confusion matrix, in the order SageMaker writes them.
+
+    ``true_negative_rate = 1 - false_positive_rate`` and ``false_negative_rate =
+    1 - true_positive_rate``, as SageMaker writes them (its documented example has
+    ``0.33333333333333337 = 1 - 2/3``, not ``1/3``).
+    """
     n = tp + tn + fp + fn
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
+    fpr = fp / (fp + tn) if fp + tn else 0.0
     return {
         "recall": recall,
         "precision": precision,
         "accuracy": (tp + tn) / n if n else 0.0,
         "true_positive_rate": recall,
-        "true_negative_rate": tn / (tn + fp) if tn + fp else 0.0,
-        "false_positive_rate": fp / (fp + tn) if fp + tn else 0.0,
-        "false_negative_rate": fn / (fn + tp) if fn + tp else 0.0,
+        "true_negative_rate": 1.0 - fpr,
+        "false_positive_rate": fpr,
+        "false_negative_rate": 1.0 - recall,
         "f0_5": _fbeta(precision, recall, 0.5),
         "f1": _fbeta(precision, recall, 1.0),
         "f2": _fbeta(precision, recall, 2.0),
     }
 
 
-def _binary(y: Any, pred: Any, prob: Any | None) -> dict[str, Any]:
+def _counts(y: Any, pred: Any) -> tuple[int, int, int, int]:
+    tp = int(((pred == 1) & (y == 1)).sum())
+    fp = int(((pred == 1) & (y == 0)).sum())
+    tn = int(((pred == 0) & (y == 0)).sum())
+    fn = int(((pred == 0) & (y == 1)).sum())
+    return tp, fp, tn, fn
+
+
+def binary_curves(y: Any, score: Any) -> dict[str, Any]:
+    """ROC, PR and AUC as Spark's ``BinaryClassificationMetrics`` (``numBins = 0``).
+
+    One point per distinct score, scores descending (so recall ascending), from cumulative
+    counts; ROC is framed by ``(0, 0)`` and ``(1, 1)``, PR starts at ``(0, p1)`` with ``p1``
+    the first point's precision; ``auc`` is the trapezoidal area under the ROC points, summed
+    in order. *Inferred* from Spark's code and the shape of SageMaker's documented example
+    (6 ROC points and 5 PR points for 4 distinct scores), no SageMaker source states it.
+    """
     import numpy as np
 
-    scores = _binary_scores(y, pred)
-    out: dict[str, Any] = dict(scores)
-    # best constant classifier: always predict the majority class
-    majority = 1 if (y == 1).mean() >= 0.5 else 0
-    const = _binary_scores(y, np.full_like(y, majority))
-    for key in ("recall", "precision", "accuracy", "f0_5", "f1", "f2"):
-        out[f"{key}_best_constant_classifier"] = const[key]
-    if prob is not None and len(np.unique(y)) == 2:
-        from sklearn.metrics import precision_recall_curve, roc_auc_score, roc_curve
+    y = np.asarray(y, dtype=np.float64)
+    score = np.asarray(score, dtype=np.float64)
+    order = np.argsort(-score, kind="stable")
+    s, lab = score[order], y[order]
+    pos = np.cumsum(lab == 1)
+    neg = np.cumsum(lab != 1)
+    last = np.flatnonzero(np.append(s[1:] != s[:-1], True))  # the end of each score's run
+    tp, fp = pos[last].astype(np.int64), neg[last].astype(np.int64)
+    total_p, total_n = int(pos[-1]) if len(pos) else 0, int(neg[-1]) if len(neg) else 0
+    tpr = [float(t) / total_p if total_p else 0.0 for t in tp.tolist()]
+    fpr = [float(f) / total_n if total_n else 0.0 for f in fp.tolist()]
+    prec = [float(t) / (t + f) if t + f else 1.0 for t, f in zip(tp.tolist(), fp.tolist())]
+    roc_x, roc_y = [0.0, *fpr, 1.0], [0.0, *tpr, 1.0]
+    auc = 0.0
+    for i in range(len(roc_x) - 1):
+        auc += (roc_x[i + 1] - roc_x[i]) * (roc_y[i + 1] + roc_y[i]) / 2.0
+    return {
+        "receiver_operating_characteristic_curve": {
+            "false_positive_rates": roc_x,
+            "true_positive_rates": roc_y,
+        },
+        "precision_recall_curve": {
+            "precisions": [prec[0] if prec else 1.0, *prec],
+            "recalls": [0.0, *tpr],
+        },
+        "auc": auc,
+    }
 
-        out["auc"] = float(roc_auc_score(y, prob))
-        fpr, tpr, _ = roc_curve(y, prob)
-        prec, rec, _ = precision_recall_curve(y, prob)
-        out["receiver_operating_characteristic_curve"] = {
-            "false_positive_rates": fpr.tolist(),
-            "true_positive_rates": tpr.tolist(),
-        }
-        out["precision_recall_curve"] = {"precisions": prec.tolist(), "recalls": rec.tolist()}
+
+def _binary(y: Any, pred: Any, prob: Any | None) -> dict[str, Any]:
+    scores = _binary_scores(*_counts(y, pred))
+    # the best constant classifier always predicts the positive class (*inferred* from
+    # SageMaker's documented example: recall 1.0, precision = accuracy = the positive rate)
+    positives = int((y == 1).sum())
+    const = _binary_scores(positives, len(y) - positives, 0, 0)
+    out: dict[str, Any] = {k: scores[k] for k in ("recall", "precision", "accuracy")}
+    for key in ("recall", "precision", "accuracy"):
+        out[f"{key}_best_constant_classifier"] = const[key]
+    for key in ("true_positive_rate", "true_negative_rate", "false_positive_rate"):
+        out[key] = scores[key]
+    out["false_negative_rate"] = scores["false_negative_rate"]
+    if prob is not None:
+        out.update(binary_curves(y, prob))
+    for key in ("f0_5", "f1", "f2"):
+        out[key] = scores[key]
+    for key in ("f0_5", "f1", "f2"):
+        out[f"{key}_best_constant_classifier"] = const[key]
     return out
 
 
-def _confusion(y: Any, pred: Any) -> dict[str, dict[str, float]]:
+def _confusion(y: Any, pred: Any) -> dict[str, dict[str, int]]:
+    """``{actual: {predicted: count}}`` with integer counts, labels sorted as text."""
     labels = sorted({*map(str, y.tolist()), *map(str, pred.tolist())})
-    matrix = {a: {b: 0.0 for b in labels} for a in labels}
+    matrix = {a: {b: 0 for b in labels} for a in labels}
     for actual, predicted in zip(map(str, y.tolist()), map(str, pred.tolist())):
-        matrix[actual][predicted] += 1.0
+        matrix[actual][predicted] += 1
     return matrix
 
 
@@ -182,16 +277,16 @@ def model_quality_statistics(
             if isinstance(value, float):
                 deviations[key] = float(np.std([s.get(key, value) for s in samples]))
     metrics: dict[str, Any] = {}
+    if problem_type != "Regression":  # SageMaker writes the matrix first
+        metrics["confusion_matrix"] = _confusion(
+            y.astype(int) if problem_type == "BinaryClassification" else y,
+            pred.astype(int) if problem_type == "BinaryClassification" else pred,
+        )
     for key, value in values.items():
         if isinstance(value, float):
             metrics[key] = {"value": value, "standard_deviation": deviations.get(key, "NaN")}
         else:
             metrics[key] = value
-    if problem_type != "Regression":
-        metrics["confusion_matrix"] = _confusion(
-            y.astype(int) if problem_type == "BinaryClassification" else y,
-            pred.astype(int) if problem_type == "BinaryClassification" else pred,
-        )
     return {
         "version": 0.0,
         "dataset": {
@@ -210,7 +305,7 @@ def suggest_model_quality_constraints(statistics: dict[str, Any]) -> dict[str, A
             for key, entry in statistics[section].items():
                 if not isinstance(entry, dict) or "value" not in entry:
                     continue
-                if key.endswith("_best_constant_classifier") or key == "true_positive_rate":
+                if key.endswith("_best_constant_classifier"):
                     continue
                 op = "GreaterThanThreshold" if key in _LOWER_IS_BETTER else "LessThanThreshold"
                 out[key] = {"threshold": entry["value"], "comparison_operator": op}
@@ -245,21 +340,11 @@ def check_model_quality(statistics: dict[str, Any], constraints: dict[str, Any])
                 violations.append(
                     {
                         "constraint_check_type": op,
-                        "description": f"Metric {key} with {value!r} {_words(op)} "
-                        f"threshold {threshold!r}",
+                        "description": f"Metric {key} with {value!r} was {op} {threshold!r}",
                         "metric_name": key,
                     }
                 )
     return {"violations": violations}
-
-
-def _words(op: str) -> str:
-    return {
-        "GreaterThanThreshold": "+/- 0.0 was greater than",
-        "GreaterThanOrEqualToThreshold": "+/- 0.0 was greater than or equal to",
-        "LessThanThreshold": "+/- 0.0 was less than",
-        "LessThanOrEqualToThreshold": "+/- 0.0 was less than or equal to",
-    }[op]
 
 
 def merge_ground_truth(
@@ -323,7 +408,7 @@ def baseline_columns(path: str, config: Any) -> tuple[list[Any], list[Any], list
     """Labels, predictions and probabilities from a model-quality baseline CSV."""
     import pandas as pd
 
-    df = pd.read_csv(path)
+    df = pd.read_csv(path, float_precision="round_trip")  # correctly rounded, as float()
     need = [config.ground_truth_attribute]
     if config.inference_attribute:
         need.append(config.inference_attribute)
