@@ -9,9 +9,12 @@ Rules (FORMATS.md §2), each reproduced exactly:
 
 - header-less CSV columns are ``_c0``, ``_c1``...; capture JSONL gives the output column(s)
   first (``output_columns_position: START``), then the input columns;
-- ``inferred_type``: ``Unknown`` when no value is present, ``String`` when any present value
-  is not a number, ``Fractional`` when any number is written as a fraction (``3.0``), else
-  ``Integral``;
+- ``inferred_type`` by Deequ's patterns (:data:`INTEGRAL_PATTERN`, :data:`FRACTIONAL_PATTERN`
+  on the text as written): ``Unknown`` when no value is present, ``String`` when any present
+  value matches neither (``5.``, ``.5``, ``inf``, ``NaN``, ``0x10``, ``5 ``, ``true``),
+  ``Fractional`` when any matches the fractional one (``3.0``, ``1e5``), else ``Integral``
+  (``+1`` included). pyarrow parses the file; a chunk whose bytes could hold a number
+  pyarrow reads differently is checked against the patterns (:func:`_check_numeric_text`);
 - ``sum`` is the row-order sum, ``mean = sum / n``, ``std_dev`` the population deviation by
   Welford's one-pass update in row order (bit-identical to the rule at every size: the loop
   runs compiled by numba above :data:`_JIT_MIN` values, in Python below, same IEEE steps);
@@ -26,13 +29,15 @@ In memory each feature also carries ``smkit_type_counts`` (values seen as integr
 fractional / string), which the data-type check of the same execution uses;
 :func:`file_statistics` drops it, so the files written hold SageMaker's keys only.
 
-Numbers written as text that pyarrow cannot parse in a numeric column (a string in a numeric
-column) make that column re-read as text; a value is then classified one by one.
-*Inferred* choices, kept here in one place: ``is_non_negative = min >= 0``; a String column
-gets a ``domains`` constraint when it has at most :data:`MAX_DOMAIN` distinct values; in a
-fractional block a whole number (``3.0``) counts as Integral-compatible for the data-type
-check; ``NaN`` text counts as missing; Robust drift uses the KS critical value at
-``α =`` :data:`ROBUST_ALPHA`; ChiSquared drift flags a p-value below :data:`CHI2_ALPHA`.
+A numeric column that meets text pyarrow cannot parse, or that Deequ reads otherwise, is
+re-read as text and each value classified. *Inferred* choices, kept here in one place:
+``is_non_negative = min >= 0``; a String column gets a ``domains`` constraint when it has
+at most :data:`MAX_DOMAIN` distinct values; in a fractional block a whole number (``3.0``)
+counts as Integral-compatible for the data-type check; an all-boolean column is a String;
+no drift is reported for a feature that failed its data-type check; Robust drift uses the
+KS critical value at ``α =`` :data:`ROBUST_ALPHA`; ChiSquared drift flags a p-value below
+:data:`CHI2_ALPHA`; constraints files carry no ``categorical_*`` keys (their defaults,
+:data:`CATEGORICAL_DEFAULTS`, apply when a file sets none).
 """
 
 from __future__ import annotations
@@ -51,8 +56,11 @@ from smkit.monitoring.engines.capture import ReadStats, field_text, iter_capture
 from smkit.monitoring.engines.kll import KLL_C, KLL_K, DeequKLL, bucket_edges, kll_bounds
 
 __all__ = [
+    "CATEGORICAL_DEFAULTS",
     "CHI2_ALPHA",
     "DEFAULT_MONITORING_CONFIG",
+    "FRACTIONAL_PATTERN",
+    "INTEGRAL_PATTERN",
     "KLL_C",
     "KLL_K",
     "MAX_CATEGORIES",
@@ -78,8 +86,12 @@ ROBUST_ALPHA = 0.05
 CHI2_ALPHA = 0.05
 _JIT_MIN = 4096
 _CHUNK_ROWS = 65_536
-_INT_RE = re.compile(r"^[+-]?\d+$")
-_NUM_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|infinity)$", re.I)
+#: Deequ's ``StatefulDataType`` patterns (FORMATS.md §2; *inferred*: SageMaker's analyzer is
+#: closed, Deequ's is what it is built on). Anything else present is a String; ``true`` /
+#: ``false`` match Deequ's Boolean, which SageMaker's four types do not have: such columns
+#: are written as String with their values as categories (*inferred*).
+INTEGRAL_PATTERN = r"^(-|\+)? ?[0-9]+$"
+FRACTIONAL_PATTERN = r"^(-|\+)? ?[0-9]+((\.[0-9]+)|((?:\.[0-9]+)?[Ee][-+]?[0-9]+))$"
 
 DEFAULT_MONITORING_CONFIG: dict[str, Any] = {
     "evaluate_constraints": "Enabled",
@@ -90,9 +102,13 @@ DEFAULT_MONITORING_CONFIG: dict[str, Any] = {
         "perform_comparison": "Enabled",
         "comparison_threshold": 0.1,
         "comparison_method": "Robust",
-        "categorical_comparison_threshold": 0.1,
-        "categorical_drift_method": "LInfinity",
     },
+}
+#: Read when a constraints file sets them, never written: SageMaker's baselines leave out
+#: ``categorical_comparison_threshold`` and ``categorical_drift_method``.
+CATEGORICAL_DEFAULTS: dict[str, Any] = {
+    "categorical_comparison_threshold": 0.1,
+    "categorical_drift_method": "LInfinity",
 }
 
 
@@ -242,39 +258,33 @@ class _Column:
             typ = array.type
         if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
             array = pc.cast(array, pa.string())
-        # text: classify each distinct value once
+        # text: Deequ's patterns, vectorised (RE2); numbers in row order
         self.missing += nulls
         valid = array.drop_null()
+        if not len(valid):
+            return
+        is_int = pc.match_substring_regex(valid, INTEGRAL_PATTERN)
+        is_frac = pc.match_substring_regex(valid, FRACTIONAL_PATTERN)
+        n_int = pc.sum(is_int).as_py() or 0
+        n_frac = pc.sum(is_frac).as_py() or 0
+        self.present += len(valid)
+        self.n_int += n_int
+        self.n_frac += n_frac
+        self.n_str += len(valid) - n_int - n_frac
         counts = pc.value_counts(valid)
-        distinct = counts.field("values").to_pylist()
-        freq = counts.field("counts").to_pylist()
-        numeric_values: list[str] = []
-        for value, count in zip(distinct, freq):
-            text = value.strip()
-            if text.lower() == "nan":
-                self.missing += count
-                continue
-            self.present += count
-            if _INT_RE.match(text):
-                self.n_int += count
-                numeric_values.append(value)
-            elif _NUM_RE.match(text):
-                self.n_frac += count
-                numeric_values.append(value)
-                try:
-                    f = float(text)
-                    if math.isfinite(f) and f == math.floor(f):
-                        self.n_whole += count
-                except ValueError:  # pragma: no cover - the regex admits only floats
-                    pass
-            else:
-                self.n_str += count
-        kept = [(v, f) for v, f in zip(distinct, freq) if v.strip().lower() != "nan"]
-        self._add_categories([v for v, _ in kept], [f for _, f in kept])
-        if numeric_values:
-            mask = pc.is_in(valid, value_set=pa.array(numeric_values, type=valid.type))
-            numbers = pc.cast(pc.utf8_trim_whitespace(pc.filter(valid, mask)), pa.float64())
-            values = numbers.to_numpy(zero_copy_only=False)
+        self._add_categories(
+            counts.field("values").to_pylist(), counts.field("counts").to_pylist()
+        )
+        if n_int or n_frac:
+            text = pc.filter(valid, pc.or_(is_int, is_frac))
+            text = pc.replace_substring_regex(text, "^([-+]?) ", "\\1")  # "- 5" -> "-5"
+            values = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+            if n_frac:
+                frac = pc.filter(valid, is_frac)
+                fv = pc.cast(
+                    pc.replace_substring_regex(frac, "^([-+]?) ", "\\1"), pa.float64()
+                ).to_numpy(zero_copy_only=False)
+                self.n_whole += int(np.count_nonzero(np.floor(fv) == fv))
             self._add_numbers(values[np.isfinite(values)])
 
     # -- results --------------------------------------------------------------------------
@@ -493,9 +503,16 @@ def _iter_csv(
     fixed: dict[str, Any] = {internal[i]: t for i, t in types.items() if i < width}
     read = pcsv.ReadOptions(column_names=internal, block_size=1 << 20, use_threads=True)
 
-    def parse(buf: bytes) -> Any:
+    def parse(buf: bytes, as_text: list[int] | None = None) -> Any:
+        column_types = dict(fixed)
+        for i in as_text or []:
+            column_types[internal[i]] = pa.string()
         convert = pcsv.ConvertOptions(
-            null_values=[""], strings_can_be_null=True, column_types=dict(fixed) or None
+            null_values=[""],
+            strings_can_be_null=True,
+            column_types=column_types or None,
+            true_values=[],  # no boolean columns: Deequ reads the text as it is
+            false_values=[],
         )
         return pcsv.read_csv(pa.py_buffer(buf), read_options=read, convert_options=convert)
 
@@ -514,6 +531,7 @@ def _iter_csv(
                         if name not in fixed and not pa.types.is_null(col.type):
                             fixed[name] = col.type
                     first = False
+                _check_numeric_text(buf, table, parse)
                 while not stop.is_set():
                     try:
                         q.put(("table", table), timeout=0.1)
@@ -552,6 +570,71 @@ def _iter_csv(
                 thread.join(0.05)
 
 
+#: Bytes that pyarrow's number parsers accept where Deequ's patterns do not (whitespace
+#: around a number, ``0x10``, a leading ``+``): a chunk holding any is checked as text.
+_SUSPECT = b" \tXx+"
+
+
+def _check_numeric_text(buf: bytes, table: Any, parse: Any) -> None:
+    """Raise :class:`_RetypeError` (to text) for a numeric column of this chunk whose text
+    Deequ would not read as pyarrow did.
+
+    pyarrow reads ``5.``, ``.5``, ``1.e5``, ``inf``, ``nan``, ``+1``, ``5 `` and ``0x10`` as
+    numbers; Deequ's patterns make them Strings (``+1`` an Integral). The fast test is a
+    vectorised scan of the chunk's bytes (a dot without a digit on both sides, or one of
+    :data:`_SUSPECT`) and of the parsed doubles (a non-finite value); only a chunk that
+    fails it is parsed again with its numeric columns as text and matched with the
+    patterns. A column that fails is re-read as text, where each value is classified.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    numeric = [
+        i
+        for i, col in enumerate(table.columns)
+        if pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
+    ]
+    if not numeric:
+        return
+    for i in numeric:
+        col = table.column(i)
+        if (
+            pa.types.is_floating(col.type)
+            and col.null_count < len(col)
+            and not pc.all(pc.is_finite(col)).as_py()  # "nan", "inf": Strings to Deequ
+        ):
+            raise _RetypeError(i, "text")
+    raw = np.frombuffer(buf, dtype=np.uint8)
+    lookup = np.zeros(256, dtype=bool)
+    lookup[list(_SUSPECT)] = True
+    suspect = bool(lookup[raw].any())
+    if not suspect:
+        dots = np.flatnonzero(raw == 46)
+        if len(dots):
+            digit = np.zeros(256, dtype=bool)
+            digit[48:58] = True
+            before = np.where(dots > 0, raw[np.maximum(dots - 1, 0)], 0)
+            after = np.where(dots + 1 < len(raw), raw[np.minimum(dots + 1, len(raw) - 1)], 0)
+            suspect = bool((~digit[before] | ~digit[after]).any())
+    if not suspect:
+        return
+    text = parse(buf, numeric)
+    for i in numeric:
+        col = text.column(i).drop_null()
+        if not len(col):
+            continue
+        is_int = pc.match_substring_regex(col, INTEGRAL_PATTERN)
+        if pa.types.is_integer(table.column(i).type):
+            ok = pc.all(is_int).as_py()
+        else:
+            is_frac = pc.match_substring_regex(col, FRACTIONAL_PATTERN)
+            # every value a number, and not all of them Integral ("+1" parsed as double)
+            ok = pc.all(pc.or_(is_int, is_frac)).as_py() and pc.any(is_frac).as_py()
+        if not ok:
+            raise _RetypeError(i, "text")
+
+
 def _raise_csv(exc: Exception, path: str | Path) -> None:
     raise FormatError(f"{str(path)!r} does not parse as CSV: {exc}", path=str(path)) from exc
 
@@ -576,7 +659,11 @@ def _iter_rows_as_csv(
         table = pcsv.read_csv(
             io.BytesIO(out.getvalue().encode("utf-8")),
             read_options=pcsv.ReadOptions(column_names=[f"f{i}" for i in range(width)]),
-            convert_options=pcsv.ConvertOptions(null_values=[""], strings_can_be_null=True),
+            convert_options=pcsv.ConvertOptions(
+                null_values=[""],
+                strings_can_be_null=True,
+                column_types={f"f{i}": pa.string() for i in range(width)},  # Deequ's patterns
+            ),
         )
         buf.clear()
         return cols, [pa.chunked_array(c.chunks, type=c.type) for c in table.columns]
@@ -765,6 +852,7 @@ def suggest_constraints(statistics: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------
 def _merged_config(constraints: dict[str, Any], feature: dict[str, Any] | None) -> dict[str, Any]:
     base = json.loads(json.dumps(DEFAULT_MONITORING_CONFIG))
+    base["distribution_constraints"].update(CATEGORICAL_DEFAULTS)
     cfg = constraints.get("monitoring_config") or constraints.get("monitoringConfig") or {}
     _merge(base, cfg)
     dist = base["distribution_constraints"]
@@ -954,11 +1042,13 @@ def check_constraints(
             continue
         expected = c.get("inferred_type")
         present = _count(f)
+        type_failed = False
         # data type
         if expected in ("Integral", "Fractional", "String") and present:
             match = _type_match(f, expected)
             threshold = float(cfg.get("datatype_check_threshold", 1.0))
             if match is not None and match < threshold:
+                type_failed = True
                 add(
                     name,
                     "data_type_check",
@@ -995,10 +1085,11 @@ def check_constraints(
                         f"of values in the baseline domain. Observed: {_pct(inside)}%; values "
                         f"outside it include {unknown}.",
                     )
-        # drift
+        # drift: none for a feature that failed its type check (as SageMaker reports;
+        # its distribution is not comparable with the baseline's)
         dist = cfg["distribution_constraints"]
         b = base_stats.get(name)
-        if b is None or not _enabled(dist.get("perform_comparison", "Enabled")):
+        if b is None or type_failed or not _enabled(dist.get("perform_comparison", "Enabled")):
             continue
         pa_, pb_ = _cdf_points(b), _cdf_points(f)
         if pa_ is not None and pb_ is not None:
