@@ -230,15 +230,20 @@ class _Column:
             self.missing += len(array)
             return
         if pa.types.is_integer(typ):
-            values = array.drop_null().to_numpy(zero_copy_only=False).astype(np.float64)
+            # nulls come out as NaN (as float64): dropped in the same pass
+            values = array.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+            if nulls:
+                values = values[~np.isnan(values)]
             self.missing += nulls
             self.present += len(values)
             self.n_int += len(values)
             self._add_numbers(values)
             return
         if pa.types.is_floating(typ):
-            # a writable copy: the sketch's binding refuses read-only (zero-copy) buffers
-            values = array.drop_null().to_numpy(zero_copy_only=False).astype(np.float64)
+            # nulls come out as NaN; a NaN value counts as missing too
+            values = array.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+            if nulls:
+                nulls = 0  # counted with the NaNs below
             finite = np.isfinite(values)
             if finite.all():  # the common case: one pass
                 kept = fin = values
@@ -258,33 +263,34 @@ class _Column:
             typ = array.type
         if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
             array = pc.cast(array, pa.string())
-        # text: Deequ's patterns, vectorised (RE2); numbers in row order
+        # text: Deequ's patterns (RE2) on each distinct value once; numbers in row order
         self.missing += nulls
         valid = array.drop_null()
         if not len(valid):
             return
-        is_int = pc.match_substring_regex(valid, INTEGRAL_PATTERN)
-        is_frac = pc.match_substring_regex(valid, FRACTIONAL_PATTERN)
-        n_int = pc.sum(is_int).as_py() or 0
-        n_frac = pc.sum(is_frac).as_py() or 0
+        counts = pc.value_counts(valid)
+        distinct, freq = counts.field("values"), counts.field("counts")
+        d_int = pc.match_substring_regex(distinct, INTEGRAL_PATTERN)
+        d_frac = pc.match_substring_regex(distinct, FRACTIONAL_PATTERN)
+        n_int = pc.sum(pc.filter(freq, d_int)).as_py() or 0
+        n_frac = pc.sum(pc.filter(freq, d_frac)).as_py() or 0
         self.present += len(valid)
         self.n_int += n_int
         self.n_frac += n_frac
         self.n_str += len(valid) - n_int - n_frac
-        counts = pc.value_counts(valid)
-        self._add_categories(
-            counts.field("values").to_pylist(), counts.field("counts").to_pylist()
-        )
+        self._add_categories(distinct.to_pylist(), freq.to_pylist())
         if n_int or n_frac:
-            text = pc.filter(valid, pc.or_(is_int, is_frac))
+            numeric = pc.filter(distinct, pc.or_(d_int, d_frac))
+            text = pc.filter(valid, pc.is_in(valid, value_set=numeric))
             text = pc.replace_substring_regex(text, "^([-+]?) ", "\\1")  # "- 5" -> "-5"
             values = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
             if n_frac:
-                frac = pc.filter(valid, is_frac)
                 fv = pc.cast(
-                    pc.replace_substring_regex(frac, "^([-+]?) ", "\\1"), pa.float64()
+                    pc.replace_substring_regex(pc.filter(distinct, d_frac), "^([-+]?) ", "\\1"),
+                    pa.float64(),
                 ).to_numpy(zero_copy_only=False)
-                self.n_whole += int(np.count_nonzero(np.floor(fv) == fv))
+                fc = pc.filter(freq, d_frac).to_numpy(zero_copy_only=False)
+                self.n_whole += int(fc[np.floor(fv) == fv].sum())
             self._add_numbers(values[np.isfinite(values)])
 
     # -- results --------------------------------------------------------------------------
