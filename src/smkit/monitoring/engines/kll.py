@@ -154,6 +154,8 @@ class DeequKLL:
                 raise AssertionError("KLL condense found no full level")
         incoming = x
         for h in range(levels):
+            if not len(incoming) and not events[h]:
+                continue  # nothing arrives and nothing leaves: the buffer stands
             buf = self._bufs[h]
             stream = np.concatenate([buf, incoming]) if len(buf) else incoming
             incoming = _compact_many(stream, events[h])
@@ -277,6 +279,11 @@ def _compact_many(stream: Any, events: list[tuple[int, int, int]]) -> Any:
     events = [e for e in events if e[1]]
     if not events:
         return np.empty(0, dtype=np.float64)
+    if len(events) == 1:  # one compaction: sort its slice
+        start, even, offset = events[0]
+        row = np.sort(stream[start : start + even])[None, :]
+        _order_signed_zeros(row)
+        return row[0, offset::2].copy()
     starts = np.array([e[0] for e in events], dtype=np.int64)
     evens = np.array([e[1] for e in events], dtype=np.int64)
     offsets = np.array([e[2] for e in events], dtype=np.int64)
