@@ -380,6 +380,23 @@ class _Column:
 # --------------------------------------------------------------------------------------
 # the dataset state
 # --------------------------------------------------------------------------------------
+#: Chunks of at least this many rows update their columns on a thread pool (numpy's sorts,
+#: pyarrow's kernels and the compiled moments loop release the GIL).
+_PARALLEL_ROWS = 16_384
+_POOL: Any = None
+
+
+def _pool() -> Any:
+    global _POOL
+    if _POOL is None:
+        import os
+        from concurrent.futures import ThreadPoolExecutor
+
+        workers = min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2)
+        _POOL = ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="smkit-dq")
+    return _POOL
+
+
 class StatisticsBuilder:
     """Streaming statistics over chunks of columns.
 
@@ -398,12 +415,20 @@ class StatisticsBuilder:
     def update(self, names: list[str], arrays: list[Any]) -> None:
         """Add one chunk: column names and pyarrow arrays of equal length."""
         rows = len(arrays[0]) if arrays else 0
+        work = []
         for name, array in zip(names, arrays):
             col = self.columns.get(name)
             if col is None:
                 col = self.columns[name] = _Column(name)
                 col.missing += self.item_count  # the column was absent so far
-            col.update(array)
+            work.append((col, array))
+        pool = _pool() if rows >= _PARALLEL_ROWS and len(work) > 1 else None
+        if pool is None:
+            for col, array in work:
+                col.update(array)
+        else:  # columns are independent: their states do not depend on the order
+            for _ in pool.map(lambda item: item[0].update(item[1]), work):
+                pass
         for name, col in self.columns.items():
             if name not in names:
                 col.missing += rows
