@@ -1,6 +1,8 @@
 """The data-quality analyzer: SageMaker Model Monitor's statistics, constraints, checks.
 
-It reads a dataset once, in chunks, and keeps per column only a constant-size state
+It reads a dataset once, in chunks (parsed by pyarrow in a prefetch thread; the columns of a
+large chunk are updated on a thread pool, each column's state on its own, so the result does
+not depend on the scheduling), and keeps per column only a constant-size state
 (counts, Welford moments, min/max, a KLL sketch of about ``3k`` items (``k = 2048``), and
 at most :data:`MAX_CATEGORIES` category counts), so peak memory grows with
 columns × sketch size, never with rows.
