@@ -171,7 +171,7 @@ class Session:
             BackendError: the backend lacks the kind's capability.
             ResourceNotFoundError: no such resource.
 
-        Example:
+        Examples:
             >>> import smkit
             >>> s = smkit.Session(root="/tmp/smkit-doc")
             >>> s.describe("notebook", "x")

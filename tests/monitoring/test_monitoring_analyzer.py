@@ -164,8 +164,6 @@ def test_chunked_equals_whole(values, cuts):
 
 
 def test_quantiles_within_the_kll_bound_above_k():
-    from datasketches import kll_doubles_sketch
-
     rng = np.random.default_rng(3)
     values = rng.lognormal(0, 1, 200_000)
     b = StatisticsBuilder()
@@ -176,7 +174,7 @@ def test_quantiles_within_the_kll_bound_above_k():
     items = np.concatenate([np.asarray(level) for level in data])
     weights = np.concatenate([np.full(len(level), 2.0**i) for i, level in enumerate(data)])
     assert weights.sum() == pytest.approx(len(values))
-    eps = kll_doubles_sketch.get_normalized_rank_error(KLL_K, False)
+    eps = 0.002  # generous: KLL rank error for k = 2048 is about 2.4 / k**0.94 = 0.0018
     order = np.argsort(items)
     cum = np.cumsum(weights[order]) / weights.sum()
     srt = np.sort(values)
@@ -372,3 +370,160 @@ def test_header_only_empty_and_crlf_files(tmp_path):
     assert crlf["dataset"]["item_count"] == 2
     cats = _feature(crlf, "b")["string_statistics"]["distribution"]["categorical"]["buckets"]
     assert {b["value"] for b in cats} == {"x,y", "z"}
+
+
+def test_above_k_statistics_are_deequs_and_byte_identical_run_to_run(tmp_path, monkeypatch):
+    from _deequ_reference import ref_statistics
+
+    rng = np.random.default_rng(11)
+    n = 5000
+    a = np.round(rng.normal(0, 3, n), 3)
+    b = rng.integers(0, 40, n)
+    path = _write(tmp_path / "d.csv", ["a,b"] + [f"{float(x)!r},{y}" for x, y in zip(a, b)])
+    runs = [
+        dumps_jackson(file_statistics(compute_statistics(path, block_size=bs)))
+        for bs in (1 << 12, 1 << 12, 1 << 22)
+    ]
+    from smkit.monitoring.engines import data_quality
+
+    monkeypatch.setattr(data_quality, "_PARALLEL_ROWS", 1)  # columns on the thread pool
+    runs.append(dumps_jackson(file_statistics(compute_statistics(path, block_size=1 << 12))))
+    assert runs[0] == runs[1] == runs[2] == runs[3]  # deterministic, chunk-size independent
+    stats = json.loads(runs[0])
+    for name, vals in (("a", a), ("b", b)):
+        data, buckets = ref_statistics([float(v) for v in vals])  # Deequ's Scala, translated
+        kll = _feature(stats, name)["numerical_statistics"]["distribution"]["kll"]
+        assert kll["sketch"]["data"] == data
+        assert kll["buckets"] == buckets
+        assert all(float(bk["count"]).is_integer() for bk in kll["buckets"])
+
+
+def test_last_bucket_leaves_out_a_max_above_the_top_edge():
+    # lo + (hi - lo) * 10 / 10 rounds below hi here: Deequ counts hi in no bucket
+    lo, hi = 5.2192, 11.74
+    assert lo + (hi - lo) * 10 / 10.0 < hi
+    b = StatisticsBuilder()
+    b.update(["v"], [pa.array([lo, 8.0, hi])])
+    buckets = b.result()["features"][0]["numerical_statistics"]["distribution"]["kll"]["buckets"]
+    assert sum(bk["count"] for bk in buckets) == 2.0
+    assert buckets[-1]["upper_bound"] < hi
+
+
+SDK = Path(__file__).parent / "fixtures" / "sdk"
+
+
+def _leaves(value, path=()):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves(v, (*path, k))
+    elif isinstance(value, list) and value and isinstance(value[0], dict | list):
+        for i, v in enumerate(value):
+            yield from _leaves(v, (*path, i))
+    else:
+        yield path, value
+
+
+def test_sdk_data_quality_statistics_are_reproduced_field_for_field(tmp_path):
+    # the SDK's real statistics.json; its input is its own sketch data (n <= 2048: raw rows)
+    real = json.loads((SDK / "data_quality_statistics.json").read_text())
+    columns = [
+        f["numerical_statistics"]["distribution"]["kll"]["sketch"]["data"][0]
+        for f in real["features"]
+    ]
+    rows = [",".join(repr(col[i]) for col in columns) for i in range(len(columns[0]))]
+    ours = file_statistics(compute_statistics(_write(tmp_path / "d.csv", rows), header=False))
+    real_leaves, our_leaves = dict(_leaves(real)), dict(_leaves(ours))
+    assert set(real_leaves) == set(our_leaves)
+    differing = [k for k, v in real_leaves.items() if our_leaves[k] != v]
+    assert differing == [], differing[:5]
+    # 254 fields: per feature 9 scalars, 10 buckets x 3, c, k, the 100-value sketch data
+    assert len(real_leaves) == 6 * 42 + 2
+    assert dumps_jackson(ours).rstrip("\n") == (SDK / "data_quality_statistics.json").read_text()
+
+
+def test_sdk_string_statistics_fixture_is_reproduced(tmp_path):
+    real = read_statistics(FIXTURES / "monitor-statistics.json")
+    value = real["features"][0]["string_statistics"]["distribution"]["categorical"]["buckets"][0]
+    path = _write(tmp_path / "m.csv", ["message"] + [value["value"]] * value["count"])
+    assert file_statistics(compute_statistics(path)) == real
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["1", "5.", "2"], "String"),
+        (["0.5", ".5"], "String"),
+        (["1.0", "inf"], "String"),
+        (["1.0", "NaN"], "String"),
+        (["+1", "2"], "Integral"),
+        (["0x10", "1"], "String"),
+        (["true", "false"], "String"),
+        (["True", "False"], "String"),
+        ([" 5", "6"], "Integral"),  # the pattern allows one space before the digits
+        (["5 ", "6"], "String"),
+        (["1e5", "2"], "Fractional"),
+        (["1.e5", "2.5"], "String"),
+        (["- 5", "3"], "Integral"),
+        (["3.0", "4"], "Fractional"),
+        (["-7", "007"], "Integral"),
+    ],
+)
+def test_type_inference_follows_deequs_patterns(tmp_path, values, expected):
+    rows = ["x,y"] + [f"{v},{i}.5" for i, v in enumerate(values * 40)]
+    for block in (64, 1 << 20):  # the check runs per chunk: small chunks and one chunk
+        stats = compute_statistics(_write(tmp_path / "t.csv", rows), block_size=block)
+        assert _feature(stats, "x")["inferred_type"] == expected, (values, block)
+        assert _feature(stats, "y")["inferred_type"] == "Fractional"
+    if expected == "String":
+        cats = _feature(stats, "x")["string_statistics"]["distribution"]["categorical"]
+        assert {b["value"] for b in cats["buckets"]} == set(values)  # the text as written
+
+
+def test_deequ_types_through_capture_jsonl():
+    from smkit.monitoring.engines.capture import ReadStats  # noqa: F401
+
+    lines = [
+        json.dumps(
+            {
+                "captureData": {
+                    "endpointInput": {"data": f"+{i},{i}.,nan", "encoding": "CSV"},
+                    "endpointOutput": {"data": "0.5", "encoding": "CSV"},
+                },
+                "eventMetadata": {"eventId": str(i)},
+            }
+        )
+        for i in range(5)
+    ]
+    stats = compute_statistics(lines, fmt="capture")
+    types = [f["inferred_type"] for f in stats["features"]]
+    assert types == ["Fractional", "Integral", "String", "String"]
+
+
+def test_no_drift_violation_for_a_feature_that_failed_its_type_check(tmp_path):
+    base = compute_statistics(
+        _write(tmp_path / "b.csv", ["x,y"] + [f"{i},{i}" for i in range(200)])
+    )
+    cur_rows = ["x,y"] + [f"{i + 500}.5,{i + 500}" for i in range(200)]  # both shifted
+    cur = compute_statistics(_write(tmp_path / "c.csv", cur_rows))
+    found = check_constraints(cur, suggest_constraints(base), base)["violations"]
+    assert [(v["feature_name"], v["constraint_check_type"]) for v in found] == [
+        ("x", "data_type_check"),
+        ("y", "baseline_drift_check"),
+    ]
+
+
+def test_constraints_carry_only_sagemakers_keys(tmp_path):
+    stats = compute_statistics(_write(tmp_path / "b.csv", ["x,c"] + [f"{i},a" for i in range(9)]))
+    cfg = suggest_constraints(stats)["monitoring_config"]
+    assert cfg["distribution_constraints"] == {
+        "perform_comparison": "Enabled",
+        "comparison_threshold": 0.1,
+        "comparison_method": "Robust",
+    }
+    assert set(cfg) == {
+        "evaluate_constraints",
+        "emit_metrics",
+        "datatype_check_threshold",
+        "domain_content_threshold",
+        "distribution_constraints",
+    }

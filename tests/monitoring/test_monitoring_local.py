@@ -310,3 +310,41 @@ def test_an_execution_that_breaks_is_recorded_failed(setup):
     assert "statistics.json" in run.executions[0].message
     record = backend.catalog.describe("monitoring_execution", run.executions[0].name)
     assert record.status == "Failed" and "statistics.json" in record.data["FailureReason"]
+
+
+def test_cli_check_of_capture_maps_columns_to_a_named_baseline_by_position(tmp_path, capsys):
+    from smkit.cli import main
+
+    rng = np.random.default_rng(4)
+    base = tmp_path / "base.csv"
+    x = rng.normal(0, 1, (400, 2))
+    rows = ["prediction,age,fare"] + [f"{r[0] > 0:d},{r[0]:.4f},{r[1]:.4f}" for r in x]
+    base.write_text("\n".join(rows) + "\n")
+    assert main(["monitor", "baseline", str(base), "--out", str(tmp_path / "b")]) == 0
+    cur = tmp_path / "capture.jsonl"
+    x = rng.normal(0, 1, (400, 2))
+    x[:, 1] += 3  # fare drifts
+    cur.write_text(
+        "\n".join(capture_line([f"{r[0]:.4f}", f"{r[1]:.4f}"], f"{r[0] > 0:d}", past(1)) for r in x)
+        + "\n"
+    )
+    rc = main(
+        [
+            "monitor",
+            "check",
+            str(cur),
+            "--baseline",
+            str(tmp_path / "b"),
+            "--out",
+            str(tmp_path / "c"),
+        ]
+    )
+    found = json.loads((tmp_path / "c" / "constraint_violations.json").read_text())["violations"]
+    assert [(v["feature_name"], v["constraint_check_type"]) for v in found] == [
+        ("fare", "baseline_drift_check")
+    ]
+    assert rc == 3
+    names = [
+        f["name"] for f in json.loads((tmp_path / "c" / "statistics.json").read_text())["features"]
+    ]
+    assert names == ["prediction", "age", "fare"]

@@ -63,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _baseline(args: argparse.Namespace) -> int:
-    from smkit.backends.local.monitor import (
+    from smkit.monitoring.engines.data_quality import (
         compute_statistics,
         file_statistics,
         suggest_constraints,
@@ -83,10 +83,11 @@ def _baseline(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from smkit.backends.local.monitor import (
+    from smkit.monitoring.engines.data_quality import (
         check_constraints,
         compute_statistics,
         file_statistics,
+        rename_by_position,
     )
     from smkit.monitoring.files import read_constraints, read_statistics, write_json_file
 
@@ -96,6 +97,9 @@ def _check(args: argparse.Namespace) -> int:
         read_statistics(base / "statistics.json") if (base / "statistics.json").is_file() else None
     )
     stats = compute_statistics(args.data, header=not args.no_header)
+    # capture JSONL is header-less (_c0 = output, then inputs): a baseline made from a CSV
+    # with a header names the same columns, matched by position as a scheduled run does
+    rename_by_position(stats, base_stats or constraints)
     violations = check_constraints(stats, constraints, base_stats)
     out = Path(args.out)
     write_json_file(out / "statistics.json", file_statistics(stats))

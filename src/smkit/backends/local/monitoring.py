@@ -469,12 +469,7 @@ class LocalMonitoring:
         )
         try:
             with tempfile.TemporaryDirectory() as tmp:
-                if monitor_type == "DataQuality":
-                    out = self._dq_baseline(plan.data_quality_config, base, Path(tmp))
-                elif monitor_type == "ModelQuality":
-                    out = self._mq_baseline(plan.model_quality_config, base, Path(tmp))
-                else:
-                    out = self._clarify_baseline(plan, base, Path(tmp))
+                out = _BASELINES.get(monitor_type)(self, plan, base, Path(tmp))
         except Exception as exc:
             catalog.update(
                 "processing_job",
@@ -490,8 +485,9 @@ class LocalMonitoring:
         out["name"] = job_name
         return out
 
-    def _dq_baseline(self, cfg: Any, base: str, tmp: Path) -> dict[str, Any]:
-        from smkit.backends.local.monitor import (
+    def _dq_baseline(self, plan: Any, base: str, tmp: Path) -> dict[str, Any]:
+        cfg = plan.data_quality_config
+        from smkit.monitoring.engines.data_quality import (
             _merge,
             compute_statistics,
             file_statistics,
@@ -513,8 +509,9 @@ class LocalMonitoring:
             "monitor_config": {"header": header},
         }
 
-    def _mq_baseline(self, cfg: Any, base: str, tmp: Path) -> dict[str, Any]:
-        from smkit.backends.local.model_quality import (
+    def _mq_baseline(self, plan: Any, base: str, tmp: Path) -> dict[str, Any]:
+        cfg = plan.model_quality_config
+        from smkit.monitoring.engines.model_quality import (
             baseline_columns,
             model_quality_statistics,
             suggest_model_quality_constraints,
@@ -535,7 +532,7 @@ class LocalMonitoring:
         }
 
     def _clarify_baseline(self, plan: Any, base: str, tmp: Path) -> dict[str, Any]:
-        from smkit.backends.local.clarify import analysis_document, local_values_csv
+        from smkit.monitoring.engines.clarify import analysis_document, local_values_csv
 
         ecfg = plan.explainability_config
         dq = plan.data_quality_config
@@ -597,7 +594,7 @@ class LocalMonitoring:
         return predict, None
 
     def _explain(self, rows: Any, names: list[str], analysis_cfg: Any, plan: Any) -> dict[str, Any]:
-        from smkit.backends.local.clarify import explain
+        from smkit.monitoring.engines.clarify import explain
 
         predict_fn, model = self._predictor_fn(analysis_cfg, plan)
         headers = analysis_cfg.model.label_headers
@@ -613,7 +610,11 @@ class LocalMonitoring:
     # -- executions ------------------------------------------------------------------------
     def _capture_lines(
         self, prefix: str, start: datetime, end: datetime, counts: dict[str, int]
-    ) -> Iterator[str]:
+    ) -> Iterator[Any]:
+        """Capture records in the window (parsed once, by the capture reader); a corrupt
+        line is passed on as text, for the analyzer to count and skip."""
+        from smkit.monitoring.engines.capture import CORRUPT, parse_capture_line
+
         store = self.store
         for obj in store.list(prefix):
             m = _HOUR_RE.search(obj.uri)
@@ -626,18 +627,17 @@ class LocalMonitoring:
                 if not line.strip():
                     continue
                 try:
-                    meta = json.loads(line).get("eventMetadata", {})
-                    when = _parse_time(meta.get("inferenceTime"))
-                    own = str(meta.get("inferenceId", "")).startswith(CLARIFY_INFERENCE_PREFIX)
-                except (json.JSONDecodeError, AttributeError):
+                    record = parse_capture_line(line)
+                except CORRUPT:
                     counts["corrupt"] = counts.get("corrupt", 0) + 1
                     yield line  # counted and skipped again by the reader
                     continue
-                if own:
+                if str(record.inference_id or "").startswith(CLARIFY_INFERENCE_PREFIX):
                     continue
+                when = _parse_time(record.inference_time)
                 if when is not None and not (start <= when < end):
                     continue
-                yield line
+                yield record
 
     def run_execution(
         self,
@@ -727,14 +727,10 @@ class LocalMonitoring:
         name: str,
         schedule: str,
     ) -> MonitoringExecution:
-        kind = sdata["MonitoringType"]
+        run = _EXECUTIONS.get(sdata["MonitoringType"])  # unknown type: a clear ConfigError
         counts: dict[str, int] = {}
         lines = self._capture_lines(sdata["CapturePrefix"], start, end, counts)  # streamed
-        if kind == "DataQuality":
-            return self._run_dq(sdata, folder, lines, name, schedule)
-        if kind == "ModelQuality":
-            return self._run_mq(sdata, folder, lines, name, schedule, start, end)
-        return self._run_clarify(sdata, folder, lines, name, schedule, plan)
+        return run(self, sdata, folder, lines, name, schedule, start, end, plan)
 
     def _no_data(
         self, sdata: dict[str, Any], folder: str, name: str, schedule: str, skipped: int
@@ -797,15 +793,24 @@ class LocalMonitoring:
         return out
 
     def _run_dq(
-        self, sdata: dict[str, Any], folder: str, lines: Iterable[str], name: str, schedule: str
+        self,
+        sdata: dict[str, Any],
+        folder: str,
+        lines: Iterable[Any],
+        name: str,
+        schedule: str,
+        start: datetime,
+        end: datetime,
+        plan: Any,
     ) -> MonitoringExecution:
-        from smkit.backends.local.monitor import (
+        from smkit.monitoring.engines.data_quality import (
             ReadStats,
             check_constraints,
             compute_statistics,
             drift_distances,
             feature_metrics,
             file_statistics,
+            rename_by_position,
         )
         from smkit.monitoring.files import read_constraints, read_statistics
         from smkit.monitoring.report import metric_records, metrics_csv
@@ -819,7 +824,7 @@ class LocalMonitoring:
         ]
         base_stats = read_statistics(self._json_get(baseline_cfg["StatisticsResource"]["S3Uri"]))
         constraints = read_constraints(self._json_get(baseline_cfg["ConstraintsResource"]["S3Uri"]))
-        _rename_by_position(stats, base_stats)
+        rename_by_position(stats, base_stats)
         violations = check_constraints(stats, constraints, base_stats)
         drift = drift_distances(base_stats, stats)
         emit = str(constraints.get("monitoring_config", {}).get("emit_metrics", "Enabled"))
@@ -876,13 +881,14 @@ class LocalMonitoring:
         self,
         sdata: dict[str, Any],
         folder: str,
-        lines: Iterable[str],
+        lines: Iterable[Any],
         name: str,
         schedule: str,
         start: datetime,
         end: datetime,
+        plan: Any,
     ) -> MonitoringExecution:
-        from smkit.backends.local.model_quality import (
+        from smkit.monitoring.engines.model_quality import (
             check_model_quality,
             merge_ground_truth,
             model_quality_statistics,
@@ -945,20 +951,22 @@ class LocalMonitoring:
         self,
         sdata: dict[str, Any],
         folder: str,
-        lines: Iterable[str],
+        lines: Iterable[Any],
         name: str,
         schedule: str,
+        start: datetime,
+        end: datetime,
         plan: Any,
     ) -> MonitoringExecution:
         import numpy as np
 
-        from smkit.backends.local.clarify import (
+        from smkit.monitoring.clarify import ExplainabilityAnalysisConfig
+        from smkit.monitoring.engines.capture import ReadStats, iter_capture_rows
+        from smkit.monitoring.engines.clarify import (
             analysis_document,
             attribution_drift,
             local_values_csv,
         )
-        from smkit.backends.local.monitor import ReadStats, iter_capture_rows
-        from smkit.monitoring.clarify import ExplainabilityAnalysisConfig
 
         cfg = sdata["MonitorConfig"]
         names = list(cfg["feature_names"])
@@ -997,7 +1005,7 @@ class LocalMonitoring:
             uri = s3uri.join(folder, "explanations_shap", "out.csv")
             self.store.put_bytes(uri, local_values_csv(result, names).encode())
             uris["local_shap_values"] = uri
-        from smkit.backends.local.clarify import ndcg
+        from smkit.monitoring.engines.clarify import ndcg
 
         base_labels = baseline.get("explanations", {}).get("kernel_shap", {})
         metrics = {
@@ -1061,6 +1069,24 @@ class LocalMonitoring:
         return out
 
 
+def _registries() -> tuple[Any, Any]:
+    from smkit.monitoring.engines.registry import MonitorRegistry
+
+    baselines: Any = MonitorRegistry("local baseline job")
+    baselines.register("data_quality", LocalMonitoring._dq_baseline)
+    baselines.register("model_quality", LocalMonitoring._mq_baseline)
+    baselines.register("model_explainability", LocalMonitoring._clarify_baseline)
+    executions: Any = MonitorRegistry("local monitoring execution")
+    executions.register("data_quality", LocalMonitoring._run_dq)
+    executions.register("model_quality", LocalMonitoring._run_mq)
+    executions.register("model_explainability", LocalMonitoring._run_clarify)
+    return baselines, executions
+
+
+#: Baseline jobs and executions by monitor kind; any other type is a clear ConfigError.
+_BASELINES, _EXECUTIONS = _registries()
+
+
 def _concat(parts: list[Path], tmp: Path) -> Path:
     if len(parts) == 1:
         return parts[0]
@@ -1104,14 +1130,6 @@ def _sniff_header(path: Path) -> bool:
     if any(_is_number(f) for f in first if f != ""):
         return False
     return second is None or any(_is_number(f) for f in second if f != "")
-
-
-def _rename_by_position(stats: dict[str, Any], baseline: dict[str, Any]) -> None:
-    names = [f["name"] for f in stats["features"]]
-    base = [f["name"] for f in baseline.get("features", [])]
-    if len(names) == len(base) and names != base and all(re.fullmatch(r"_c\d+", n) for n in names):
-        for f, new in zip(stats["features"], base):
-            f["name"] = new
 
 
 def _feature_rows(path: Path, data_cfg: Any, label: Any, header: Any) -> tuple[Any, list[str]]:

@@ -154,6 +154,8 @@ class DeequKLL:
                 raise AssertionError("KLL condense found no full level")
         incoming = x
         for h in range(levels):
+            if not len(incoming) and not events[h]:
+                continue  # nothing arrives and nothing leaves: the buffer stands
             buf = self._bufs[h]
             stream = np.concatenate([buf, incoming]) if len(buf) else incoming
             incoming = _compact_many(stream, events[h])
@@ -265,33 +267,41 @@ def bucket_counts(sorted_sketch: tuple[Any, Any], edges: list[float]) -> list[in
 
 
 def _compact_many(stream: Any, events: list[tuple[int, int, int]]) -> Any:
-    """Outputs of compactions ``(start, even_length, offset)`` over ``stream``, in order."""
+    """Outputs of compactions ``(start, even_length, offset)`` over ``stream``, in order.
+
+    All of them are one 2-D sort: row ``i`` holds event ``i``'s items, padded with NaN to
+    the longest (NaN sorts after every number in numpy as in Java's ``Double.compare``, so
+    the padding stays past each row's own items); row ``i`` then gives its ``even_i / 2``
+    items at ``offset_i, offset_i + 2, ...``.
+    """
     import numpy as np
 
+    events = [e for e in events if e[1]]
     if not events:
         return np.empty(0, dtype=np.float64)
-    sizes = [e[1] // 2 for e in events]
-    out = np.empty(sum(sizes), dtype=np.float64)
-    where = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    groups: dict[int, list[int]] = {}
-    for i, (_s, even, _o) in enumerate(events):
-        groups.setdefault(even, []).append(i)
-    for even, members in groups.items():
-        if even == 0:
-            continue
-        starts = np.array([events[i][0] for i in members], dtype=np.int64)
-        offsets = np.array([events[i][2] for i in members], dtype=np.int64)
-        block = stream[starts[:, None] + np.arange(even, dtype=np.int64)]
-        block.sort(axis=1)
-        _order_signed_zeros(block)
-        cols = offsets[:, None] + 2 * np.arange(even // 2, dtype=np.int64)
-        picked = np.take_along_axis(block, cols, axis=1)
-        if len(members) == len(events):  # one group: the rows are the events, in order
-            out[:] = picked.ravel()
-        else:
-            for row, i in enumerate(members):
-                out[where[i] : where[i + 1]] = picked[row]
-    return out
+    if len(events) == 1:  # one compaction: sort its slice
+        start, even, offset = events[0]
+        row = np.sort(stream[start : start + even])[None, :]
+        _order_signed_zeros(row)
+        return row[0, offset::2].copy()
+    starts = np.array([e[0] for e in events], dtype=np.int64)
+    evens = np.array([e[1] for e in events], dtype=np.int64)
+    offsets = np.array([e[2] for e in events], dtype=np.int64)
+    width = int(evens.max())
+    span = np.arange(width, dtype=np.int64)
+    if int(evens.min()) == width:  # the common case: equal lengths, no padding
+        block = stream[starts[:, None] + span]
+    else:
+        inside = span[None, :] < evens[:, None]
+        block = stream[np.where(inside, starts[:, None] + span, 0)]
+        block[~inside] = np.nan
+    block.sort(axis=1)
+    _order_signed_zeros(block)
+    half = np.arange(width // 2, dtype=np.int64)
+    picked = np.take_along_axis(block, offsets[:, None] + 2 * half, axis=1)
+    if int(evens.min()) == width:
+        return picked.ravel()
+    return picked[half[None, :] < (evens // 2)[:, None]]
 
 
 def _order_signed_zeros(block: Any) -> None:

@@ -491,8 +491,7 @@ def read_capture(store: Any, prefix: str) -> list[dict[str, Any]]:
     returns ``[{"time": iso, "event_id": ..., "probabilities": [...], "confidence": max}]``
     sorted by time; lines whose output is not a probability answer are skipped.
     """
-    import base64
-
+    from smkit.monitoring.engines.capture import iter_capture_records, payload_text
     from smkit.usecases.image_workflow.lambdas import probabilities_of
 
     rows: list[dict[str, Any]] = []
@@ -501,19 +500,13 @@ def read_capture(store: Any, prefix: str) -> list[dict[str, Any]]:
     for info in store.list(prefix):
         if not info.uri.endswith(".jsonl"):
             continue
-        for line in store.get_bytes(info.uri).decode("utf-8").splitlines():
-            if not line.strip():
-                continue
-            doc = json.loads(line)
-            output = (doc.get("captureData") or {}).get("endpointOutput") or {}
-            data = output.get("data", "")
-            if output.get("encoding") == "BASE64":
-                data = base64.b64decode(data).decode("utf-8", "replace")
+        lines = store.get_bytes(info.uri).decode("utf-8").splitlines()
+        for record in iter_capture_records(lines):
             try:
-                probs = probabilities_of(data)
-            except ValueError:
+                probs = probabilities_of(payload_text(record.output or {}))
+            except (ValueError, KeyError, TypeError):
                 continue
-            meta = doc.get("eventMetadata") or {}
+            meta = record.metadata
             rows.append(
                 {
                     "time": meta.get("inferenceTime"),

@@ -88,15 +88,16 @@ def labelled_capture(
     """
     import pandas as pd
 
+    from smkit.monitoring.engines.capture import iter_capture_records, payload_text
+
     rows: list[list[float]] = []
-    for line in capture_lines:
-        if not line.strip():
-            continue
-        record = json.loads(line)
-        inference_id = record.get("eventMetadata", {}).get("inferenceId", "")
+    for record in iter_capture_records(capture_lines):
+        inference_id = record.inference_id or ""
         if not inference_id.startswith(id_prefix) or inference_id not in labels:
             continue
-        text = record["captureData"]["endpointInput"]["data"].strip()
+        if record.input is None:
+            continue
+        text = payload_text(record.input).strip()
         values = [float(v) for v in text.split(",")]
         if len(values) != len(feature_names):
             continue
