@@ -33,22 +33,30 @@ def _config(moto, body):
 
 @pytest.fixture
 def with_role(aws_backend):
-    """The test role exists in moto's IAM (Lambda's CreateFunction checks it)."""
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    aws_backend.call(
-        "iam",
-        "CreateRole",
-        {"RoleName": "SmkitTestRole", "AssumeRolePolicyDocument": json.dumps(policy)},
-    )
+    """The three test roles exist in moto's IAM, each trusted by its own service (Lambda's
+    CreateFunction checks that its role exists)."""
+    from smkit.testing.fixtures import TEST_LAMBDA_ROLE, TEST_ROLE, TEST_STATES_ROLE
+
+    for arn, service in (
+        (TEST_ROLE, "sagemaker"),
+        (TEST_LAMBDA_ROLE, "lambda"),
+        (TEST_STATES_ROLE, "states"),
+    ):
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"{service}.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        aws_backend.call(
+            "iam",
+            "CreateRole",
+            {"RoleName": arn.rsplit("/", 1)[-1], "AssumeRolePolicyDocument": json.dumps(policy)},
+        )
     return aws_backend
 
 
@@ -172,3 +180,71 @@ def test_plan_mode_records_requests():
     assert execution.status == "RUNNING"
     create = backend.plan()[0].params
     assert create["Code"]["ZipFile"] == ECHO.package()
+
+
+def test_functions_and_state_machine_get_their_own_roles(with_role):
+    from smkit.testing.fixtures import TEST_LAMBDA_ROLE, TEST_STATES_ROLE
+
+    aws_backend = with_role
+    wf = Workflow("roles", Task.lambda_("Direct", ECHO) >> Pass("Done"))
+    arn = aws_backend.deploy_workflow(wf)
+    fn = aws_backend.call("lambda", "GetFunction", {"FunctionName": "echo"})
+    assert fn["Configuration"]["Role"] == TEST_LAMBDA_ROLE
+    sm = aws_backend.call("stepfunctions", "DescribeStateMachine", {"stateMachineArn": arn})
+    assert sm["roleArn"] == TEST_STATES_ROLE
+
+
+def test_plan_mode_uses_placeholder_service_roles_not_the_sagemaker_role():
+    from smkit.backends.aws import AwsBackend
+
+    sm_role = "arn:aws:iam::123456789012:role/sm"
+    backend = AwsBackend(plan=True, region="eu-west-1", role=sm_role)
+    backend.run_workflow(Workflow("placeholders", Task.lambda_("Direct", ECHO)), {})
+    create_fn, create_sm = backend.plan()[0].params, backend.plan()[1].params
+    assert create_fn["Role"] == "arn:aws:iam::123456789012:role/smkit-lambda"
+    assert create_sm["roleArn"] == "arn:aws:iam::123456789012:role/smkit-states"
+    assert sm_role not in (create_fn["Role"], create_sm["roleArn"])
+
+
+def test_real_run_without_lambda_role_is_a_clear_error(monkeypatch):
+    from smkit.backends.aws import AwsBackend
+    from smkit.errors import ConfigError
+
+    for var in ("SMKIT_LAMBDA_ROLE", "SMKIT_STATES_ROLE"):
+        monkeypatch.delenv(var, raising=False)
+    backend = AwsBackend(region="us-east-1", role="arn:aws:iam::123456789012:role/sm")
+    with pytest.raises(ConfigError, match="lambda") as info:
+        _ = backend.lambda_role
+    assert "--lambda-role" in str(info.value.hint)
+    with pytest.raises(ConfigError, match="states"):
+        _ = backend.states_role
+    monkeypatch.setenv("SMKIT_STATES_ROLE", "arn:aws:iam::123456789012:role/sfn")
+    assert AwsBackend(region="us-east-1").states_role.endswith("role/sfn")
+
+
+def test_cli_passes_the_three_roles():
+    import argparse
+
+    from smkit.commands._common import add_backend_args, session_from_args
+
+    parser = argparse.ArgumentParser()
+    add_backend_args(parser)
+    args = parser.parse_args(
+        [
+            "--backend",
+            "aws",
+            "--plan",
+            "--role",
+            "arn:aws:iam::1:role/a",
+            "--lambda-role",
+            "arn:aws:iam::1:role/b",
+            "--states-role",
+            "arn:aws:iam::1:role/c",
+        ]
+    )
+    backend = session_from_args(args).backend
+    assert (backend.role, backend.lambda_role, backend.states_role) == (
+        "arn:aws:iam::1:role/a",
+        "arn:aws:iam::1:role/b",
+        "arn:aws:iam::1:role/c",
+    )

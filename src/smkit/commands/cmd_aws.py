@@ -6,7 +6,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from smkit.commands._common import example, parse_pairs, print_json
+from smkit.commands._common import add_role_args, example, parse_pairs, print_json
 
 ORDER = 80
 
@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pol.add_argument("--full", action="store_true", help="plan the full run, not --quick")
     pol.add_argument("--region", default=None, help="region for the ARNs (default us-east-1)")
     pol.add_argument("--account", default=None, help="account id for the ARNs")
-    pol.add_argument("--role", default=None, help="execution role ARN")
+    add_role_args(pol)
     pol.add_argument("--bucket", default=None, help="bucket the use case writes to")
     pol.set_defaults(func=_policy)
     aws.set_defaults(func=lambda a: (aws.print_help(), 2)[1])
@@ -60,8 +60,9 @@ def _policy(args: argparse.Namespace) -> int:
     config = build_config(usecase, parse_pairs(args.settings), quick=not args.full)
     region = args.region or "us-east-1"
     options = {"plan": True, "region": region}
-    if args.role:
-        options["role"] = args.role
+    for key in ("role", "lambda_role", "states_role"):
+        if getattr(args, key, None):
+            options[key] = getattr(args, key)
     if args.bucket:
         options["bucket"] = args.bucket
     session = Session("aws", **options)

@@ -9,6 +9,9 @@ Configuration, each by argument first, then environment:
 - ``region``: ``AWS_REGION`` / ``AWS_DEFAULT_REGION`` / the profile's region;
 - ``profile``: ``AWS_PROFILE``;
 - ``role``: the SageMaker execution role ARN, ``SMKIT_ROLE``;
+- ``lambda_role``: the execution role of the Lambda functions, ``SMKIT_LAMBDA_ROLE``;
+- ``states_role``: the role Step Functions assumes to run state machines,
+  ``SMKIT_STATES_ROLE``;
 - ``bucket``: the default bucket, ``SMKIT_BUCKET`` (else ``sagemaker-<region>-<account>``);
 - ``endpoint_url``: send everything to one URL (moto server, LocalStack),
   ``SMKIT_AWS_ENDPOINT_URL``.
@@ -43,7 +46,11 @@ class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
     Args:
         region: AWS region.
         profile: Named AWS profile.
-        role: SageMaker execution role ARN.
+        role: SageMaker execution role ARN (trusted by ``sagemaker.amazonaws.com``).
+        lambda_role: Execution role of the Lambda functions (trusted by
+            ``lambda.amazonaws.com``); a SageMaker role cannot be assumed by Lambda, so it is
+            never used as a fallback.
+        states_role: Role of the state machines (trusted by ``states.amazonaws.com``).
         bucket: Default S3 bucket for artifacts.
         endpoint_url: Override for every service endpoint.
         plan: Record and validate requests without sending them.
@@ -68,6 +75,8 @@ class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
         region: str | None = None,
         profile: str | None = None,
         role: str | None = None,
+        lambda_role: str | None = None,
+        states_role: str | None = None,
         bucket: str | None = None,
         endpoint_url: str | None = None,
         plan: bool = False,
@@ -81,6 +90,8 @@ class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
         )
         self.plan_mode = plan
         self._role = role or os.environ.get("SMKIT_ROLE")
+        self._lambda_role = lambda_role or os.environ.get("SMKIT_LAMBDA_ROLE")
+        self._states_role = states_role or os.environ.get("SMKIT_STATES_ROLE")
         self._bucket = bucket or os.environ.get("SMKIT_BUCKET")
         self.store = S3Store(self.requester)
         self.catalog = SageMakerCatalog(self.requester)
@@ -112,6 +123,37 @@ class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
         raise ConfigError(
             "no SageMaker execution role configured",
             hint="pass role='arn:aws:iam::<account>:role/<name>' or set SMKIT_ROLE",
+        )
+
+    @property
+    def lambda_role(self) -> str:
+        """The Lambda functions' execution role ARN (a placeholder while planning).
+
+        Raises:
+            ConfigError: none configured on a real run (the SageMaker role is not a fallback:
+                Lambda cannot assume a role trusted only by SageMaker).
+        """
+        return self._service_role(self._lambda_role, "lambda", "lambda_role", "--lambda-role")
+
+    @property
+    def states_role(self) -> str:
+        """The role Step Functions assumes (a placeholder while planning).
+
+        Raises:
+            ConfigError: none configured on a real run.
+        """
+        return self._service_role(self._states_role, "states", "states_role", "--states-role")
+
+    def _service_role(self, value: str | None, service: str, option: str, flag: str) -> str:
+        if value:
+            return value
+        if self.plan_mode:
+            return f"arn:aws:iam::{PLAN_ACCOUNT}:role/smkit-{service}"
+        env = f"SMKIT_{option.upper()}"
+        raise ConfigError(
+            f"no {service} role configured (a role {service}.amazonaws.com can assume)",
+            hint=f"pass {option}='arn:aws:iam::<account>:role/<name>' (CLI {flag}) or set "
+            f"{env}; `smkit aws policy` prints its trust and permission policies",
         )
 
     @property

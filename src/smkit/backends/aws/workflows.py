@@ -37,13 +37,21 @@ class AwsWorkflows:
     region: str
     account: str
     role: str
+    lambda_role: str
+    states_role: str
     plan_mode: bool
 
     # -- Lambda ---------------------------------------------------------------------------------
     def deploy_function(self, spec: Any, *, role_arn: str | None = None) -> str:
-        """Create (or update) the Lambda function of ``spec``; returns its ARN."""
+        """Create (or update) the Lambda function of ``spec``; returns its ARN.
+
+        Args:
+            spec: The :class:`~smkit.workflow.LambdaSpec`.
+            role_arn: The function's execution role (default: the backend's ``lambda_role``;
+                never the SageMaker role, which Lambda cannot assume).
+        """
         zip_bytes = spec.package()
-        role = role_arn or self.role
+        role = role_arn or self.lambda_role
         params: dict[str, Any] = {
             "FunctionName": spec.function_name,
             "Runtime": spec.runtime,
@@ -94,8 +102,9 @@ class AwsWorkflows:
 
         Args:
             workflow: The :class:`~smkit.workflow.Workflow`.
-            role_arn: Role Step Functions assumes (default: the backend's role).
-            lambda_role_arn: Execution role of the functions (default: the backend's role).
+            role_arn: Role Step Functions assumes (default: the backend's ``states_role``).
+            lambda_role_arn: Execution role of the functions (default: the backend's
+                ``lambda_role``).
             handlers: Extra LambdaSpecs by function name (plain callables are refused:
                 AWS needs a packaged function).
         """
@@ -113,7 +122,7 @@ class AwsWorkflows:
         for spec in specs.values():
             self.deploy_function(spec, role_arn=lambda_role_arn)
         definition = self._definition(workflow)
-        role = role_arn or self.role
+        role = role_arn or self.states_role
         arn = f"arn:aws:states:{self.region}:{self.account}:stateMachine:{workflow.name}"
         try:
             response = self.call(
