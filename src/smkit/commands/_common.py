@@ -39,6 +39,13 @@ def add_backend_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--region", help="aws: region")
     add_role_args(g)
     g.add_argument("--bucket", help="aws: default bucket")
+    g.add_argument(
+        "--debugger",
+        action="store_true",
+        default=None,
+        help="aws: send SageMaker Debugger rules and the profiler with training jobs "
+        "(opt-in, default off: Debugger is closed to new customers)",
+    )
     g.add_argument("--endpoint-url", help="aws: send requests to this URL (moto, LocalStack)")
 
 
@@ -69,6 +76,8 @@ def session_from_args(args: argparse.Namespace) -> Any:
         value = getattr(args, key, None)
         if value:
             options[key] = value
+    if getattr(args, "debugger", None):
+        options["debugger"] = True
     if getattr(args, "plan", False):
         if name != "aws":
             raise ConfigError("--plan needs the aws backend", hint="add --backend aws")

@@ -54,6 +54,9 @@ class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
         bucket: Default S3 bucket for artifacts.
         endpoint_url: Override for every service endpoint.
         plan: Record and validate requests without sending them.
+        debugger: Send SageMaker Debugger rules and the profiler with training jobs (default
+            off: Debugger is closed to new customers, so it is opt-in on AWS; else
+            ``SMKIT_AWS_DEBUGGER=1``).
         **options: Ignored options meant for other backends (e.g. ``root``).
     """
 
@@ -80,6 +83,7 @@ class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
         bucket: str | None = None,
         endpoint_url: str | None = None,
         plan: bool = False,
+        debugger: bool | None = None,
         **options: Any,
     ) -> None:
         self.requester = Requester(
@@ -89,6 +93,9 @@ class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
             plan=plan,
         )
         self.plan_mode = plan
+        if debugger is None:
+            debugger = os.environ.get("SMKIT_AWS_DEBUGGER", "").lower() in ("1", "true", "yes")
+        self.debugger = bool(debugger)
         self._role = role or os.environ.get("SMKIT_ROLE")
         self._lambda_role = lambda_role or os.environ.get("SMKIT_LAMBDA_ROLE")
         self._states_role = states_role or os.environ.get("SMKIT_STATES_ROLE")

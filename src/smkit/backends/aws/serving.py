@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from smkit import sagemaker_api as api
 from smkit.errors import (
     AwsError,
     ConfigError,
@@ -121,18 +122,13 @@ class AwsServing:
             self.region,
             instance_type,
         )
-        container: dict[str, Any] = {
-            "Image": image,
-            "ModelDataUrl": self._model_data_uri(model_name, mspec.model_data),
-        }
-        if env:
-            container["Environment"] = env
-        return {
-            "ModelName": model_name,
-            "PrimaryContainer": container,
-            "ExecutionRoleArn": self.role,
-            **_isolation(mspec),
-        }
+        return api.create_model(
+            model_name,
+            api.container(image, self._model_data_uri(model_name, mspec.model_data), env),
+            self.role,
+            vpc_config=getattr(mspec, "vpc_config", None),
+            network_isolation=bool(getattr(mspec, "enable_network_isolation", False)),
+        )
 
     def pipeline_model_request(
         self, mspecs: list[Any], model_name: str, instance_type: str
@@ -149,13 +145,13 @@ class AwsServing:
             container = req["PrimaryContainer"]
             uploaded.setdefault(mspec.model_data, container["ModelDataUrl"])
             containers.append(container)
-        return {
-            "ModelName": model_name,
-            "Containers": containers,
-            "InferenceExecutionConfig": {"Mode": "Serial"},
-            "ExecutionRoleArn": self.role,
-            **_isolation(mspecs[0]),
-        }
+        return api.create_pipeline_model(
+            model_name,
+            containers,
+            self.role,
+            vpc_config=getattr(mspecs[0], "vpc_config", None),
+            network_isolation=bool(getattr(mspecs[0], "enable_network_isolation", False)),
+        )
 
     def deploy(self, model: Any, spec: Any, *, wait: bool = True) -> Any:
         """CreateModel, CreateEndpointConfig, CreateEndpoint; then wait for InService.
@@ -189,28 +185,25 @@ class AwsServing:
             else self.model_request(mspec, model_name, spec.instance_type)
         )
         self.call("sagemaker", "CreateModel", request, resource=model_name)
-        config: dict[str, Any] = {
-            "EndpointConfigName": spec.config_name,
-            "ProductionVariants": [
-                {
-                    "VariantName": spec.variant,
-                    "ModelName": model_name,
-                    "InitialInstanceCount": spec.instance_count,
-                    "InstanceType": spec.instance_type,
-                    "InitialVariantWeight": 1.0,
-                }
-            ],
-        }
+        capture = None
         if spec.data_capture is not None:
             dest = spec.data_capture.destination or f"s3://{self.bucket}/data-capture"
-            config["DataCaptureConfig"] = spec.data_capture.to_request(dest.rstrip("/"))
-        if spec.kms_key:
-            config["KmsKeyId"] = spec.kms_key
+            capture = api.data_capture_config(spec.data_capture, dest)
+        config = api.create_endpoint_config(
+            spec.config_name,
+            [
+                api.production_variant(
+                    spec.variant, model_name, spec.instance_count, spec.instance_type
+                )
+            ],
+            data_capture=capture,
+            kms_key=spec.kms_key,
+        )
         self.call("sagemaker", "CreateEndpointConfig", config, resource=spec.config_name)
         self.call(
             "sagemaker",
             "CreateEndpoint",
-            {"EndpointName": spec.name, "EndpointConfigName": spec.config_name},
+            api.create_endpoint(spec.name, spec.config_name),
             resource=spec.name,
         )
         endpoint = Endpoint(self, spec.name)
@@ -395,13 +388,3 @@ class AwsServing:
                 self.call("sagemaker", "DeleteModel", {"ModelName": m}, resource=m)
             except ResourceNotFoundError:
                 pass
-
-
-def _isolation(mspec: Any) -> dict[str, Any]:
-    """CreateModel's ``VpcConfig`` and ``EnableNetworkIsolation`` of a ModelSpec."""
-    out: dict[str, Any] = {}
-    if getattr(mspec, "vpc_config", None) is not None:
-        out["VpcConfig"] = mspec.vpc_config.to_request()
-    if getattr(mspec, "enable_network_isolation", False):
-        out["EnableNetworkIsolation"] = True
-    return out
