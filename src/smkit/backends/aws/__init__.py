@@ -12,13 +12,15 @@ Configuration, each by argument first, then environment:
 - ``lambda_role``: the execution role of the Lambda functions, ``SMKIT_LAMBDA_ROLE``;
 - ``states_role``: the role Step Functions assumes to run state machines,
   ``SMKIT_STATES_ROLE``;
-- ``bucket``: the default bucket, ``SMKIT_BUCKET`` (else ``sagemaker-<region>-<account>``);
+- ``bucket``: the default bucket, ``SMKIT_BUCKET`` (else ``sagemaker-<region>-<account>``),
+  created on a real run when missing (as the SDK does);
 - ``endpoint_url``: send everything to one URL (moto server, LocalStack),
   ``SMKIT_AWS_ENDPOINT_URL``.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -33,6 +35,8 @@ from smkit.backends.aws.workflows import AwsWorkflows
 from smkit.errors import ConfigError
 
 __all__ = ["PLAN_ACCOUNT", "AwsBackend"]
+
+_log = logging.getLogger(__name__)
 
 #: Account id used in ARNs built while planning (nothing is sent, so none is known).
 PLAN_ACCOUNT = "123456789012"
@@ -100,6 +104,7 @@ class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
         self._lambda_role = lambda_role or os.environ.get("SMKIT_LAMBDA_ROLE")
         self._states_role = states_role or os.environ.get("SMKIT_STATES_ROLE")
         self._bucket = bucket or os.environ.get("SMKIT_BUCKET")
+        self._bucket_ready = False
         self.store = S3Store(self.requester)
         self.catalog = SageMakerCatalog(self.requester)
         self.options = options
@@ -165,10 +170,30 @@ class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
 
     @property
     def bucket(self) -> str:
-        """The default bucket (``sagemaker-<region>-<account>`` unless configured)."""
+        """The default bucket (``sagemaker-<region>-<account>`` unless configured).
+
+        On a real run it is created when missing, the first time it is needed (as the
+        SageMaker SDK does for its default bucket), locked down by
+        :meth:`~smkit.backends.aws.store.S3Store.ensure_bucket`. Planning sends nothing.
+        """
         if not self._bucket:
             self._bucket = f"sagemaker-{self.region}-{self.account}"
+        if not self.plan_mode and not self._bucket_ready:
+            self._ensure_default_bucket(self._bucket)
         return self._bucket
+
+    def _ensure_default_bucket(self, bucket: str) -> None:
+        from smkit.errors import AwsError
+
+        try:
+            self.store.ensure_bucket(bucket)
+        except AwsError as exc:
+            if exc.context.get("code") not in ("403", "AccessDenied", "Forbidden"):
+                raise
+            # HeadBucket is refused without s3:ListBucket on it: the bucket exists (S3
+            # answers 404 otherwise) and object-level access may still be granted
+            _log.warning("bucket %s: HeadBucket refused (%s); using it as is", bucket, exc)
+        self._bucket_ready = True
 
     def supports(self, capability: Capability | str) -> bool:
         """Whether this backend offers ``capability`` ([Capability][smkit.backends.Capability])."""
