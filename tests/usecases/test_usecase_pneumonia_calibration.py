@@ -141,8 +141,13 @@ def test_plan_deploys_a_two_container_serial_pipeline(tmp_path: Path) -> None:
     assert first["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
     assert first["Environment"]["CALIBRATOR"] == "off"
     assert second["Environment"]["SAGEMAKER_PROGRAM"] == "calibrator_inference.py"
-    assert first["ModelDataUrl"] == second["ModelDataUrl"]
-    assert first["ModelDataUrl"].endswith(f"{job['TrainingJobName']}/output/model.tar.gz")
+    # each PyTorch container is repacked with its own code/ (as the SDK does): the trained
+    # model.tar.gz is read, and one model.tar.gz per container is uploaded
+    for i, container in enumerate((first, second), start=1):
+        assert container["ModelDataUrl"].endswith(f"/container-{i}/model.tar.gz")
+        assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
+    gets = [r["params"]["Key"] for r in plan if r["operation"] == "GetObject"]
+    assert f"{job['TrainingJobName']}/output/model.tar.gz" in gets
     report = json.loads((out / "report.json").read_text())
     assert "serial inference pipeline" in report["details"]["deployment"]
 

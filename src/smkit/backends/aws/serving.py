@@ -103,9 +103,93 @@ class AwsServing:
         self.store.put_file(uri, path)
         return uri
 
+    def _code_members(self, mspec: Any) -> list[tuple[str, bytes]]:
+        """``(path under code/, bytes)`` of a model's inference code: the ``source_dir``
+        (a directory, or an ``s3://`` ``sourcedir.tar.gz``) or, without one, the entry point
+        file alone (as the SDK does)."""
+        source = mspec.source_dir
+        if source and source.startswith("s3://"):
+            with tarfile.open(fileobj=io.BytesIO(self.store.get_bytes(source)), mode="r:gz") as tar:
+                return [
+                    (m.name, tar.extractfile(m).read())  # type: ignore[union-attr]
+                    for m in tar.getmembers()
+                    if m.isfile()
+                ]
+        if source:
+            src = Path(source)
+            if not src.is_dir():
+                raise SourceNotFoundError(f"source_dir {source!r} is not a directory")
+            return [
+                (p.relative_to(src).as_posix(), p.read_bytes())
+                for p in sorted(src.rglob("*"))
+                if p.is_file() and "__pycache__" not in p.parts
+            ]
+        entry = Path(mspec.entry_point)
+        if not entry.is_file():
+            raise SourceNotFoundError(f"entry_point {mspec.entry_point!r} does not exist")
+        return [(entry.name, entry.read_bytes())]
+
+    def _repack(self, model_name: str, mspec: Any) -> str:
+        """``model.tar.gz`` with the inference code under ``code/`` (what the SDK's
+        ``PyTorchModel`` uploads: the PyTorch serving toolkit loads user code only from
+        ``/opt/ml/model/code`` and ignores an S3 ``SAGEMAKER_SUBMIT_DIRECTORY``); uploaded to
+        ``s3://<bucket>/<model>/model.tar.gz``. Returns its URI."""
+        from smkit.errors import ResourceNotFoundError
+
+        data = mspec.model_data
+        original = b""
+        if data.startswith("s3://"):
+            try:
+                original = self.store.get_bytes(data)
+            except ResourceNotFoundError:
+                if not self.plan_mode:
+                    raise
+        else:
+            path = Path(data)
+            if not path.is_file():
+                raise SourceNotFoundError(f"model artifact {data!r} does not exist")
+            original = path.read_bytes()
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as out:
+            if original:
+                with tarfile.open(fileobj=io.BytesIO(original), mode="r:*") as tar:
+                    for member in tar.getmembers():
+                        if member.name.lstrip("./").split("/")[0] == "code":
+                            continue  # replaced by the spec's code
+                        body = tar.extractfile(member) if member.isfile() else None
+                        out.addfile(member, body)
+            for rel, body in self._code_members(mspec):
+                info = tarfile.TarInfo(f"code/{rel}")
+                info.size = len(body)
+                info.mode = 0o644
+                out.addfile(info, io.BytesIO(body))
+        uri = f"s3://{self.bucket}/{model_name}/model.tar.gz"
+        self.store.put_bytes(uri, buf.getvalue(), content_type="application/gzip")
+        return uri
+
     def model_request(self, mspec: Any, model_name: str, instance_type: str) -> dict[str, Any]:
-        """The CreateModel request for a :class:`~smkit.serving.ModelSpec`."""
+        """The CreateModel request for a :class:`~smkit.serving.ModelSpec`.
+
+        A PyTorch model with an entry point is repacked as the SDK does: ``model.tar.gz``
+        gets ``code/`` (the inference script, its ``source_dir`` with any
+        ``requirements.txt``), and ``SAGEMAKER_SUBMIT_DIRECTORY`` is ``/opt/ml/model/code``.
+        """
         env = dict(mspec.env)
+        if mspec.entry_point and mspec.framework == "pytorch":
+            env.setdefault("SAGEMAKER_PROGRAM", Path(mspec.entry_point).name)
+            env.setdefault("SAGEMAKER_SUBMIT_DIRECTORY", "/opt/ml/model/code")
+            env.setdefault("SAGEMAKER_CONTAINER_LOG_LEVEL", "20")
+            env.setdefault("SAGEMAKER_REGION", self.region)
+            image = mspec.image_uri or default_image_uri(
+                mspec.framework, mspec.framework_version, self.region, instance_type
+            )
+            return api.create_model(
+                model_name,
+                api.container(image, self._repack(model_name, mspec), env),
+                self.role,
+                vpc_config=getattr(mspec, "vpc_config", None),
+                network_isolation=bool(getattr(mspec, "enable_network_isolation", False)),
+            )
         if mspec.entry_point:
             env.setdefault("SAGEMAKER_PROGRAM", Path(mspec.entry_point).name)
             source = mspec.source_dir or str(Path(mspec.entry_point).resolve().parent)
