@@ -58,6 +58,8 @@ class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
         bucket: Default S3 bucket for artifacts.
         endpoint_url: Override for every service endpoint.
         plan: Record and validate requests without sending them.
+        account: Account id used in the ARNs built while planning (default
+            ``PLAN_ACCOUNT``); a real run asks STS.
         debugger: Send SageMaker Debugger rules and the profiler with training jobs (default
             off: Debugger is closed to new customers, so it is opt-in on AWS; else
             ``SMKIT_AWS_DEBUGGER=1``).
@@ -87,6 +89,7 @@ class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
         bucket: str | None = None,
         endpoint_url: str | None = None,
         plan: bool = False,
+        account: str | None = None,
         debugger: bool | None = None,
         **options: Any,
     ) -> None:
@@ -97,6 +100,7 @@ class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
             plan=plan,
         )
         self.plan_mode = plan
+        self._plan_account = str(account) if account else PLAN_ACCOUNT
         if debugger is None:
             debugger = os.environ.get("SMKIT_AWS_DEBUGGER", "").lower() in ("1", "true", "yes")
         self.debugger = bool(debugger)
@@ -119,9 +123,10 @@ class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
 
     @property
     def account(self) -> str:
-        """The caller's account id (``PLAN_ACCOUNT`` while planning)."""
+        """The caller's account id (the ``account`` option or ``PLAN_ACCOUNT`` while
+        planning)."""
         if self.plan_mode:
-            return PLAN_ACCOUNT
+            return self._plan_account
         ident = self.requester.call("sts", "GetCallerIdentity")
         return str(ident["Account"])
 
@@ -131,7 +136,7 @@ class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
         if self._role:
             return self._role
         if self.plan_mode:
-            return f"arn:aws:iam::{PLAN_ACCOUNT}:role/SmkitSageMakerExecutionRole"
+            return f"arn:aws:iam::{self.account}:role/SmkitSageMakerExecutionRole"
         raise ConfigError(
             "no SageMaker execution role configured",
             hint="pass role='arn:aws:iam::<account>:role/<name>' or set SMKIT_ROLE",
@@ -160,7 +165,7 @@ class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
         if value:
             return value
         if self.plan_mode:
-            return f"arn:aws:iam::{PLAN_ACCOUNT}:role/smkit-{service}"
+            return f"arn:aws:iam::{self.account}:role/smkit-{service}"
         env = f"SMKIT_{option.upper()}"
         raise ConfigError(
             f"no {service} role configured (a role {service}.amazonaws.com can assume)",
