@@ -110,7 +110,8 @@ def test_stubbed_schedule_creation_and_capture_check(monkeypatch):
 
     for key, value in FAKE_CREDENTIALS.items():
         monkeypatch.setenv(key, value)
-    backend = AwsBackend(region="us-east-1", bucket="bkt", role=ROLE)
+    # only SageMaker is stubbed: no S3 behind it to create the bucket in
+    backend = AwsBackend(region="us-east-1", bucket="bkt", role=ROLE, create_bucket=False)
     client = backend.requester.client("sagemaker")
     plan = MonitorPlan("churn").data_quality(baseline="s3://bkt/train.csv").schedule("daily")
     with Stubber(client) as stub:

@@ -159,18 +159,24 @@ def endpoint_input(
 
 
 def monitoring_outputs(reports: str) -> dict[str, Any]:
-    """``*JobOutputConfig`` writing the reports to ``reports``."""
+    """``*JobOutputConfig`` writing the reports to ``reports`` (``Continuous`` upload, the
+    SDK's ``MonitoringOutput`` default)."""
     return {
         "MonitoringOutputs": [
             {
                 "S3Output": {
                     "S3Uri": reports,
                     "LocalPath": PROCESSING_OUTPUT,
-                    "S3UploadMode": "EndOfJob",
+                    "S3UploadMode": "Continuous",
                 }
             }
         ]
     }
+
+
+#: The monitoring job's environment (the SDK's ``enable_cloudwatch_metrics=True`` default of
+#: ``create_monitoring_schedule``).
+MONITOR_ENVIRONMENT = {"publish_cloudwatch_metrics": "Enabled"}
 
 
 def _definition(
@@ -220,7 +226,7 @@ def data_quality_job_definition(
             "ConstraintsResource": {"S3Uri": constraints_uri},
             "StatisticsResource": {"S3Uri": statistics_uri},
         },
-        app={"ImageUri": image},
+        app={"ImageUri": image, "Environment": dict(MONITOR_ENVIRONMENT)},
         job_input={"EndpointInput": endpoint_input(endpoint_name)},
         reports=reports,
         resources=resources,
@@ -256,7 +262,11 @@ def model_quality_job_definition(
             "BaseliningJobName": baseline_job,
             "ConstraintsResource": {"S3Uri": constraints_uri},
         },
-        app={"ImageUri": image, "ProblemType": cfg.problem_type},
+        app={
+            "ImageUri": image,
+            "ProblemType": cfg.problem_type,
+            "Environment": dict(MONITOR_ENVIRONMENT),
+        },
         job_input={
             "EndpointInput": endpoint_input(endpoint_name, **extra),
             "GroundTruthS3Input": {"S3Uri": cfg.ground_truth},
@@ -312,7 +322,7 @@ def model_explainability_job_definition(
             "BaseliningJobName": baseline_job,
             "ConstraintsResource": {"S3Uri": analysis_uri},
         },
-        app={"ImageUri": image, "ConfigUri": config_uri},
+        app={"ImageUri": image, "ConfigUri": config_uri, "Environment": dict(MONITOR_ENVIRONMENT)},
         job_input={"EndpointInput": endpoint_input(endpoint_name)},
         reports=reports,
         resources=resources,

@@ -60,6 +60,8 @@ class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
         plan: Record and validate requests without sending them.
         account: Account id used in the ARNs built while planning (default
             ``PLAN_ACCOUNT``); a real run asks STS.
+        create_bucket: Create the default bucket on a real run when it is missing (as the
+            SDK does); ``False`` uses it as given.
         debugger: Send SageMaker Debugger rules and the profiler with training jobs (default
             off: Debugger is closed to new customers, so it is opt-in on AWS; else
             ``SMKIT_AWS_DEBUGGER=1``).
@@ -91,6 +93,7 @@ class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
         plan: bool = False,
         account: str | None = None,
         debugger: bool | None = None,
+        create_bucket: bool = True,
         **options: Any,
     ) -> None:
         self.requester = Requester(
@@ -108,7 +111,7 @@ class AwsBackend(AwsTraining, AwsServing, AwsMonitoring, AwsWorkflows):
         self._lambda_role = lambda_role or os.environ.get("SMKIT_LAMBDA_ROLE")
         self._states_role = states_role or os.environ.get("SMKIT_STATES_ROLE")
         self._bucket = bucket or os.environ.get("SMKIT_BUCKET")
-        self._bucket_ready = False
+        self._bucket_ready = not create_bucket
         self.store = S3Store(self.requester)
         self.catalog = SageMakerCatalog(self.requester)
         self.options = options

@@ -351,7 +351,7 @@ class AwsMonitoring:
             role=role,
             inputs=inputs,
             output_uri=base,
-            environment=env,
+            environment=env or None,
             output_name=output_name,
         )
         self.call(
