@@ -74,6 +74,9 @@ class Recorder:
                 return http, {"ETag": '"stub"'}
             if op in ("HeadObject",):
                 return http, {"ContentLength": len(MODEL_TAR), "ETag": '"stub"'}
+            if op == "GetObject" and str(params.get("url_path", "")).endswith(".json"):
+                data = b"{}"  # a statistics / constraints file the SDK reads back
+                return http, {"Body": StreamingBody(io.BytesIO(data), len(data))}
             if op == "GetObject":
                 return http, {
                     "Body": StreamingBody(io.BytesIO(MODEL_TAR), len(MODEL_TAR)),
@@ -164,6 +167,61 @@ def scenario_sklearn(session: Any, root: Path) -> None:
         disable_profiler=True,
     )
     est.fit({"train": f"s3://{BUCKET}/data/train/"}, wait=False, job_name="sdk-sklearn-1")
+
+
+def scenario_tuning(session: Any, root: Path) -> None:
+    from sagemaker import image_uris
+    from sagemaker.estimator import Estimator
+    from sagemaker.inputs import TrainingInput
+    from sagemaker.tuner import ContinuousParameter, HyperparameterTuner, IntegerParameter
+
+    est = Estimator(
+        image_uri=image_uris.retrieve("xgboost", REGION, "1.7-1"),
+        role=ROLE,
+        instance_count=1,
+        instance_type="ml.m5.xlarge",
+        output_path=f"s3://{BUCKET}/out/",
+        hyperparameters={"num_round": 50, "objective": "reg:squarederror"},
+        sagemaker_session=session,
+        disable_profiler=True,
+    )
+    tuner = HyperparameterTuner(
+        est,
+        objective_metric_name="validation:rmse",
+        objective_type="Minimize",
+        hyperparameter_ranges={
+            "max_depth": IntegerParameter(2, 8),
+            "eta": ContinuousParameter(0.01, 0.3, scaling_type="Logarithmic"),
+        },
+        strategy="Bayesian",
+        max_jobs=4,
+        max_parallel_jobs=2,
+    )
+    tuner.fit(
+        {
+            "train": TrainingInput(f"s3://{BUCKET}/data/train/", content_type="text/csv"),
+            "validation": TrainingInput(f"s3://{BUCKET}/data/validation/", content_type="text/csv"),
+        },
+        job_name="sdk-tune-1",
+        wait=False,
+    )
+
+
+def scenario_data_quality_schedule(session: Any, root: Path) -> None:
+    from sagemaker.model_monitor import DefaultModelMonitor
+
+    monitor = DefaultModelMonitor(
+        role=ROLE, instance_count=1, instance_type="ml.m5.xlarge", volume_size_in_gb=20,
+        max_runtime_in_seconds=3600, sagemaker_session=session,
+    )  # fmt: skip
+    monitor.create_monitoring_schedule(
+        endpoint_input="sdk-endpoint",
+        output_s3_uri=f"s3://{BUCKET}/dq-reports",
+        statistics=f"s3://{BUCKET}/baseline/statistics.json",
+        constraints=f"s3://{BUCKET}/baseline/constraints.json",
+        monitor_schedule_name="sdk-data-quality",
+        schedule_cron_expression="cron(0 * ? * * *)",
+    )
 
 
 def scenario_deploy_capture(session: Any, root: Path) -> None:

@@ -73,7 +73,11 @@ def differences(sdk: dict[str, Any], ours: dict[str, Any]) -> dict[str, tuple[An
         va, vb = a.get(path, _ABSENT), b.get(path, _ABSENT)
         if va == vb:
             continue
-        default = API_DEFAULTS.get(_generic(path), _ABSENT)
+        generic = _generic(path)
+        default = next(
+            (v for k, v in API_DEFAULTS.items() if generic == k or generic.endswith("." + k)),
+            _ABSENT,
+        )
         if default is not _ABSENT and _ABSENT in (va, vb) and default in (va, vb):
             continue
         if vb == _ABSENT and va in ({}, []):
@@ -334,3 +338,84 @@ def test_monitoring_schedule_request():
         expression="cron(0 * ? * * *)",
     )
     assert differences(sdk, ours) == {}  # the SDK's "Tags": [] is an empty value
+
+
+def test_tuning_job():
+    from smkit.training import Channel, ContinuousParameter, IntegerParameter, TrainingSpec
+    from smkit.training import TuningSpec
+
+    backend = _backend()
+    training = TrainingSpec(
+        algorithm="xgboost",
+        hyperparameters={"num_round": 50, "objective": "reg:squarederror"},
+        inputs={
+            "train": Channel(f"s3://{BUCKET}/data/train/", content_type="text/csv"),
+            "validation": Channel(f"s3://{BUCKET}/data/validation/", content_type="text/csv"),
+        },
+        instance_type="ml.m5.xlarge",
+        output_path=f"s3://{BUCKET}/out/",
+    )
+    spec = TuningSpec(
+        training=training,
+        ranges={
+            "max_depth": IntegerParameter(2, 8),
+            "eta": ContinuousParameter(0.01, 0.3, scaling="Logarithmic"),
+        },
+        objective_metric="validation:rmse",
+        objective_type="Minimize",
+        strategy="Bayesian",
+        max_jobs=4,
+        max_parallel_jobs=2,
+    )
+    backend.tune(spec, name="sdk-tune-1")
+    sdk = _sdk("tuning", "CreateHyperParameterTuningJob")
+    ours = _ours(backend, "CreateHyperParameterTuningJob")
+    diff = differences(sdk, ours)
+    definition = "TrainingJobDefinition"
+    sdk_resources = sdk[definition]["HyperParameterTuningResourceConfig"]
+    expected = {
+        # smkit fixes the search's seed (TuningSpec.seed, default 0) so a tuning run can be
+        # repeated; the SDK sends none unless given
+        "HyperParameterTuningJobConfig.RandomSeed": (_ABSENT, 0),
+        # the SDK's newer HyperParameterTuningResourceConfig vs the classic ResourceConfig:
+        # the same instance settings, both accepted by the API
+        **{
+            f"{definition}.HyperParameterTuningResourceConfig.{k}": (v, _ABSENT)
+            for k, v in sdk_resources.items()
+        },
+        **{
+            f"{definition}.ResourceConfig.{k}": (_ABSENT, v)
+            for k, v in ours[definition]["ResourceConfig"].items()
+        },
+    }
+    assert diff == expected
+    assert ours[definition]["ResourceConfig"] == sdk_resources  # same settings, other key
+
+
+def test_data_quality_job_definition():
+    from smkit import sagemaker_api as api
+
+    sdk = _sdk("data_quality_schedule", "CreateDataQualityJobDefinition")
+    ours = api.data_quality_job_definition(
+        sdk["JobDefinitionName"],
+        image=sdk["DataQualityAppSpecification"]["ImageUri"],
+        role=ROLE,
+        endpoint_name="sdk-endpoint",
+        baseline_job="sdk-dq-baseline",
+        statistics_uri=f"s3://{BUCKET}/baseline/statistics.json",
+        constraints_uri=f"s3://{BUCKET}/baseline/constraints.json",
+        reports=f"s3://{BUCKET}/dq-reports",
+    )
+    # smkit also names the baselining job the files come from (the SDK does when it ran the
+    # baseline itself; this fixture passed the files directly)
+    assert differences(sdk, ours) == {
+        "DataQualityBaselineConfig.BaseliningJobName": (_ABSENT, "sdk-dq-baseline")
+    }
+    schedule = _sdk("data_quality_schedule", "CreateMonitoringSchedule")
+    ours_schedule = api.create_monitoring_schedule(
+        "sdk-data-quality",
+        definition=sdk["JobDefinitionName"],
+        monitoring_type="DataQuality",
+        expression="cron(0 * ? * * *)",
+    )
+    assert differences(schedule, ours_schedule) == {}
