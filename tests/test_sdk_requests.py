@@ -341,8 +341,13 @@ def test_monitoring_schedule_request():
 
 
 def test_tuning_job():
-    from smkit.training import Channel, ContinuousParameter, IntegerParameter, TrainingSpec
-    from smkit.training import TuningSpec
+    from smkit.training import (
+        Channel,
+        ContinuousParameter,
+        IntegerParameter,
+        TrainingSpec,
+        TuningSpec,
+    )
 
     backend = _backend()
     training = TrainingSpec(
