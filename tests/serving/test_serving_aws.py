@@ -163,3 +163,23 @@ def test_pytorch_model_with_entry_point_is_repacked_with_code(aws_session, tmp_p
     assert names == ["code/inference.py", "code/requirements.txt", "model.pth"]
     # no separate sourcedir upload: the code travels inside the model
     assert not [o for o in backend.store.list("s3://smkit-test/torch-model/") if "source" in o.uri]
+
+
+def test_repacking_a_model_that_is_not_a_tar_is_a_clear_error(tmp_path):
+    from smkit.backends.aws import AwsBackend
+    from smkit.errors import FormatError
+
+    bad = tmp_path / "model.tar.gz"
+    bad.write_bytes(b"not a tar")
+    (tmp_path / "inference.py").write_text("")
+    backend = AwsBackend(plan=True, region="us-east-1", bucket="bkt")
+    with pytest.raises(FormatError, match="not a tar archive"):
+        backend.deploy(
+            ModelSpec(
+                model_data=str(bad),
+                framework="pytorch",
+                entry_point=str(tmp_path / "inference.py"),
+                image_uri=IMAGE,
+            ),
+            EndpointSpec(name="bad"),
+        )

@@ -23,6 +23,7 @@ from smkit import sagemaker_api as api
 from smkit.errors import (
     AwsError,
     ConfigError,
+    FormatError,
     ResourceFailedError,
     ResourceInUseError,
     ResourceNotFoundError,
@@ -152,7 +153,15 @@ class AwsServing:
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w:gz") as out:
             if original:
-                with tarfile.open(fileobj=io.BytesIO(original), mode="r:*") as tar:
+                try:
+                    tar = tarfile.open(fileobj=io.BytesIO(original), mode="r:*")  # noqa: SIM115
+                except tarfile.TarError as exc:
+                    raise FormatError(
+                        f"model artifact {data!r} is not a tar archive: a PyTorch model with "
+                        "an entry point is repacked with code/ inside it",
+                        hint="give model_data as the model.tar.gz a training job wrote",
+                    ) from exc
+                with tar:
                     for member in tar.getmembers():
                         if member.name.lstrip("./").split("/")[0] == "code":
                             continue  # replaced by the spec's code
