@@ -128,3 +128,15 @@ def test_staging_demo_honours_bucket(tmp_path, capsys):
     assert buckets == {"my-own-bucket"}
     keys = {r["params"]["Key"] for r in plan if r["operation"] == "PutObject"}
     assert keys and all(k.startswith("staging-demo/") for k in keys)
+
+
+def test_cli_help_says_debugger_is_opt_in_and_names_the_roles(capsys):
+    from smkit.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--debugger" in text and "opt-in, default off" in text
+    for flag in ("--role", "--lambda-role", "--states-role"):
+        assert flag in text
+    assert "lambda.amazonaws.com" in text and "states.amazonaws.com" in text
