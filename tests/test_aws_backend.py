@@ -87,3 +87,56 @@ def test_new_bucket_gets_tls_only_policy_on_aws():
     assert deny["Effect"] == "Deny" and deny["Principal"] == "*"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert "PutPublicAccessBlock" in ops and "PutBucketEncryption" in ops
+
+
+@pytest.mark.aws
+def test_default_bucket_is_created_on_a_real_run(moto, monkeypatch):
+    from smkit.backends.aws import AwsBackend
+    from smkit.testing.moto import FAKE_CREDENTIALS
+
+    for key, value in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("SMKIT_BUCKET", raising=False)
+    moto.reset()
+    backend = AwsBackend(region="us-east-1", endpoint_url=moto.url)
+    assert backend.bucket == "sagemaker-us-east-1-123456789012"
+    s3 = backend.requester.client("s3")
+    assert s3.head_bucket(Bucket=backend.bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    ops = [r.operation for r in backend.plan()]
+    assert ops[:3] == ["GetCallerIdentity", "HeadBucket", "CreateBucket"]
+    n = len(backend.plan())
+    _ = backend.bucket  # checked once per backend
+    assert len(backend.plan()) == n
+
+
+def test_plan_mode_creates_no_bucket():
+    s = smkit.Session("aws", plan=True, region="eu-west-1")
+    assert s.default_bucket() == "sagemaker-eu-west-1-123456789012"
+    assert s.plan() == []
+
+
+def test_staging_demo_honours_bucket(tmp_path, capsys):
+    import json
+
+    from smkit.cli import main
+
+    out = tmp_path / "plan"
+    args = ["run", "staging-demo", "--quick", "--backend", "aws", "--plan", "--out", str(out)]
+    assert main([*args, "--bucket", "my-own-bucket"]) == 0
+    plan = json.loads((out / "plan.json").read_text())
+    buckets = {r["params"]["Bucket"] for r in plan if "Bucket" in r["params"]}
+    assert buckets == {"my-own-bucket"}
+    keys = {r["params"]["Key"] for r in plan if r["operation"] == "PutObject"}
+    assert keys and all(k.startswith("staging-demo/") for k in keys)
+
+
+def test_cli_help_says_debugger_is_opt_in_and_names_the_roles(capsys):
+    from smkit.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--debugger" in text and "opt-in, default off" in text
+    for flag in ("--role", "--lambda-role", "--states-role"):
+        assert flag in text
+    assert "lambda.amazonaws.com" in text and "states.amazonaws.com" in text

@@ -4,6 +4,8 @@
   lives in a neutral module (``smkit._common``, ``smkit.sagemaker_api``, ``smkit.monitoring``).
 - The spec packages (staging, training, serving, monitoring, workflow) import no backend; only
   the interfaces in ``smkit.backends._protocol``.
+- ``smkit.sagemaker_api`` (the pure request builders both backends use) imports no backend at
+  all, not even the interfaces.
 - No import cycles between modules, function-level imports included (imports under
   ``if TYPE_CHECKING:`` are not executed and are left out of the cycle check).
 
@@ -104,6 +106,8 @@ def layering_violations(graph: dict[str, dict[str, bool]]) -> list[str]:
                     and target not in ALLOWED_FROM_SPECS
                 ):
                     bad.append(f"{mod} -> {target} (spec package imports a backend)")
+            if _under(mod, "smkit.sagemaker_api") and _under(target, "smkit.backends"):
+                bad.append(f"{mod} -> {target} (sagemaker_api imports a backend)")
     return sorted(bad)
 
 
@@ -210,6 +214,22 @@ def test_checker_catches_a_spec_package_importing_a_backend(tmp_path: Path) -> N
     assert bad == [
         "smkit.training.job -> smkit.backends.aws.training (spec package imports a backend)"
     ]
+
+
+def test_checker_catches_sagemaker_api_importing_a_backend(tmp_path: Path) -> None:
+    files = dict(BASE)
+    files["smkit/sagemaker_api/__init__.py"] = "from smkit.backends._protocol import *\n"
+    bad = layering_violations(import_graph(_tree(tmp_path, files)))
+    assert bad == [
+        "smkit.sagemaker_api -> smkit.backends._protocol (sagemaker_api imports a backend)"
+    ]
+
+
+def test_sagemaker_api_is_in_the_graph_and_used_by_both_backends(
+    graph: dict[str, dict[str, bool]],
+) -> None:
+    assert "smkit.sagemaker_api" in graph["smkit.backends.aws.serving"]
+    assert "smkit.sagemaker_api" in graph["smkit.backends.local.serving"]
 
 
 def test_checker_catches_a_cycle_through_a_function_level_import(tmp_path: Path) -> None:

@@ -50,8 +50,9 @@ class Session:
     Args:
         backend: Backend name (``"local"``, ``"aws"``, or any registered through the
             ``smkit.backends`` entry-point group) or an already-built backend object.
-        **options: Passed to the backend (e.g. ``root=`` for local; ``region=``, ``role=``,
-            ``bucket=``, ``endpoint_url=``, ``plan=`` for aws).
+        **options: Passed to the backend (e.g. ``root=`` for local; ``region=``, ``role=``
+            (SageMaker), ``lambda_role=``, ``states_role=``, ``bucket=``, ``endpoint_url=``,
+            ``plan=``, ``account=``, ``debugger=`` for aws).
 
     Raises:
         UnknownBackendError: the name is not registered.

@@ -43,6 +43,7 @@ def test_plan_mode_records_validated_requests():
         "CreateMonitoringSchedule",
         "PutObject",
         "CreateProcessingJob",
+        "PutObject",
         "CreateModelExplainabilityJobDefinition",
         "CreateMonitoringSchedule",
     ]
@@ -50,6 +51,13 @@ def test_plan_mode_records_validated_requests():
     assert "sagemaker-model-monitor-analyzer" in reqs[0].params["AppSpecification"]["ImageUri"]
     assert ".eu-west-1." in reqs[0].params["AppSpecification"]["ImageUri"]
     assert "sagemaker-clarify-processing" in reqs[7].params["AppSpecification"]["ImageUri"]
+    clarify_inputs = {
+        i["InputName"]: i["S3Input"]["LocalPath"] for i in reqs[7].params["ProcessingInputs"]
+    }
+    assert clarify_inputs == {
+        "dataset": "/opt/ml/processing/input/data",
+        "analysis_config": "/opt/ml/processing/input/config",
+    }
     schedule = reqs[2].params["MonitoringScheduleConfig"]
     assert schedule["ScheduleConfig"]["ScheduleExpression"] == "cron(0 * ? * * *)"
     assert schedule["MonitoringType"] == "DataQuality"
@@ -102,7 +110,8 @@ def test_stubbed_schedule_creation_and_capture_check(monkeypatch):
 
     for key, value in FAKE_CREDENTIALS.items():
         monkeypatch.setenv(key, value)
-    backend = AwsBackend(region="us-east-1", bucket="bkt", role=ROLE)
+    # only SageMaker is stubbed: no S3 behind it to create the bucket in
+    backend = AwsBackend(region="us-east-1", bucket="bkt", role=ROLE, create_bucket=False)
     client = backend.requester.client("sagemaker")
     plan = MonitorPlan("churn").data_quality(baseline="s3://bkt/train.csv").schedule("daily")
     with Stubber(client) as stub:
@@ -166,3 +175,158 @@ def test_stubbed_schedule_creation_and_capture_check(monkeypatch):
         )
         with pytest.raises(OrderError, match="no data capture"):
             backend.apply_monitor(plan)
+
+
+def _by_op(backend, op):
+    return [r.params for r in backend.plan() if r.operation == op]
+
+
+def test_explainability_definition_gets_its_own_label_free_analysis_config():
+    import json
+
+    backend = AwsBackend(plan=True, region="eu-west-1", bucket="bkt", role=ROLE)
+    plan = (
+        MonitorPlan("churn")
+        .explainability(
+            SHAPConfig(baseline=[[1, 2]], num_samples=10),
+            data=DataConfig(
+                "s3://bkt/train.csv", "s3://bkt/clarify/", label="y", headers=["y", "a", "b"]
+            ),
+        )
+        .schedule("hourly")
+    )
+    backend.apply_monitor(plan)
+    puts = {p["Key"]: json.loads(p["Body"]) for p in _by_op(backend, "PutObject")}
+    (definition,) = _by_op(backend, "CreateModelExplainabilityJobDefinition")
+    config_uri = definition["ModelExplainabilityAppSpecification"]["ConfigUri"]
+    monitor_cfg = puts[config_uri.split("/", 3)[3]]
+    assert set(monitor_cfg) == {"methods", "predictor", "headers"}
+    assert monitor_cfg["headers"] == ["a", "b"]
+    assert monitor_cfg["predictor"]["endpoint_name"] == "churn"
+    assert "shap" in monitor_cfg["methods"]
+    baseline_cfg = next(v for k, v in puts.items() if "baseline" in k)
+    assert baseline_cfg["label"] == "y" and baseline_cfg["headers"] == ["y", "a", "b"]
+
+
+def test_model_quality_baseline_env_matches_the_sdk():
+    import json
+
+    backend = AwsBackend(plan=True, region="eu-west-1", bucket="bkt", role=ROLE)
+    backend.apply_monitor(_plan())
+    env = _by_op(backend, "CreateProcessingJob")[1]["Environment"]
+    assert env["publish_cloudwatch_metrics"] == "Disabled"
+    assert json.loads(env["dataset_format"]) == {
+        "csv": {"header": True, "output_columns_position": "START"}
+    }
+    assert env["analysis_type"] == "MODEL_QUALITY"
+
+
+def test_data_quality_overrides_are_merged_into_the_baseline_constraints():
+    import json
+
+    backend = AwsBackend(plan=True, region="eu-west-1", bucket="bkt", role=ROLE)
+    plan = (
+        MonitorPlan("churn")
+        .data_quality(
+            baseline="s3://bkt/train.csv",
+            monitoring_config={"comparison_threshold": 0.5, "emit_metrics": "Disabled"},
+        )
+        .schedule("hourly")
+    )
+    backend.apply_monitor(plan)
+    ops = [r.operation for r in backend.plan()]
+    assert ops[:5] == [
+        "CreateProcessingJob",
+        "DescribeProcessingJob",
+        "GetObject",
+        "PutObject",
+        "CreateDataQualityJobDefinition",
+    ]
+    (put,) = _by_op(backend, "PutObject")
+    (definition,) = _by_op(backend, "CreateDataQualityJobDefinition")
+    uri = definition["DataQualityBaselineConfig"]["ConstraintsResource"]["S3Uri"]
+    assert uri == f"s3://{put['Bucket']}/{put['Key']}"
+    assert json.loads(put["Body"])["monitoring_config"] == {
+        "comparison_threshold": 0.5,
+        "emit_metrics": "Disabled",
+    }
+
+
+@pytest.mark.aws
+def test_data_quality_overrides_on_moto_wait_for_the_baseline(aws_backend):
+    import json
+
+    base = "s3://smkit-test/mon/base"
+    suggested = {"version": 0.0, "features": [], "monitoring_config": {"emit_metrics": "Enabled"}}
+    aws_backend.store.put_bytes(f"{base}/constraints.json", json.dumps(suggested).encode())
+    plan = (
+        MonitorPlan("churn")
+        .data_quality(
+            baseline="s3://smkit-test/train.csv", monitoring_config={"comparison_threshold": 0.3}
+        )
+        .schedule("daily")
+    )
+    aws_backend._dq(
+        plan,
+        "baseline-churn-2",
+        "churn-dq-2",
+        base,
+        "s3://smkit-test/mon/reports",
+        aws_backend.region,
+        aws_backend.role,
+    )
+    merged = json.loads(aws_backend.store.get_bytes(f"{base}/constraints.json"))
+    assert merged["monitoring_config"] == {"emit_metrics": "Enabled", "comparison_threshold": 0.3}
+    assert merged["features"] == []
+
+
+def test_run_now_window_and_unique_names():
+    from datetime import UTC, datetime, timedelta
+
+    from smkit.backends.aws.monitoring import analysis_offset
+
+    backend = AwsBackend(plan=True, region="eu-west-1", bucket="bkt", role=ROLE)
+    monitor = backend.apply_monitor(_plan())
+    now = datetime.now(UTC)
+    first = monitor.run_now(now - timedelta(hours=5), now - timedelta(hours=2))
+    second = monitor.run_now(hours=3)
+    third = monitor.run_now()
+    once = [
+        r.params
+        for r in backend.plan()
+        if r.operation == "CreateMonitoringSchedule"
+        and r.params["MonitoringScheduleConfig"]["ScheduleConfig"]["ScheduleExpression"] == "NOW"
+    ]
+    assert len(once) == 9
+    windows = [
+        (
+            o["MonitoringScheduleConfig"]["ScheduleConfig"]["DataAnalysisStartTime"],
+            o["MonitoringScheduleConfig"]["ScheduleConfig"]["DataAnalysisEndTime"],
+        )
+        for o in once
+    ]
+    assert windows[0] == ("-PT5H", "-PT2H")
+    assert windows[3] == ("-PT3H", "-PT0H")
+    assert windows[6] == ("-PT1H", "-PT0H")
+    names = [o["MonitoringScheduleName"] for o in once]
+    assert len(set(names)) == 9  # three calls in the same second: still distinct
+    assert set(first) == set(second) == set(third)
+    assert analysis_offset(now - timedelta(minutes=90), now=now) == "-PT2H"
+    assert analysis_offset(now - timedelta(minutes=90), now=now, end=True) == "-PT1H"
+    monitor.run_now(now - timedelta(minutes=10), now)  # widened to the whole last hour
+    assert (
+        backend.plan()[-1].params["MonitoringScheduleConfig"]["ScheduleConfig"][
+            "DataAnalysisStartTime"
+        ]
+        == "-PT1H"
+    )
+    with pytest.raises(smkit_errors().ConfigError):
+        monitor.run_now("-PT1H", "-PT2H")  # ends before it starts
+    with pytest.raises(smkit_errors().ConfigError):
+        analysis_offset(now + timedelta(hours=1), now=now)
+
+
+def smkit_errors():
+    import smkit.errors
+
+    return smkit.errors

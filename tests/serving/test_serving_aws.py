@@ -117,3 +117,69 @@ def test_custom_framework_needs_an_image():
 
     with pytest.raises(ConfigError, match="image_uri"):
         default_image_uri("custom", None, "us-east-1", "ml.m5.large")
+
+
+def test_pytorch_model_with_entry_point_is_repacked_with_code(aws_session, tmp_path):
+    import io
+    import tarfile
+
+    backend = aws_session.backend
+    src = tmp_path / "code"
+    src.mkdir()
+    (src / "inference.py").write_text("def model_fn(d):\n    return d\n")
+    (src / "requirements.txt").write_text("numpy\n")
+    tar = tmp_path / "model.tar.gz"
+    weights = tmp_path / "model.pth"
+    weights.write_bytes(b"weights")
+    stale = tmp_path / "stale.py"
+    stale.write_text("old")
+    with tarfile.open(tar, "w:gz") as t:
+        t.add(weights, arcname="model.pth")
+        t.add(stale, arcname="code/stale.py")  # an old code/ is replaced, not merged
+    aws_session.deploy(
+        ModelSpec(
+            model_data=str(tar),
+            framework="pytorch",
+            framework_version="2.1",
+            entry_point="inference.py",
+            source_dir=str(src),
+            image_uri=IMAGE,
+        ),
+        EndpointSpec(name="torch"),
+    )
+    model = backend.call("sagemaker", "DescribeModel", {"ModelName": "torch-model"})
+    container = model["PrimaryContainer"]
+    assert container["ModelDataUrl"] == "s3://smkit-test/torch-model/model.tar.gz"
+    assert container["Environment"] == {
+        "SAGEMAKER_PROGRAM": "inference.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+        "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+        "SAGEMAKER_REGION": "us-east-1",
+    }
+    body = backend.store.get_bytes(container["ModelDataUrl"])
+    with tarfile.open(fileobj=io.BytesIO(body)) as t:
+        names = sorted(t.getnames())
+        assert t.extractfile("model.pth").read() == b"weights"
+    assert names == ["code/inference.py", "code/requirements.txt", "model.pth"]
+    # no separate sourcedir upload: the code travels inside the model
+    assert not [o for o in backend.store.list("s3://smkit-test/torch-model/") if "source" in o.uri]
+
+
+def test_repacking_a_model_that_is_not_a_tar_is_a_clear_error(tmp_path):
+    from smkit.backends.aws import AwsBackend
+    from smkit.errors import FormatError
+
+    bad = tmp_path / "model.tar.gz"
+    bad.write_bytes(b"not a tar")
+    (tmp_path / "inference.py").write_text("")
+    backend = AwsBackend(plan=True, region="us-east-1", bucket="bkt")
+    with pytest.raises(FormatError, match="not a tar archive"):
+        backend.deploy(
+            ModelSpec(
+                model_data=str(bad),
+                framework="pytorch",
+                entry_point=str(tmp_path / "inference.py"),
+                image_uri=IMAGE,
+            ),
+            EndpointSpec(name="bad"),
+        )

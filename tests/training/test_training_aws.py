@@ -45,6 +45,7 @@ def test_create_describe_wait_on_moto(aws_session, tmp_path):
         metric_definitions={"loss": r"loss=([0-9.]+)"},
         rules=[DebuggerRule("loss_not_decreasing", {"num_steps": 5})],
     )
+    aws_session.backend.debugger = True  # Debugger is opt-in on AWS
     job = aws_session.train(spec)
     record = job.wait(timeout=30).describe()
     assert record["TrainingJobStatus"] == "Completed"
@@ -67,6 +68,31 @@ def test_create_describe_wait_on_moto(aws_session, tmp_path):
     assert req["ProfilerConfig"]["ProfilingIntervalInMilliseconds"] == 500
     assert req["ProfilerRuleConfigurations"][0]["RuleConfigurationName"] == "ProfilerReport"
     assert any(j["TrainingJobName"] == job.name for j in aws_session.backend.list_training_jobs())
+
+
+def test_debugger_rules_and_profiler_are_opt_in_on_aws(tmp_path):
+    from smkit.backends.aws import AwsBackend
+
+    src = _script(tmp_path)
+    spec = TrainingSpec(
+        entry_point="train.py",
+        source_dir=str(src),
+        framework="pytorch",
+        framework_version="2.1",
+        inputs={"train": Channel("s3://bkt/data/train/")},
+        rules=[DebuggerRule("loss_not_decreasing", {"num_steps": 5})],
+    )
+    off = AwsBackend(plan=True, region="us-east-1", bucket="bkt")
+    off.train(spec, name="off-1")
+    req = off.plan()[-1].params
+    assert req["ProfilerConfig"] == {"DisableProfiler": True}
+    for key in ("DebugRuleConfigurations", "DebugHookConfig", "ProfilerRuleConfigurations"):
+        assert key not in req
+    on = AwsBackend(plan=True, region="us-east-1", bucket="bkt", debugger=True)
+    on.train(spec, name="on-1")
+    req = on.plan()[-1].params
+    assert req["DebugRuleConfigurations"][0]["RuleConfigurationName"] == "LossNotDecreasing"
+    assert req["ProfilerRuleConfigurations"][0]["RuleConfigurationName"] == "ProfilerReport"
 
 
 @pytest.mark.aws

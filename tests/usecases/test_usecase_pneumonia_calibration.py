@@ -141,8 +141,13 @@ def test_plan_deploys_a_two_container_serial_pipeline(tmp_path: Path) -> None:
     assert first["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
     assert first["Environment"]["CALIBRATOR"] == "off"
     assert second["Environment"]["SAGEMAKER_PROGRAM"] == "calibrator_inference.py"
-    assert first["ModelDataUrl"] == second["ModelDataUrl"]
-    assert first["ModelDataUrl"].endswith(f"{job['TrainingJobName']}/output/model.tar.gz")
+    # each PyTorch container is repacked with its own code/ (as the SDK does): the trained
+    # model.tar.gz is read, and one model.tar.gz per container is uploaded
+    for i, container in enumerate((first, second), start=1):
+        assert container["ModelDataUrl"].endswith(f"/container-{i}/model.tar.gz")
+        assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
+    gets = [r["params"]["Key"] for r in plan if r["operation"] == "GetObject"]
+    assert f"{job['TrainingJobName']}/output/model.tar.gz" in gets
     report = json.loads((out / "report.json").read_text())
     assert "serial inference pipeline" in report["details"]["deployment"]
 
@@ -230,8 +235,14 @@ def test_serial_pipeline_on_moto(aws_session, tmp_path: Path) -> None:
 
     backend = aws_session.backend
     image = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.1-cpu-py310"
+    import io
+    import tarfile
+
     tar = tmp_path / "model.tar.gz"
-    tar.write_bytes(b"not a real model")
+    with tarfile.open(tar, "w:gz") as t:
+        info = tarfile.TarInfo("model.pt")
+        info.size = 4
+        t.addfile(info, io.BytesIO(b"fake"))
     base = ModelSpec(
         model_data=str(tar),
         framework="pytorch",
@@ -247,8 +258,10 @@ def test_serial_pipeline_on_moto(aws_session, tmp_path: Path) -> None:
     model = backend.call("sagemaker", "DescribeModel", {"ModelName": "cxr-model"})
     programs = [c["Environment"]["SAGEMAKER_PROGRAM"] for c in model["Containers"]]
     assert programs == ["inference.py", "calibrator_inference.py"]
-    urls = {c["ModelDataUrl"] for c in model["Containers"]}
-    assert urls == {"s3://smkit-test/cxr-model/container-1/model.tar.gz"}  # uploaded once
+    urls = [c["ModelDataUrl"] for c in model["Containers"]]
+    # each PyTorch container is repacked with its own code/ (the serving toolkit reads
+    # user code only from /opt/ml/model/code)
+    assert urls == [f"s3://smkit-test/cxr-model/container-{i}/model.tar.gz" for i in (1, 2)]
     # moto keeps the containers but drops InferenceExecutionConfig: check what was sent
     sent = next(r.params for r in backend.plan() if r.operation == "CreateModel")
     assert sent["InferenceExecutionConfig"] == {"Mode": "Serial"}

@@ -115,7 +115,7 @@ def test_quick_run_tunes_checks_rules_and_profiles(quick_run: Path) -> None:
 def test_plan_lists_tuning_and_profiled_job(tmp_path: Path) -> None:
     out = tmp_path / "plan"
     args = ["run", "script-mode-hpo", "--quick", "--backend", "aws", "--plan", "--out", str(out)]
-    assert main(args) == 0
+    assert main([*args, "--debugger"]) == 0  # Debugger is opt-in on AWS
     plan = json.loads((out / "plan.json").read_text())
     ops = Counter(r["operation"] for r in plan)
     assert ops["CreateHyperParameterTuningJob"] == 1 and ops["CreateTrainingJob"] == 1

@@ -33,22 +33,30 @@ def _config(moto, body):
 
 @pytest.fixture
 def with_role(aws_backend):
-    """The test role exists in moto's IAM (Lambda's CreateFunction checks it)."""
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    aws_backend.call(
-        "iam",
-        "CreateRole",
-        {"RoleName": "SmkitTestRole", "AssumeRolePolicyDocument": json.dumps(policy)},
-    )
+    """The three test roles exist in moto's IAM, each trusted by its own service (Lambda's
+    CreateFunction checks that its role exists)."""
+    from smkit.testing.fixtures import TEST_LAMBDA_ROLE, TEST_ROLE, TEST_STATES_ROLE
+
+    for arn, service in (
+        (TEST_ROLE, "sagemaker"),
+        (TEST_LAMBDA_ROLE, "lambda"),
+        (TEST_STATES_ROLE, "states"),
+    ):
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"{service}.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        aws_backend.call(
+            "iam",
+            "CreateRole",
+            {"RoleName": arn.rsplit("/", 1)[-1], "AssumeRolePolicyDocument": json.dumps(policy)},
+        )
     return aws_backend
 
 
@@ -168,7 +176,188 @@ def test_plan_mode_records_requests():
     )
     execution = backend.run_workflow(wf, {"a": 1})
     ops = [r.operation for r in backend.plan()]
-    assert ops == ["CreateFunction", "CreateStateMachine", "StartExecution"]
+    assert ops == [
+        "CreateFunction",
+        "GetFunctionConfiguration",
+        "CreateStateMachine",
+        "StartExecution",
+    ]
     assert execution.status == "RUNNING"
     create = backend.plan()[0].params
     assert create["Code"]["ZipFile"] == ECHO.package()
+
+
+def test_functions_and_state_machine_get_their_own_roles(with_role):
+    from smkit.testing.fixtures import TEST_LAMBDA_ROLE, TEST_STATES_ROLE
+
+    aws_backend = with_role
+    wf = Workflow("roles", Task.lambda_("Direct", ECHO) >> Pass("Done"))
+    arn = aws_backend.deploy_workflow(wf)
+    fn = aws_backend.call("lambda", "GetFunction", {"FunctionName": "echo"})
+    assert fn["Configuration"]["Role"] == TEST_LAMBDA_ROLE
+    sm = aws_backend.call("stepfunctions", "DescribeStateMachine", {"stateMachineArn": arn})
+    assert sm["roleArn"] == TEST_STATES_ROLE
+
+
+def test_plan_mode_uses_placeholder_service_roles_not_the_sagemaker_role():
+    from smkit.backends.aws import AwsBackend
+
+    sm_role = "arn:aws:iam::123456789012:role/sm"
+    backend = AwsBackend(plan=True, region="eu-west-1", role=sm_role)
+    backend.run_workflow(Workflow("placeholders", Task.lambda_("Direct", ECHO)), {})
+    create_fn, create_sm = backend.plan()[0].params, backend.plan()[2].params
+    assert create_fn["Role"] == "arn:aws:iam::123456789012:role/smkit-lambda"
+    assert create_sm["roleArn"] == "arn:aws:iam::123456789012:role/smkit-states"
+    assert sm_role not in (create_fn["Role"], create_sm["roleArn"])
+
+
+def test_real_run_without_lambda_role_is_a_clear_error(monkeypatch):
+    from smkit.backends.aws import AwsBackend
+    from smkit.errors import ConfigError
+
+    for var in ("SMKIT_LAMBDA_ROLE", "SMKIT_STATES_ROLE"):
+        monkeypatch.delenv(var, raising=False)
+    backend = AwsBackend(region="us-east-1", role="arn:aws:iam::123456789012:role/sm")
+    with pytest.raises(ConfigError, match="lambda") as info:
+        _ = backend.lambda_role
+    assert "--lambda-role" in str(info.value.hint)
+    with pytest.raises(ConfigError, match="states"):
+        _ = backend.states_role
+    monkeypatch.setenv("SMKIT_STATES_ROLE", "arn:aws:iam::123456789012:role/sfn")
+    assert AwsBackend(region="us-east-1").states_role.endswith("role/sfn")
+
+
+def test_cli_passes_the_three_roles():
+    import argparse
+
+    from smkit.commands._common import add_backend_args, session_from_args
+
+    parser = argparse.ArgumentParser()
+    add_backend_args(parser)
+    args = parser.parse_args(
+        [
+            "--backend",
+            "aws",
+            "--plan",
+            "--role",
+            "arn:aws:iam::1:role/a",
+            "--lambda-role",
+            "arn:aws:iam::1:role/b",
+            "--states-role",
+            "arn:aws:iam::1:role/c",
+        ]
+    )
+    backend = session_from_args(args).backend
+    assert (backend.role, backend.lambda_role, backend.states_role) == (
+        "arn:aws:iam::1:role/a",
+        "arn:aws:iam::1:role/b",
+        "arn:aws:iam::1:role/c",
+    )
+
+
+def test_conflict_exception_is_exists_or_update_in_progress():
+    from smkit.backends.aws.errors import translate
+    from smkit.errors import ResourceExistsError, ResourceInUseError
+
+    class _Err(Exception):
+        def __init__(self, message):
+            super().__init__(message)
+            self.response = {"Error": {"Code": "ResourceConflictException", "Message": message}}
+
+    taken = translate(
+        _Err("Function already exist: echo"), service="lambda", operation="CreateFunction"
+    )
+    assert type(taken) is ResourceExistsError
+    busy = translate(
+        _Err(
+            "The operation cannot be performed at this time. An update is in progress for "
+            "resource: arn:aws:lambda:us-east-1:1:function:echo"
+        ),
+        service="lambda",
+        operation="UpdateFunctionConfiguration",
+    )
+    assert type(busy) is ResourceInUseError
+    assert "in progress" in busy.hint and "another name" not in str(busy)
+
+
+def test_redeploy_waits_between_updates_and_retries_conflicts(monkeypatch):
+    from botocore.stub import ANY, Stubber
+
+    from smkit.backends.aws import AwsBackend
+    from smkit.testing.moto import FAKE_CREDENTIALS
+
+    for key, value in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    backend = AwsBackend(
+        region="us-east-1",
+        role="arn:aws:iam::123456789012:role/sm",
+        lambda_role="arn:aws:iam::123456789012:role/fn",
+    )
+    client = backend.requester.client("lambda")
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:echo"
+
+    def state(st, upd):
+        return {"FunctionName": "echo", "State": st, "LastUpdateStatus": upd}
+
+    with Stubber(client) as stub:
+        stub.add_client_error(
+            "create_function", "ResourceConflictException", "Function already exist: echo"
+        )
+        stub.add_response("get_function_configuration", state("Active", "Successful"))
+        stub.add_response("update_function_code", {"FunctionArn": arn})
+        stub.add_response("get_function_configuration", state("Active", "InProgress"))
+        stub.add_response("get_function_configuration", state("Active", "Successful"))
+        stub.add_client_error(
+            "update_function_configuration",
+            "ResourceConflictException",
+            "An update is in progress for resource: " + arn,
+        )
+        stub.add_response(
+            "update_function_configuration",
+            {"FunctionArn": arn},
+            {
+                "FunctionName": "echo",
+                "Runtime": ANY,
+                "Role": "arn:aws:iam::123456789012:role/fn",
+                "Handler": ANY,
+                "Timeout": ANY,
+                "MemorySize": ANY,
+            },
+        )
+        stub.add_response("get_function_configuration", state("Pending", "Successful"))
+        stub.add_response("get_function_configuration", state("Active", "Successful"))
+        assert backend.deploy_function(ECHO) == arn
+        stub.assert_no_pending_responses()
+    ops = [r.operation for r in backend.plan()]
+    assert ops == [
+        "CreateFunction",
+        "GetFunctionConfiguration",
+        "UpdateFunctionCode",
+        "GetFunctionConfiguration",
+        "GetFunctionConfiguration",
+        "UpdateFunctionConfiguration",
+        "UpdateFunctionConfiguration",
+        "GetFunctionConfiguration",
+        "GetFunctionConfiguration",
+    ]
+
+
+def test_failed_function_update_is_reported(monkeypatch):
+    from botocore.stub import Stubber
+
+    from smkit.backends.aws import AwsBackend
+    from smkit.errors import ResourceFailedError
+    from smkit.testing.moto import FAKE_CREDENTIALS
+
+    for key, value in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    backend = AwsBackend(region="us-east-1", lambda_role="arn:aws:iam::1:role/fn")
+    client = backend.requester.client("lambda")
+    with Stubber(client) as stub:
+        stub.add_response(
+            "get_function_configuration",
+            {"State": "Failed", "LastUpdateStatus": "Failed", "StateReason": "bad zip"},
+        )
+        with pytest.raises(ResourceFailedError, match="bad zip"):
+            backend.wait_function("echo")

@@ -9,7 +9,14 @@ from typing import Any
 
 from smkit.errors import ConfigError
 
-__all__ = ["add_backend_args", "example", "parse_pairs", "print_json", "session_from_args"]
+__all__ = [
+    "add_backend_args",
+    "add_role_args",
+    "example",
+    "parse_pairs",
+    "print_json",
+    "session_from_args",
+]
 
 
 def example(text: str) -> dict[str, Any]:
@@ -21,8 +28,8 @@ def example(text: str) -> dict[str, Any]:
 
 
 def add_backend_args(parser: argparse.ArgumentParser) -> None:
-    """``--backend``, ``--plan``, ``--root``, ``--region``, ``--role``, ``--bucket``,
-    ``--endpoint-url``."""
+    """``--backend``, ``--plan``, ``--root``, ``--region``, ``--role``, ``--lambda-role``,
+    ``--states-role``, ``--bucket``, ``--endpoint-url``."""
     g = parser.add_argument_group("backend")
     g.add_argument("--backend", help="local (default) or aws; else $SMKIT_BACKEND")
     g.add_argument(
@@ -30,9 +37,33 @@ def add_backend_args(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--root", help="local: the local root (default $SMKIT_HOME or ./.smkit)")
     g.add_argument("--region", help="aws: region")
-    g.add_argument("--role", help="aws: SageMaker execution role ARN")
+    add_role_args(g)
     g.add_argument("--bucket", help="aws: default bucket")
+    g.add_argument(
+        "--debugger",
+        action="store_true",
+        default=None,
+        help="aws: send SageMaker Debugger rules and the profiler with training jobs "
+        "(opt-in, default off: Debugger is closed to new customers)",
+    )
     g.add_argument("--endpoint-url", help="aws: send requests to this URL (moto, LocalStack)")
+
+
+def add_role_args(group: Any) -> None:
+    """``--role``, ``--lambda-role``, ``--states-role`` (one role per service that assumes it)."""
+    group.add_argument(
+        "--role", help="aws: SageMaker execution role ARN (trusted by sagemaker.amazonaws.com)"
+    )
+    group.add_argument(
+        "--lambda-role",
+        help="aws: Lambda functions' execution role ARN (trusted by lambda.amazonaws.com); "
+        "else $SMKIT_LAMBDA_ROLE",
+    )
+    group.add_argument(
+        "--states-role",
+        help="aws: Step Functions state machines' role ARN (trusted by states.amazonaws.com); "
+        "else $SMKIT_STATES_ROLE",
+    )
 
 
 def session_from_args(args: argparse.Namespace) -> Any:
@@ -41,10 +72,12 @@ def session_from_args(args: argparse.Namespace) -> Any:
 
     name = resolve_backend_name(getattr(args, "backend", None))
     options: dict[str, Any] = {}
-    for key in ("root", "region", "role", "bucket", "endpoint_url"):
+    for key in ("root", "region", "role", "lambda_role", "states_role", "bucket", "endpoint_url"):
         value = getattr(args, key, None)
         if value:
             options[key] = value
+    if getattr(args, "debugger", None):
+        options["debugger"] = True
     if getattr(args, "plan", False):
         if name != "aws":
             raise ConfigError("--plan needs the aws backend", hint="add --backend aws")

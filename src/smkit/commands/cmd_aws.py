@@ -6,7 +6,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from smkit.commands._common import example, parse_pairs, print_json
+from smkit.commands._common import add_role_args, example, parse_pairs, print_json
 
 ORDER = 80
 
@@ -24,8 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "policy",
         help="print the IAM policies a use case needs",
         description="Run the use case in plan mode (nothing is sent) and print the IAM policy "
-        "documents for the caller and for the execution role, scoped to the bucket, prefixes "
-        "and resource names its requests contain.",
+        "documents: the caller's, and for each role it passes (SageMaker, Lambda, Step "
+        "Functions) a trust policy and a permission policy. Resources are scoped by prefix "
+        "wildcards (names without their timestamps) so the policies stay valid for later runs.",
         **example("smkit aws policy staging-demo --bucket my-bucket --region eu-west-1"),
     )
     pol.add_argument(
@@ -44,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pol.add_argument("--full", action="store_true", help="plan the full run, not --quick")
     pol.add_argument("--region", default=None, help="region for the ARNs (default us-east-1)")
     pol.add_argument("--account", default=None, help="account id for the ARNs")
-    pol.add_argument("--role", default=None, help="execution role ARN")
+    add_role_args(pol)
     pol.add_argument("--bucket", default=None, help="bucket the use case writes to")
     pol.set_defaults(func=_policy)
     aws.set_defaults(func=lambda a: (aws.print_help(), 2)[1])
@@ -59,13 +60,15 @@ def _policy(args: argparse.Namespace) -> int:
     usecase = load_usecase(args.usecase)
     config = build_config(usecase, parse_pairs(args.settings), quick=not args.full)
     region = args.region or "us-east-1"
-    options = {"plan": True, "region": region}
-    if args.role:
-        options["role"] = args.role
+    account = args.account or PLAN_ACCOUNT
+    options = {"plan": True, "region": region, "account": account}
+    for key in ("role", "lambda_role", "states_role"):
+        if getattr(args, key, None):
+            options[key] = getattr(args, key)
     if args.bucket:
         options["bucket"] = args.bucket
     session = Session("aws", **options)
     with tempfile.TemporaryDirectory(prefix="smkit-policy-") as tmp:
         usecase.run(session, config, Path(tmp))
-    print_json(policies_for(session.plan(), region=region, account=args.account or PLAN_ACCOUNT))
+    print_json(policies_for(session.plan(), region=region, account=account))
     return 0

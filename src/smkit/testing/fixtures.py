@@ -14,6 +14,8 @@ from smkit.testing.moto import MotoServer, moto_server
 
 TEST_BUCKET = "smkit-test"
 TEST_ROLE = "arn:aws:iam::123456789012:role/SmkitTestRole"
+TEST_LAMBDA_ROLE = "arn:aws:iam::123456789012:role/SmkitTestLambdaRole"
+TEST_STATES_ROLE = "arn:aws:iam::123456789012:role/SmkitTestStatesRole"
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +35,12 @@ def aws_backend(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[A
         monkeypatch.setenv(key, value)
     moto.reset()
     backend = AwsBackend(
-        region="us-east-1", endpoint_url=moto.url, role=TEST_ROLE, bucket=TEST_BUCKET
+        region="us-east-1",
+        endpoint_url=moto.url,
+        role=TEST_ROLE,
+        lambda_role=TEST_LAMBDA_ROLE,
+        states_role=TEST_STATES_ROLE,
+        bucket=TEST_BUCKET,
     )
     backend.store.ensure_bucket(TEST_BUCKET)
     yield backend

@@ -26,13 +26,15 @@ class StagingDemoConfig(UseCaseConfig):
         source: CSV to stage; defaults to the shipped bike-sharing ``train.csv``.
         label: Label column.
         validation_days: Days per month held out for validation.
-        destination: ``s3://`` prefix for the channels.
+        destination: ``s3://`` prefix for the channels (default:
+            ``s3://<the session's default bucket>/staging-demo/``, so ``--bucket`` is
+            honoured).
     """
 
     source: str | None = None
     label: str = "count"
     validation_days: int = 3
-    destination: str = "s3://smkit/staging-demo/"
+    destination: str | None = None
 
 
 class StagingDemo:
@@ -62,7 +64,7 @@ class StagingDemo:
             split=TimeSplit(column="datetime", validation_days=config.validation_days),
             label_first=True,
             header=False,
-            destination=config.destination,
+            destination=config.destination or f"s3://{session.default_bucket()}/staging-demo/",
             name="bike",
         )
         with report.timer("stage"):

@@ -7,7 +7,9 @@ AWS error code(s)                              smkit error
 ============================================  ===============================
 ResourceNotFound, NoSuchKey, NoSuchBucket,     `ResourceNotFoundError`
 404, ValidationException "Could not find"
-ResourceInUse, ResourceLimitExceeded           `ResourceInUseError`
+ResourceAlreadyExists, "Function already exist" `ResourceExistsError`
+ResourceConflictException (an update is in     `ResourceInUseError`
+progress), ResourceInUse, ResourceLimitExceeded
 ValidationException, InvalidParameterValue     `ValidationError`
 Throttling, ThrottlingException, SlowDown      `ThrottlingError`
 ModelError                                     `ModelError`
@@ -47,9 +49,11 @@ _EXISTS = {
     "ResourceAlreadyExists",
     "BucketAlreadyOwnedByYou",
     "StateMachineAlreadyExists",
-    "ResourceConflictException",
     "ExecutionAlreadyExists",
 }
+#: Lambda answers ResourceConflictException both for a taken name ("Function already exist")
+#: and for a function whose previous update has not finished ("An update is in progress").
+_CONFLICT = "ResourceConflictException"
 _IN_USE = {"ResourceInUse", "ResourceLimitExceeded"}
 _THROTTLE = {
     "Throttling",
@@ -89,8 +93,15 @@ def translate(exc: Exception, *, service: str, operation: str, resource: Any = N
         code in _VALIDATION and ("could not find" in lowered or "does not exist" in lowered)
     ):
         return ResourceNotFoundError(text, **ctx)
-    if code in _EXISTS or (code in _VALIDATION and "already exist" in lowered):
+    if code in _EXISTS or (code in (*_VALIDATION, _CONFLICT) and "already exist" in lowered):
         return ResourceExistsError(text, hint="pick another name or delete it first", **ctx)
+    if code == _CONFLICT:
+        return ResourceInUseError(
+            text,
+            hint="an update of this resource is still in progress: wait until it finishes "
+            "(State Active, LastUpdateStatus Successful) and retry",
+            **ctx,
+        )
     if code in _IN_USE:
         return ResourceInUseError(text, **ctx)
     if code in _THROTTLE:

@@ -1,12 +1,19 @@
 """AWS backend verbs for monitoring (a mixin of `AwsBackend`).
 
-``apply_monitor(plan)`` sends, per monitor of the plan:
+``apply_monitor(plan)`` sends, per monitor of the plan (request shapes from
+`smkit.sagemaker_api`):
 
 1. ``CreateProcessingJob``: the baseline job, with the Model Monitor analyzer image (data and
    model quality) or the Clarify image (explainability) of the region, looked up lazily with
-   ``sagemaker.core.image_uris``;
+   ``sagemaker.core.image_uris``; Clarify reads its dataset from
+   ``/opt/ml/processing/input/data`` and its analysis config from
+   ``/opt/ml/processing/input/config``;
 2. ``CreateDataQualityJobDefinition`` / ``CreateModelQualityJobDefinition`` /
-   ``CreateModelExplainabilityJobDefinition``, pointing at the baseline job's outputs;
+   ``CreateModelExplainabilityJobDefinition``, pointing at the baseline job's outputs (the
+   explainability definition gets its own analysis config: ``methods``, ``predictor`` and
+   the feature-only ``headers``). Data-quality ``monitoring_config`` overrides are merged
+   into the baseline's ``constraints.json`` once the baseline job has completed (a real run
+   waits for it);
 3. ``CreateMonitoringSchedule`` with the plan's cron expression.
 
 Every request is validated by botocore before it is sent (or, in plan mode, recorded).
@@ -17,19 +24,26 @@ it will write (``statistics.json`` / ``constraints.json`` / ``analysis.json``).
 from __future__ import annotations
 
 import json
+import math
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from smkit import sagemaker_api as api
 from smkit import uri as s3uri
-from smkit.errors import MissingExtraError, OrderError, ResourceNotFoundError
+from smkit.errors import (
+    ConfigError,
+    MissingExtraError,
+    OrderError,
+    ResourceFailedError,
+    ResourceNotFoundError,
+    SmkitTimeoutError,
+)
 
-__all__ = ["AwsMonitor", "AwsMonitoring", "image_uri"]
+__all__ = ["AwsMonitor", "AwsMonitoring", "analysis_offset", "image_uri"]
 
-_INSTANCE = "ml.m5.xlarge"
-_PROC_OUT = "/opt/ml/processing/output"
-_PROC_IN = "/opt/ml/processing/input"
 _IMAGES: dict[tuple[str, str], str] = {}
 
 
@@ -57,12 +71,6 @@ def _name(*parts: str, limit: int = 63) -> str:
     return text[:limit].strip("-")
 
 
-def _resources(instance_type: str = _INSTANCE) -> dict[str, Any]:
-    return {
-        "ClusterConfig": {"InstanceCount": 1, "InstanceType": instance_type, "VolumeSizeInGB": 20}
-    }
-
-
 def _secured(plan: Any, output_key: str, resources_key: str, request: dict[str, Any]) -> dict:
     """``request`` with the plan's KMS keys and ``NetworkConfig`` (see
     `with_security`)."""
@@ -78,17 +86,34 @@ def _secured(plan: Any, output_key: str, resources_key: str, request: dict[str, 
     return request
 
 
-def _s3_input(name: str, uri: str) -> dict[str, Any]:
-    return {
-        "InputName": name,
-        "S3Input": {
-            "S3Uri": uri,
-            "LocalPath": f"{_PROC_IN}/{name}",
-            "S3DataType": "S3Prefix",
-            "S3InputMode": "File",
-            "S3DataDistributionType": "FullyReplicated",
-        },
-    }
+def analysis_offset(value: Any, *, now: datetime | None = None, end: bool = False) -> str:
+    """A monitoring window bound as SageMaker's ISO 8601 offset (``-PT<n>H``).
+
+    ``value`` is an offset string (``"-PT3H"``, passed through), a `timedelta` back
+    from now, or a `datetime` (naive means UTC). SageMaker counts the window in whole
+    hours, so a start is rounded back and an end forward: the window covers the asked one.
+
+    Raises:
+        ConfigError: a bound in the future or an unreadable value.
+    """
+    if isinstance(value, str):
+        if not value.startswith("-PT") and value != "PT0H":
+            raise ConfigError(f"window bound {value!r}: expected an offset such as '-PT1H'")
+        return value
+    now = now or datetime.now(UTC)
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        back = now - moment
+    elif isinstance(value, timedelta):
+        back = value
+    else:
+        raise ConfigError(f"window bound {value!r}: expected a datetime, timedelta or '-PT<n>H'")
+    hours = back.total_seconds() / 3600
+    slack = 1 / 3600  # a second: a bound computed "now" by the caller is not in the future
+    if hours < -slack:
+        raise ConfigError(f"window bound {value!r} is in the future")
+    whole = math.floor(hours + slack) if end else math.ceil(hours - slack)
+    return f"-PT{max(whole, 0)}H"
 
 
 class AwsMonitor:
@@ -114,6 +139,7 @@ class AwsMonitor:
         self.schedules = schedules
         self.baseline_jobs = baseline_jobs
         self.outputs = outputs
+        self._once_names: set[str] = set()
 
     def __repr__(self) -> str:
         return f"AwsMonitor(endpoint={self.endpoint_name!r}, schedules={self.schedules})"
@@ -139,31 +165,55 @@ class AwsMonitor:
             out.extend(resp.get("MonitoringExecutionSummaries", []))
         return out
 
-    def run_now(self, *, hours: int = 1) -> dict[str, str]:
-        """Start a one-time (``NOW``) execution of each monitor over the last ``hours``.
+    def run_now(
+        self, start: Any = None, end: Any = None, *, hours: int | None = None
+    ) -> dict[str, str]:
+        """Start an on-demand, one-time (``NOW``) execution of each monitor over a window.
+
+        Args:
+            start: Window start: a `datetime`, a `timedelta` back from now, or
+                an offset such as ``"-PT3H"`` (default: one hour back, or ``hours``).
+            end: Window end, the same kinds (default: now).
+            hours: Shorthand for ``start=timedelta(hours=hours)``, ``end=now``.
 
         Returns:
-            ``monitor type → one-time schedule name``.
+            ``monitor type → one-time schedule name`` (unique per call, also within one
+            second).
         """
+        if hours is not None and start is not None:
+            raise ConfigError("pass either hours= or start=, not both")
+        now = datetime.now(UTC)
+        first = analysis_offset(
+            start if start is not None else timedelta(hours=hours or 1), now=now
+        )
+        last = analysis_offset(end if end is not None else timedelta(0), now=now, end=True)
+        if int(first[3:-1]) <= int(last[3:-1]):
+            raise ConfigError(
+                f"empty monitoring window {first} .. {last} (SageMaker counts whole hours)",
+                hint="widen the window to at least one hour",
+            )
+        from smkit.ids import unique_name
+
         started: dict[str, str] = {}
         for kind, name in self.schedules.items():
-            once = _name(name[:40], "now", _stamp())
+            once = unique_name(_name(name[:32], "now"))
+            while once in self._once_names:  # two calls within one millisecond
+                time.sleep(0.001)
+                once = unique_name(_name(name[:32], "now"))
+            self._once_names.add(once)
             definition = self.backend._definition_names.get(name, name)
             self.backend.call(
                 "sagemaker",
                 "CreateMonitoringSchedule",
-                {
-                    "MonitoringScheduleName": once,
-                    "MonitoringScheduleConfig": {
-                        "ScheduleConfig": {
-                            "ScheduleExpression": "NOW",
-                            "DataAnalysisStartTime": f"-PT{hours}H",
-                            "DataAnalysisEndTime": "-PT0H",
-                        },
-                        "MonitoringJobDefinitionName": definition,
-                        "MonitoringType": kind,
-                    },
-                },
+                api.create_monitoring_schedule(
+                    once,
+                    definition=definition,
+                    monitoring_type=kind,
+                    expression="NOW",
+                    start=first,
+                    end=last,
+                ),
+                resource=once,
             )
             started[kind] = once
         return started
@@ -271,14 +321,13 @@ class AwsMonitoring:
             self.call(
                 "sagemaker",
                 "CreateMonitoringSchedule",
-                {
-                    "MonitoringScheduleName": name,
-                    "MonitoringScheduleConfig": {
-                        "ScheduleConfig": {"ScheduleExpression": plan.schedule_expression},
-                        "MonitoringJobDefinitionName": definition,
-                        "MonitoringType": kind,
-                    },
-                },
+                api.create_monitoring_schedule(
+                    name,
+                    definition=definition,
+                    monitoring_type=kind,
+                    expression=str(plan.schedule_expression),
+                ),
+                resource=name,
             )
             self._definition_names[name] = definition
             schedules[kind], jobs[kind], outputs[kind] = name, job, reports
@@ -293,54 +342,67 @@ class AwsMonitoring:
         role: str,
         env: dict[str, str],
         plan: Any = None,
+        *,
+        output_name: str = "monitoring_output",
     ) -> None:
+        request = api.create_processing_job(
+            job,
+            image=image,
+            role=role,
+            inputs=inputs,
+            output_uri=base,
+            environment=env or None,
+            output_name=output_name,
+        )
         self.call(
             "sagemaker",
             "CreateProcessingJob",
-            _secured(
-                plan,
-                "ProcessingOutputConfig",
-                "ProcessingResources",
-                {
-                    "ProcessingJobName": job,
-                    "RoleArn": role,
-                    "AppSpecification": {"ImageUri": image},
-                    "ProcessingInputs": inputs,
-                    "ProcessingOutputConfig": {
-                        "Outputs": [
-                            {
-                                "OutputName": "monitoring_output",
-                                "S3Output": {
-                                    "S3Uri": base,
-                                    "LocalPath": _PROC_OUT,
-                                    "S3UploadMode": "EndOfJob",
-                                },
-                            }
-                        ]
-                    },
-                    "ProcessingResources": _resources(),
-                    "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-                    "Environment": env,
-                },
-            ),
+            _secured(plan, "ProcessingOutputConfig", "ProcessingResources", request),
+            resource=job,
         )
 
-    @staticmethod
-    def _outputs(reports: str) -> dict[str, Any]:
-        return {
-            "MonitoringOutputs": [
-                {"S3Output": {"S3Uri": reports, "LocalPath": _PROC_OUT, "S3UploadMode": "EndOfJob"}}
-            ]
-        }
+    def _wait_processing_job(
+        self, job: str, *, timeout: float = 3600.0, poll: float = 15.0
+    ) -> None:
+        """Poll DescribeProcessingJob until ``Completed`` (one recorded request in plan mode).
 
-    def _endpoint_input(self, plan: Any, **extra: Any) -> dict[str, Any]:
-        return {
-            "EndpointName": plan.endpoint_name,
-            "LocalPath": f"{_PROC_IN}/endpoint",
-            "S3InputMode": "File",
-            "S3DataDistributionType": "FullyReplicated",
-            **extra,
-        }
+        Raises:
+            ResourceFailedError: the job ended ``Failed`` or ``Stopped``.
+            SmkitTimeoutError: still running after ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        delay = 0.2
+        while True:
+            data = self.call(
+                "sagemaker", "DescribeProcessingJob", {"ProcessingJobName": job}, resource=job
+            )
+            status = data.get("ProcessingJobStatus")
+            if self.plan_mode or status == "Completed":
+                return
+            if status in ("Failed", "Stopped"):
+                reason = data.get("FailureReason", status)
+                raise ResourceFailedError(
+                    f"baseline job {job!r} ended {status}: {reason}", name=job, reason=reason
+                )
+            if time.monotonic() > deadline:
+                raise SmkitTimeoutError(f"baseline job {job!r} still {status} after {timeout:g}s")
+            time.sleep(delay)
+            delay = min(poll, delay * 2)
+
+    def _override_constraints(self, job: str, constraints_uri: str, overrides: dict) -> None:
+        """Merge ``overrides`` into the baseline's ``monitoring_config`` (in place): wait for
+        the baseline job, read ``constraints.json``, write the merged file back."""
+        self._wait_processing_job(job)
+        try:
+            current = json.loads(self.store.get_bytes(constraints_uri))
+        except ResourceNotFoundError:
+            if not self.plan_mode:
+                raise
+            current = {}  # plan mode reads nothing: the request is recorded all the same
+        merged = api.merge_monitoring_config(current, overrides)
+        self.store.put_bytes(
+            constraints_uri, json.dumps(merged, indent=2).encode(), content_type="application/json"
+        )
 
     def _dq(
         self, plan: Any, job: str, definition: str, base: str, reports: str, region: str, role: str
@@ -352,41 +414,30 @@ class AwsMonitoring:
         self._processing_job(
             job,
             image,
-            [_s3_input("baseline_dataset_input", data)],
+            [api.processing_s3_input("baseline_dataset_input", data)],
             base,
             role,
-            {
-                "dataset_format": json.dumps(
-                    {"csv": {"header": header, "output_columns_position": "START"}}
-                ),
-                "dataset_source": f"{_PROC_IN}/baseline_dataset_input",
-                "output_path": _PROC_OUT,
-                "publish_cloudwatch_metrics": "Disabled",
-            },
+            api.data_quality_baseline_env(header=header),
             plan,
+        )
+        constraints = s3uri.join(base, "constraints.json")
+        if cfg.monitoring_config:
+            self._override_constraints(job, constraints, dict(cfg.monitoring_config))
+        request = api.data_quality_job_definition(
+            definition,
+            image=image,
+            role=role,
+            endpoint_name=plan.endpoint_name,
+            baseline_job=job,
+            statistics_uri=s3uri.join(base, "statistics.json"),
+            constraints_uri=constraints,
+            reports=reports,
         )
         self.call(
             "sagemaker",
             "CreateDataQualityJobDefinition",
-            _secured(
-                plan,
-                "DataQualityJobOutputConfig",
-                "JobResources",
-                {
-                    "JobDefinitionName": definition,
-                    "DataQualityBaselineConfig": {
-                        "BaseliningJobName": job,
-                        "ConstraintsResource": {"S3Uri": s3uri.join(base, "constraints.json")},
-                        "StatisticsResource": {"S3Uri": s3uri.join(base, "statistics.json")},
-                    },
-                    "DataQualityAppSpecification": {"ImageUri": image},
-                    "DataQualityJobInput": {"EndpointInput": self._endpoint_input(plan)},
-                    "DataQualityJobOutputConfig": self._outputs(reports),
-                    "JobResources": _resources(),
-                    "RoleArn": role,
-                    "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-                },
-            ),
+            _secured(plan, "DataQualityJobOutputConfig", "JobResources", request),
+            resource=definition,
         )
 
     def _mq(
@@ -395,55 +446,30 @@ class AwsMonitoring:
         cfg = plan.model_quality_config
         image = image_uri("model-monitor", region)
         data = self._stage_input(cfg.baseline, s3uri.join(base, "input"))
-        env = {
-            "analysis_type": "MODEL_QUALITY",
-            "dataset_format": json.dumps({"csv": {"header": True}}),
-            "dataset_source": f"{_PROC_IN}/baseline_dataset_input",
-            "output_path": _PROC_OUT,
-            "problem_type": cfg.problem_type,
-            "ground_truth_attribute": cfg.ground_truth_attribute,
-        }
-        if cfg.inference_attribute:
-            env["inference_attribute"] = cfg.inference_attribute
-        if cfg.probability_attribute:
-            env["probability_attribute"] = cfg.probability_attribute
-            env["probability_threshold_attribute"] = str(cfg.probability_threshold)
         self._processing_job(
-            job, image, [_s3_input("baseline_dataset_input", data)], base, role, env, plan
+            job,
+            image,
+            [api.processing_s3_input("baseline_dataset_input", data)],
+            base,
+            role,
+            api.model_quality_baseline_env(cfg),
+            plan,
         )
-        extra: dict[str, Any] = {}
-        if cfg.inference_attribute:
-            extra["InferenceAttribute"] = cfg.inference_attribute
-        if cfg.probability_attribute:
-            extra["ProbabilityAttribute"] = cfg.probability_attribute
-            extra["ProbabilityThresholdAttribute"] = float(cfg.probability_threshold)
+        request = api.model_quality_job_definition(
+            definition,
+            image=image,
+            role=role,
+            endpoint_name=plan.endpoint_name,
+            cfg=cfg,
+            baseline_job=job,
+            constraints_uri=s3uri.join(base, "constraints.json"),
+            reports=reports,
+        )
         self.call(
             "sagemaker",
             "CreateModelQualityJobDefinition",
-            _secured(
-                plan,
-                "ModelQualityJobOutputConfig",
-                "JobResources",
-                {
-                    "JobDefinitionName": definition,
-                    "ModelQualityBaselineConfig": {
-                        "BaseliningJobName": job,
-                        "ConstraintsResource": {"S3Uri": s3uri.join(base, "constraints.json")},
-                    },
-                    "ModelQualityAppSpecification": {
-                        "ImageUri": image,
-                        "ProblemType": cfg.problem_type,
-                    },
-                    "ModelQualityJobInput": {
-                        "EndpointInput": self._endpoint_input(plan, **extra),
-                        "GroundTruthS3Input": {"S3Uri": cfg.ground_truth},
-                    },
-                    "ModelQualityJobOutputConfig": self._outputs(reports),
-                    "JobResources": _resources(),
-                    "RoleArn": role,
-                    "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-                },
-            ),
+            _secured(plan, "ModelQualityJobOutputConfig", "JobResources", request),
+            resource=definition,
         )
 
     def _clarify(
@@ -460,34 +486,35 @@ class AwsMonitoring:
         self._processing_job(
             job,
             image,
-            [_s3_input("dataset", data), _s3_input("analysis_config", config_uri)],
+            [
+                api.processing_s3_input("dataset", data, api.CLARIFY_DATA_INPUT),
+                api.processing_s3_input("analysis_config", config_uri, api.CLARIFY_CONFIG_INPUT),
+            ],
             base,
             role,
             {},
             plan,
+            output_name="analysis_result",
+        )
+        # the job definition's own config: no label (captured traffic has none)
+        monitor_config_uri = s3uri.join(reports, definition, "analysis_config.json")
+        self.store.put_bytes(
+            monitor_config_uri,
+            json.dumps(api.explainability_monitor_config(config), indent=2).encode(),
+        )
+        request = api.model_explainability_job_definition(
+            definition,
+            image=image,
+            role=role,
+            endpoint_name=plan.endpoint_name,
+            baseline_job=job,
+            analysis_uri=s3uri.join(base, "analysis.json"),
+            config_uri=monitor_config_uri,
+            reports=reports,
         )
         self.call(
             "sagemaker",
             "CreateModelExplainabilityJobDefinition",
-            _secured(
-                plan,
-                "ModelExplainabilityJobOutputConfig",
-                "JobResources",
-                {
-                    "JobDefinitionName": definition,
-                    "ModelExplainabilityBaselineConfig": {
-                        "BaseliningJobName": job,
-                        "ConstraintsResource": {"S3Uri": s3uri.join(base, "analysis.json")},
-                    },
-                    "ModelExplainabilityAppSpecification": {
-                        "ImageUri": image,
-                        "ConfigUri": config_uri,
-                    },
-                    "ModelExplainabilityJobInput": {"EndpointInput": self._endpoint_input(plan)},
-                    "ModelExplainabilityJobOutputConfig": self._outputs(reports),
-                    "JobResources": _resources(),
-                    "RoleArn": role,
-                    "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-                },
-            ),
+            _secured(plan, "ModelExplainabilityJobOutputConfig", "JobResources", request),
+            resource=definition,
         )

@@ -1,4 +1,4 @@
-"""AWS backend verbs for serving (a mixin of `AwsBackend`).
+"""AWS backend verbs for serving (a mixin of `smkit.backends.aws.AwsBackend`).
 
 ``deploy`` sends CreateModel (given a list of model specs: a serial inference pipeline,
 ``Containers`` + ``InferenceExecutionConfig={"Mode": "Serial"}``), CreateEndpointConfig (with
@@ -19,9 +19,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from smkit import sagemaker_api as api
 from smkit.errors import (
     AwsError,
     ConfigError,
+    FormatError,
     ResourceFailedError,
     ResourceInUseError,
     ResourceNotFoundError,
@@ -102,9 +104,101 @@ class AwsServing:
         self.store.put_file(uri, path)
         return uri
 
+    def _code_members(self, mspec: Any) -> list[tuple[str, bytes]]:
+        """``(path under code/, bytes)`` of a model's inference code: the ``source_dir``
+        (a directory, or an ``s3://`` ``sourcedir.tar.gz``) or, without one, the entry point
+        file alone (as the SDK does)."""
+        source = mspec.source_dir
+        if source and source.startswith("s3://"):
+            with tarfile.open(fileobj=io.BytesIO(self.store.get_bytes(source)), mode="r:gz") as tar:
+                return [
+                    (m.name, tar.extractfile(m).read())  # type: ignore[union-attr]
+                    for m in tar.getmembers()
+                    if m.isfile()
+                ]
+        if source:
+            src = Path(source)
+            if not src.is_dir():
+                raise SourceNotFoundError(f"source_dir {source!r} is not a directory")
+            return [
+                (p.relative_to(src).as_posix(), p.read_bytes())
+                for p in sorted(src.rglob("*"))
+                if p.is_file() and "__pycache__" not in p.parts
+            ]
+        entry = Path(mspec.entry_point)
+        if not entry.is_file():
+            raise SourceNotFoundError(f"entry_point {mspec.entry_point!r} does not exist")
+        return [(entry.name, entry.read_bytes())]
+
+    def _repack(self, model_name: str, mspec: Any) -> str:
+        """``model.tar.gz`` with the inference code under ``code/`` (what the SDK's
+        ``PyTorchModel`` uploads: the PyTorch serving toolkit loads user code only from
+        ``/opt/ml/model/code`` and ignores an S3 ``SAGEMAKER_SUBMIT_DIRECTORY``); uploaded to
+        ``s3://<bucket>/<model>/model.tar.gz``. Returns its URI."""
+        from smkit.errors import ResourceNotFoundError
+
+        data = mspec.model_data
+        original = b""
+        if data.startswith("s3://"):
+            try:
+                original = self.store.get_bytes(data)
+            except ResourceNotFoundError:
+                if not self.plan_mode:
+                    raise
+        else:
+            path = Path(data)
+            if not path.is_file():
+                raise SourceNotFoundError(f"model artifact {data!r} does not exist")
+            original = path.read_bytes()
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as out:
+            if original:
+                try:
+                    tar = tarfile.open(fileobj=io.BytesIO(original), mode="r:*")  # noqa: SIM115
+                except tarfile.TarError as exc:
+                    raise FormatError(
+                        f"model artifact {data!r} is not a tar archive: a PyTorch model with "
+                        "an entry point is repacked with code/ inside it",
+                        hint="give model_data as the model.tar.gz a training job wrote",
+                    ) from exc
+                with tar:
+                    for member in tar.getmembers():
+                        if member.name.lstrip("./").split("/")[0] == "code":
+                            continue  # replaced by the spec's code
+                        body = tar.extractfile(member) if member.isfile() else None
+                        out.addfile(member, body)
+            for rel, body in self._code_members(mspec):
+                info = tarfile.TarInfo(f"code/{rel}")
+                info.size = len(body)
+                info.mode = 0o644
+                out.addfile(info, io.BytesIO(body))
+        uri = f"s3://{self.bucket}/{model_name}/model.tar.gz"
+        self.store.put_bytes(uri, buf.getvalue(), content_type="application/gzip")
+        return uri
+
     def model_request(self, mspec: Any, model_name: str, instance_type: str) -> dict[str, Any]:
-        """The CreateModel request for a `ModelSpec`."""
+        """The CreateModel request for a `smkit.serving.ModelSpec`.
+
+        A PyTorch model with an entry point is repacked as the SDK does: ``model.tar.gz``
+        gets ``code/`` (the inference script, its ``source_dir`` with any
+        ``requirements.txt``), and ``SAGEMAKER_SUBMIT_DIRECTORY`` is ``/opt/ml/model/code``.
+        """
         env = dict(mspec.env)
+        if mspec.entry_point and mspec.framework == "pytorch":
+            env.setdefault("SAGEMAKER_PROGRAM", Path(mspec.entry_point).name)
+            env.setdefault("SAGEMAKER_SUBMIT_DIRECTORY", "/opt/ml/model/code")
+            env.setdefault("SAGEMAKER_CONTAINER_LOG_LEVEL", "20")
+            env.setdefault("SAGEMAKER_REGION", self.region)
+            image = mspec.image_uri or default_image_uri(
+                mspec.framework, mspec.framework_version, self.region, instance_type
+            )
+            return api.create_model(
+                model_name,
+                api.container(image, self._repack(model_name, mspec), env),
+                self.role,
+                vpc_config=getattr(mspec, "vpc_config", None),
+                network_isolation=bool(getattr(mspec, "enable_network_isolation", False)),
+            )
         if mspec.entry_point:
             env.setdefault("SAGEMAKER_PROGRAM", Path(mspec.entry_point).name)
             source = mspec.source_dir or str(Path(mspec.entry_point).resolve().parent)
@@ -121,24 +215,19 @@ class AwsServing:
             self.region,
             instance_type,
         )
-        container: dict[str, Any] = {
-            "Image": image,
-            "ModelDataUrl": self._model_data_uri(model_name, mspec.model_data),
-        }
-        if env:
-            container["Environment"] = env
-        return {
-            "ModelName": model_name,
-            "PrimaryContainer": container,
-            "ExecutionRoleArn": self.role,
-            **_isolation(mspec),
-        }
+        return api.create_model(
+            model_name,
+            api.container(image, self._model_data_uri(model_name, mspec.model_data), env),
+            self.role,
+            vpc_config=getattr(mspec, "vpc_config", None),
+            network_isolation=bool(getattr(mspec, "enable_network_isolation", False)),
+        )
 
     def pipeline_model_request(
         self, mspecs: list[Any], model_name: str, instance_type: str
     ) -> dict[str, Any]:
         """The CreateModel request of a serial inference pipeline: ``Containers`` (one per
-        `ModelSpec`, in order) and ``InferenceExecutionConfig``
+        `smkit.serving.ModelSpec`, in order) and ``InferenceExecutionConfig``
         ``{"Mode": "Serial"}``; each container's answer is the next one's request."""
         containers = []
         uploaded: dict[str, str] = {}  # a local artifact shared by containers goes up once
@@ -149,26 +238,26 @@ class AwsServing:
             container = req["PrimaryContainer"]
             uploaded.setdefault(mspec.model_data, container["ModelDataUrl"])
             containers.append(container)
-        return {
-            "ModelName": model_name,
-            "Containers": containers,
-            "InferenceExecutionConfig": {"Mode": "Serial"},
-            "ExecutionRoleArn": self.role,
-            **_isolation(mspecs[0]),
-        }
+        return api.create_pipeline_model(
+            model_name,
+            containers,
+            self.role,
+            vpc_config=getattr(mspecs[0], "vpc_config", None),
+            network_isolation=bool(getattr(mspecs[0], "enable_network_isolation", False)),
+        )
 
     def deploy(self, model: Any, spec: Any, *, wait: bool = True) -> Any:
         """CreateModel, CreateEndpointConfig, CreateEndpoint; then wait for InService.
 
         Args:
-            model: A `ModelSpec` (or a trained job), or a list of them
+            model: A `smkit.serving.ModelSpec` (or a trained job), or a list of them
                 for a serial inference pipeline (2-15 containers, one model; the model's name
                 is the first spec's ``name`` or derived from the endpoint's).
-            spec: The `EndpointSpec`.
+            spec: The `smkit.serving.EndpointSpec`.
             wait: Block until ``InService``.
 
         Returns:
-            The `Endpoint` handle (in plan mode, without waiting).
+            The `smkit.serving.Endpoint` handle (in plan mode, without waiting).
         """
         from smkit.serving import Endpoint, EndpointSpec, as_model_spec
 
@@ -189,28 +278,25 @@ class AwsServing:
             else self.model_request(mspec, model_name, spec.instance_type)
         )
         self.call("sagemaker", "CreateModel", request, resource=model_name)
-        config: dict[str, Any] = {
-            "EndpointConfigName": spec.config_name,
-            "ProductionVariants": [
-                {
-                    "VariantName": spec.variant,
-                    "ModelName": model_name,
-                    "InitialInstanceCount": spec.instance_count,
-                    "InstanceType": spec.instance_type,
-                    "InitialVariantWeight": 1.0,
-                }
-            ],
-        }
+        capture = None
         if spec.data_capture is not None:
             dest = spec.data_capture.destination or f"s3://{self.bucket}/data-capture"
-            config["DataCaptureConfig"] = spec.data_capture.to_request(dest.rstrip("/"))
-        if spec.kms_key:
-            config["KmsKeyId"] = spec.kms_key
+            capture = api.data_capture_config(spec.data_capture, dest)
+        config = api.create_endpoint_config(
+            spec.config_name,
+            [
+                api.production_variant(
+                    spec.variant, model_name, spec.instance_count, spec.instance_type
+                )
+            ],
+            data_capture=capture,
+            kms_key=spec.kms_key,
+        )
         self.call("sagemaker", "CreateEndpointConfig", config, resource=spec.config_name)
         self.call(
             "sagemaker",
             "CreateEndpoint",
-            {"EndpointName": spec.name, "EndpointConfigName": spec.config_name},
+            api.create_endpoint(spec.name, spec.config_name),
             resource=spec.name,
         )
         endpoint = Endpoint(self, spec.name)
@@ -272,7 +358,7 @@ class AwsServing:
         return [self.describe_endpoint(n) for n in names]
 
     def endpoint(self, name: str) -> Any:
-        """The `Endpoint` handle of an existing endpoint."""
+        """The `smkit.serving.Endpoint` handle of an existing endpoint."""
         from smkit.serving import Endpoint
 
         return Endpoint(self, name)
@@ -325,7 +411,7 @@ class AwsServing:
     def predictor(
         self, name: str, serializer: Any = "csv", deserializer: Any = None, **options: Any
     ) -> Any:
-        """A `Predictor` calling InvokeEndpoint."""
+        """A `smkit.serving.Predictor` calling InvokeEndpoint."""
         from smkit.serving import Predictor
 
         return Predictor(
@@ -395,13 +481,3 @@ class AwsServing:
                 self.call("sagemaker", "DeleteModel", {"ModelName": m}, resource=m)
             except ResourceNotFoundError:
                 pass
-
-
-def _isolation(mspec: Any) -> dict[str, Any]:
-    """CreateModel's ``VpcConfig`` and ``EnableNetworkIsolation`` of a ModelSpec."""
-    out: dict[str, Any] = {}
-    if getattr(mspec, "vpc_config", None) is not None:
-        out["VpcConfig"] = mspec.vpc_config.to_request()
-    if getattr(mspec, "enable_network_isolation", False):
-        out["EnableNetworkIsolation"] = True
-    return out

@@ -10,9 +10,13 @@ from the same specs the local backend runs:
 - built-in XGBoost: SageMaker's XGBoost algorithm image, hyperparameters as plain strings;
 - built-in AutoGluon: the AutoGluon training image running smkit's shipped trainer script;
 - image URIs come from ``sagemaker.core.image_uris`` (imported when first needed);
-- Debugger rules become ``DebugRuleConfigurations`` (with the region's rule image), a
+- SageMaker Debugger is **opt-in** on AWS (``AwsBackend(debugger=True)``, CLI
+  ``--debugger``; default off, since Debugger is closed to new customers): only then do
+  Debugger rules become ``DebugRuleConfigurations`` (with the region's rule image), a
   ``DebugHookConfig`` and, with the profiler, ``ProfilerConfig`` +
-  ``ProfilerRuleConfigurations`` (the ``ProfilerReport`` rule).
+  ``ProfilerRuleConfigurations`` (the ``ProfilerReport`` rule). Otherwise every job is sent
+  with ``ProfilerConfig={"DisableProfiler": True}`` and no rules (the local backend still
+  evaluates them).
 
 Local paths given as channels are uploaded first to ``s3://<bucket>/<job>/input/<channel>/``.
 Every request is validated by botocore (and only recorded in plan mode). Waiting polls
@@ -23,12 +27,14 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import tarfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from smkit import sagemaker_api as api
 from smkit import uri as s3uri
 from smkit.errors import ConfigError, ResourceNotFoundError, SourceNotFoundError
 from smkit.training.images import image_uri_for
@@ -39,6 +45,8 @@ if TYPE_CHECKING:
     from smkit.training.tuning import TuningSpec
 
 __all__ = ["AwsTraining", "image_uri_for"]
+
+_log = logging.getLogger(__name__)
 
 
 def _debugger_image(region: str) -> str:
@@ -83,6 +91,7 @@ class AwsTraining:
     role: str
     bucket: str
     plan_mode: bool
+    debugger: bool
 
     def job_poll_delay(self, attempt: int) -> float:
         """1 s doubling to 30 s (Describe* calls are throttled)."""
@@ -135,62 +144,21 @@ class AwsTraining:
             image=image_uri_for(spec, self.region),
             extra_hyperparameters=extra,
         )
-        algo = record["AlgorithmSpecification"]
-        if spec.algorithm == "xgboost":
-            # the built-in algorithm defines its own metrics; send only the user's
-            algo["MetricDefinitions"] = [m.to_aws() for m in spec.metric_definitions]
-        if not algo["MetricDefinitions"]:
-            del algo["MetricDefinitions"]
-        params: dict[str, Any] = {
-            key: record[key]
-            for key in (
-                "TrainingJobName",
-                "AlgorithmSpecification",
-                "RoleArn",
-                "HyperParameters",
-                "InputDataConfig",
-                "OutputDataConfig",
-                "ResourceConfig",
-                "StoppingCondition",
-                "EnableNetworkIsolation",
-                "EnableManagedSpotTraining",
+        debugger = bool(getattr(self, "debugger", False))
+        if spec.rules and not debugger:
+            _log.warning(
+                "training job %s: Debugger rules %s not sent (SageMaker Debugger is opt-in on "
+                "AWS: AwsBackend(debugger=True) or --debugger)",
+                name,
+                [r.aws_name for r in spec.rules],
             )
-        }
-        for key in ("VpcConfig", "EnableInterContainerTrafficEncryption"):
-            if key in record:
-                params[key] = record[key]
-        if not params["InputDataConfig"]:
-            del params["InputDataConfig"]
-        if spec.environment:
-            params["Environment"] = dict(spec.environment)
-        if spec.rules:
-            rule_image = _debugger_image(self.region)
-            params["DebugHookConfig"] = {
-                "S3OutputPath": record["DebugHookConfig"]["S3OutputPath"],
-                "LocalPath": "/opt/ml/output/tensors",
-                "CollectionConfigurations": [
-                    {"CollectionName": "losses", "CollectionParameters": {"save_interval": "1"}},
-                    {"CollectionName": "gradients"},
-                ],
-            }
-            params["DebugRuleConfigurations"] = [
-                {**cfg, "RuleEvaluatorImage": rule_image, "InstanceType": "ml.t3.medium"}
-                for cfg in record["DebugRuleConfigurations"]
-            ]
-        if "ProfilerConfig" in record:
-            params["ProfilerConfig"] = record["ProfilerConfig"]
-            params["ProfilerRuleConfigurations"] = [
-                {
-                    "RuleConfigurationName": "ProfilerReport",
-                    "RuleEvaluatorImage": _debugger_image(self.region),
-                    "RuleParameters": {"rule_to_invoke": "ProfilerReport"},
-                }
-            ]
-        else:
-            params["ProfilerConfig"] = {"DisableProfiler": True}
-        if spec.tags:
-            params["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(spec.tags.items())]
-        return params
+        wants_image = debugger and (spec.rules or "ProfilerConfig" in record)
+        return api.create_training_job(
+            spec,
+            record,
+            debugger=debugger,
+            rule_image=_debugger_image(self.region) if wants_image else None,
+        )
 
     # -- training --------------------------------------------------------------------------
     def train(
@@ -282,37 +250,7 @@ class AwsTraining:
         from smkit.training.tuning import tuning_config
 
         training = self.training_request(spec.training_spec, name)
-        config = tuning_config(spec)
-        if spec.strategy == "Grid" and spec.max_jobs is None:
-            del config["ResourceLimits"]["MaxNumberOfTrainingJobs"]
-        algo = {
-            k: v
-            for k, v in training["AlgorithmSpecification"].items()
-            if k in ("TrainingImage", "TrainingInputMode", "MetricDefinitions")
-        }
-        if spec.objective_regex is not None or spec.training.algorithm != "xgboost":
-            defs = spec.training_spec.all_metric_definitions
-            algo["MetricDefinitions"] = [m.to_aws() for m in defs]
-        definition: dict[str, Any] = {
-            "StaticHyperParameters": training["HyperParameters"],
-            "AlgorithmSpecification": algo,
-            "RoleArn": training["RoleArn"],
-            "OutputDataConfig": training["OutputDataConfig"],
-            "ResourceConfig": training["ResourceConfig"],
-            "StoppingCondition": training["StoppingCondition"],
-        }
-        if "InputDataConfig" in training:
-            definition["InputDataConfig"] = training["InputDataConfig"]
-        for key in ("VpcConfig", "EnableNetworkIsolation", "EnableInterContainerTrafficEncryption"):
-            if training.get(key):
-                definition[key] = training[key]
-        if spec.training.environment:
-            definition["Environment"] = dict(spec.training.environment)
-        return {
-            "HyperParameterTuningJobName": name,
-            "HyperParameterTuningJobConfig": config,
-            "TrainingJobDefinition": definition,
-        }
+        return api.create_tuning_job(spec, name, training, tuning_config(spec))
 
     def tune(self, spec: TuningSpec, *, name: str | None = None, wait: bool = False) -> TuningJob:
         """Send ``CreateHyperParameterTuningJob`` and return the tuning job's handle."""

@@ -1,8 +1,13 @@
-"""AWS backend verbs for workflows (a mixin of `AwsBackend`).
+"""AWS backend verbs for workflows (a mixin of `smkit.backends.aws.AwsBackend`).
 
 ``deploy_workflow`` creates (or updates) one Lambda function per
-`LambdaSpec` attached to the workflow's tasks (CreateFunction with
-the deterministic zip, the role and the runtime) and the state machine (CreateStateMachine);
+`smkit.workflow.LambdaSpec` attached to the workflow's tasks (CreateFunction with
+the deterministic zip, the Lambda role and the runtime) and the state machine
+(CreateStateMachine, with the Step Functions role). Lambda updates are sequenced as Lambda
+requires: GetFunctionConfiguration is polled until ``State`` is ``Active`` and
+``LastUpdateStatus`` ``Successful`` before UpdateFunctionCode, between it and
+UpdateFunctionConfiguration, and after (so StartExecution never races a pending function);
+a ``ResourceConflictException`` "update in progress" is retried with backoff;
 ``run_workflow`` deploys, starts an execution (StartExecution), polls DescribeExecution until
 it ends, and reads GetExecutionHistory. Every request goes through ``self.call`` (validated by
 botocore, recorded, not sent in plan mode).
@@ -14,9 +19,18 @@ import json
 import time
 from typing import Any
 
-from smkit.errors import ConfigError, ResourceExistsError, SmkitTimeoutError
+from smkit.errors import (
+    ConfigError,
+    ResourceExistsError,
+    ResourceFailedError,
+    ResourceInUseError,
+    SmkitTimeoutError,
+)
 
 __all__ = ["AwsWorkflows"]
+
+#: Attempts (first included) of a Lambda request answered "an update is in progress".
+CONFLICT_ATTEMPTS = 6
 
 _PLACEHOLDER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:"
 
@@ -37,13 +51,21 @@ class AwsWorkflows:
     region: str
     account: str
     role: str
+    lambda_role: str
+    states_role: str
     plan_mode: bool
 
     # -- Lambda ---------------------------------------------------------------------------------
     def deploy_function(self, spec: Any, *, role_arn: str | None = None) -> str:
-        """Create (or update) the Lambda function of ``spec``; returns its ARN."""
+        """Create (or update) the Lambda function of ``spec``; returns its ARN.
+
+        Args:
+            spec: The `smkit.workflow.LambdaSpec`.
+            role_arn: The function's execution role (default: the backend's ``lambda_role``;
+                never the SageMaker role, which Lambda cannot assume).
+        """
         zip_bytes = spec.package()
-        role = role_arn or self.role
+        role = role_arn or self.lambda_role
         params: dict[str, Any] = {
             "FunctionName": spec.function_name,
             "Runtime": spec.runtime,
@@ -58,23 +80,72 @@ class AwsWorkflows:
             params["Environment"] = {"Variables": dict(spec.environment)}
         if spec.description:
             params["Description"] = spec.description
+        name = spec.function_name
         try:
-            response = self.call("lambda", "CreateFunction", params, resource=spec.function_name)
+            response = self._lambda("CreateFunction", params, name)
         except ResourceExistsError:
-            self.call(
-                "lambda",
-                "UpdateFunctionCode",
-                {"FunctionName": spec.function_name, "ZipFile": zip_bytes},
-                resource=spec.function_name,
-            )
+            self.wait_function(name)
+            self._lambda("UpdateFunctionCode", {"FunctionName": name, "ZipFile": zip_bytes}, name)
+            self.wait_function(name)
             config = {k: v for k, v in params.items() if k not in ("Code", "Publish")}
-            response = self.call(
-                "lambda", "UpdateFunctionConfiguration", config, resource=spec.function_name
-            )
+            response = self._lambda("UpdateFunctionConfiguration", config, name)
+        self.wait_function(name)
         return str(
             response.get("FunctionArn")
-            or f"arn:aws:lambda:{self.region}:{self.account}:function:{spec.function_name}"
+            or f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
         )
+
+    conflict_delay: float = 0.5
+
+    def _lambda(self, operation: str, params: dict[str, Any], name: str) -> dict[str, Any]:
+        """One Lambda request, retried with exponential backoff (0.5 s doubling) while Lambda
+        answers ``ResourceConflictException`` "an update is in progress"."""
+        delay = self.conflict_delay
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                return dict(self.call("lambda", operation, params, resource=name))
+            except ResourceInUseError as exc:
+                if exc.context.get("code") != "ResourceConflictException":
+                    raise
+                if attempt == CONFLICT_ATTEMPTS:
+                    raise
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def wait_function(self, name: str, *, timeout: float = 300.0, poll: float = 5.0) -> None:
+        """Poll GetFunctionConfiguration until ``State`` is ``Active`` and
+        ``LastUpdateStatus`` ``Successful`` (boto3's ``function_active_v2`` and
+        ``function_updated_v2`` waiters together). In plan mode one request is recorded.
+
+        Raises:
+            ResourceFailedError: the function's state or last update is ``Failed``.
+            SmkitTimeoutError: not ready after ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        delay = 0.2
+        while True:
+            data = self.call(
+                "lambda", "GetFunctionConfiguration", {"FunctionName": name}, resource=name
+            )
+            state = data.get("State", "Active")
+            update = data.get("LastUpdateStatus", "Successful")
+            if self.plan_mode or (state == "Active" and update == "Successful"):
+                return
+            if "Failed" in (state, update):
+                reason = data.get("LastUpdateStatusReason") or data.get("StateReason") or ""
+                raise ResourceFailedError(
+                    f"Lambda function {name!r}: State {state}, LastUpdateStatus {update}: {reason}",
+                    name=name,
+                    reason=reason,
+                )
+            if time.monotonic() > deadline:
+                raise SmkitTimeoutError(
+                    f"Lambda function {name!r} still State {state}, LastUpdateStatus {update} "
+                    f"after {timeout:g}s"
+                )
+            time.sleep(delay)
+            delay = min(poll, delay * 2)
 
     # -- Step Functions -------------------------------------------------------------------------
     def _definition(self, workflow: Any) -> str:
@@ -93,9 +164,10 @@ class AwsWorkflows:
         """Create the workflow's Lambda functions and its state machine; returns its ARN.
 
         Args:
-            workflow: The `Workflow`.
-            role_arn: Role Step Functions assumes (default: the backend's role).
-            lambda_role_arn: Execution role of the functions (default: the backend's role).
+            workflow: The `smkit.workflow.Workflow`.
+            role_arn: Role Step Functions assumes (default: the backend's ``states_role``).
+            lambda_role_arn: Execution role of the functions (default: the backend's
+                ``lambda_role``).
             handlers: Extra LambdaSpecs by function name (plain callables are refused:
                 AWS needs a packaged function).
         """
@@ -113,7 +185,7 @@ class AwsWorkflows:
         for spec in specs.values():
             self.deploy_function(spec, role_arn=lambda_role_arn)
         definition = self._definition(workflow)
-        role = role_arn or self.role
+        role = role_arn or self.states_role
         arn = f"arn:aws:states:{self.region}:{self.account}:stateMachine:{workflow.name}"
         try:
             response = self.call(
@@ -174,7 +246,7 @@ class AwsWorkflows:
                 return events
 
     def describe_execution(self, execution_arn: str, *, history: bool = True) -> Any:
-        """DescribeExecution (and its history) as an `Execution`."""
+        """DescribeExecution (and its history) as an `smkit.workflow.Execution`."""
         from smkit.report import to_jsonable
         from smkit.workflow import Execution
 

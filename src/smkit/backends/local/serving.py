@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from smkit import sagemaker_api as api
 from smkit.errors import (
     ConfigError,
     ResourceExistsError,
@@ -188,18 +189,14 @@ class LocalServing:
             "InstallRequirements": mspec.install_requirements,
             "Dependencies": [str(p) for p in resolve_dependencies(mspec.dependencies)],
         }
-        variant = {
-            "VariantName": spec.variant,
-            "ModelName": model_name,
-            "InitialInstanceCount": spec.instance_count,
-            "InstanceType": spec.instance_type,
-            "InitialVariantWeight": 1.0,
-        }
+        variant = api.production_variant(
+            spec.variant, model_name, spec.instance_count, spec.instance_type
+        )
         capture_req: dict[str, Any] | None = None
         capture_desc: dict[str, Any] = {"EnableCapture": False}
         if spec.data_capture is not None:
             dest = spec.data_capture.destination or f"s3://{DEFAULT_CAPTURE_BUCKET}/data-capture"
-            capture_req = spec.data_capture.to_request(dest.rstrip("/"))
+            capture_req = api.data_capture_config(spec.data_capture, dest)
             capture_desc = {
                 "EnableCapture": True,
                 "CaptureStatus": "Started",
