@@ -163,3 +163,46 @@ def test_image_uris_and_errors():
         image_uri_for(spec.evolve(framework="pytorch", framework_version="0.0.1"), "us-east-1")
     custom = spec.evolve(image_uri="1.dkr.ecr.us-east-1.amazonaws.com/mine:1")
     assert image_uri_for(custom, "us-east-1") == custom.image_uri
+
+
+@pytest.mark.aws
+def test_dependencies_are_packed_like_the_sdk(aws_session, tmp_path):
+    """dependencies= land next to the entry point in sourcedir.tar.gz (training) and in
+    the model's uploaded source (serving), each under its own name, as the SDK packs them."""
+    from smkit.serving import EndpointSpec, ModelSpec
+
+    src = _script(tmp_path)
+    lib = tmp_path / "libs" / "common"
+    lib.mkdir(parents=True)
+    (lib / "__init__.py").write_text("NAME = 'x'\n")
+    (lib / "__pycache__").mkdir()
+    (lib / "__pycache__" / "junk.pyc").write_bytes(b"0")
+    spec = TrainingSpec(
+        entry_point="train.py",
+        source_dir=str(src),
+        framework="sklearn",
+        dependencies=[str(lib)],
+        inputs={"train": Channel("s3://smkit-test/data/train/")},
+    )
+    aws_session.store.put_bytes("s3://smkit-test/data/train/a.csv", b"1,2\n")
+    req = aws_session.backend.training_request(spec, "deps-job")
+    source = json.loads(req["HyperParameters"]["sagemaker_submit_directory"])
+    with tarfile.open(fileobj=io.BytesIO(aws_session.store.get_bytes(source))) as tar:
+        assert sorted(tar.getnames()) == ["common/__init__.py", "train.py", "util.py"]
+    model = ModelSpec(
+        model_data="s3://smkit-test/m/model.tar.gz",
+        framework="sklearn",
+        entry_point="train.py",
+        source_dir=str(src),
+        dependencies=[str(lib)],
+    )
+    mreq = aws_session.backend.model_request(
+        model, "deps-model", EndpointSpec(name="e").instance_type
+    )
+    source = mreq["PrimaryContainer"]["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"]
+    with tarfile.open(fileobj=io.BytesIO(aws_session.store.get_bytes(source))) as tar:
+        assert "common/__init__.py" in tar.getnames()
+    clash = tmp_path / "util.py"
+    clash.write_text("")
+    with pytest.raises(ConfigError, match="clashes"):
+        aws_session.backend.training_request(spec.evolve(dependencies=[str(clash)]), "deps-2")

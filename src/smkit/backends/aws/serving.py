@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from smkit import sagemaker_api as api
+from smkit.backends.aws.training import dependency_members
 from smkit.errors import (
     AwsError,
     ConfigError,
@@ -81,7 +82,7 @@ class AwsServing:
     call: Callable[..., dict[str, Any]]
 
     # -- deploy --------------------------------------------------------------------------
-    def _upload_source(self, model_name: str, source_dir: str) -> str:
+    def _upload_source(self, model_name: str, source_dir: str, dependencies: Any = ()) -> str:
         src = Path(source_dir)
         if not src.is_dir():
             raise SourceNotFoundError(f"source_dir {source_dir!r} is not a directory")
@@ -90,6 +91,8 @@ class AwsServing:
             for path in sorted(src.rglob("*")):
                 if path.is_file() and "__pycache__" not in path.parts:
                     tar.add(path, arcname=path.relative_to(src).as_posix())
+            for path, arcname in dependency_members(dependencies):
+                tar.add(path, arcname=arcname)
         uri = f"s3://{self.bucket}/{model_name}/source/sourcedir.tar.gz"
         self.store.put_bytes(uri, buf.getvalue(), content_type="application/gzip")
         return uri
@@ -167,7 +170,11 @@ class AwsServing:
                             continue  # replaced by the spec's code
                         body = tar.extractfile(member) if member.isfile() else None
                         out.addfile(member, body)
-            for rel, body in self._code_members(mspec):
+            members = self._code_members(mspec) + [
+                (name, path.read_bytes())
+                for path, name in dependency_members(getattr(mspec, "dependencies", ()))
+            ]  # the SDK repacks dependencies= into code/ beside the script
+            for rel, body in members:
                 info = tarfile.TarInfo(f"code/{rel}")
                 info.size = len(body)
                 info.mode = 0o644
@@ -206,7 +213,8 @@ class AwsServing:
                 env.setdefault("SAGEMAKER_SUBMIT_DIRECTORY", source)
             else:
                 env.setdefault(
-                    "SAGEMAKER_SUBMIT_DIRECTORY", self._upload_source(model_name, source)
+                    "SAGEMAKER_SUBMIT_DIRECTORY",
+                    self._upload_source(model_name, source, getattr(mspec, "dependencies", ())),
                 )
             env.setdefault("SAGEMAKER_REGION", self.region)
         image = mspec.image_uri or default_image_uri(

@@ -56,8 +56,25 @@ def _debugger_image(region: str) -> str:
     return str(image_uris.retrieve("debugger", region=region))
 
 
-def _tar_dir(code: Path) -> bytes:
-    """``sourcedir.tar.gz`` of a directory (or of one file), caches and VCS folders left out."""
+def dependency_members(dependencies: Any) -> list[tuple[Path, str]]:
+    """``(file, name in the code tarball)`` of a spec's ``dependencies=``: each directory or
+    file under its own name next to the entry point, as the SageMaker SDK packs them."""
+    from smkit.training.record import resolve_dependencies
+
+    members: list[tuple[Path, str]] = []
+    for dep in resolve_dependencies(tuple(dependencies or ())):
+        if dep.is_file():
+            members.append((dep, dep.name))
+            continue
+        for p in sorted(dep.rglob("*")):
+            if p.is_file() and "__pycache__" not in p.parts and ".git" not in p.parts:
+                members.append((p, f"{dep.name}/{p.relative_to(dep).as_posix()}"))
+    return members
+
+
+def _tar_dir(code: Path, dependencies: Any = ()) -> bytes:
+    """``sourcedir.tar.gz`` of a directory (or of one file), caches and VCS folders left out,
+    with ``dependencies`` added under their own names."""
     if code.is_file():
         members = [(code, code.name)]
     else:
@@ -66,6 +83,17 @@ def _tar_dir(code: Path) -> bytes:
             for p in sorted(code.rglob("*"))
             if "__pycache__" not in p.parts and ".git" not in p.parts
         ]
+    extra = dependency_members(dependencies)
+    taken = {name for _, name in members}
+    for _, name in extra:
+        if name in taken or name.split("/", 1)[0] in taken:
+            from smkit.errors import ConfigError
+
+            raise ConfigError(
+                f"dependency {name.split('/', 1)[0]!r} clashes with a file of the source code",
+                hint="rename the dependency or remove the file from source_dir",
+            )
+    members += extra
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
         for path, arcname in members:
@@ -116,7 +144,7 @@ class AwsTraining:
         if spec.algorithm != "xgboost":
             code_dir, entry = _resolve_code(spec)
             source_uri = f"s3://{self.bucket}/{name}/source/sourcedir.tar.gz"
-            self.store.put_bytes(source_uri, _tar_dir(code_dir))
+            self.store.put_bytes(source_uri, _tar_dir(code_dir, spec.dependencies))
             extra = {
                 "sagemaker_program": json.dumps(entry),
                 "sagemaker_submit_directory": json.dumps(source_uri),
