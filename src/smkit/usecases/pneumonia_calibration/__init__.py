@@ -13,8 +13,7 @@ The flow, end to end:
    300 images: a too small validation split is topped up from train), the one with the lowest
    cross-validated ECE among those within 0.01 of the best cross-validated log-loss kept, and
    the decision threshold on the calibrated probability for the target sensitivity chosen on
-   validation. The test split is *not* given
-   to the job;
+   validation. The test split is *not* given to the job;
 3. the job's ``output.tar.gz`` is read back (validation predictions, calibrator selection);
 4. classifier and calibrator deployed as one endpoint (``scripts/inference.py`` answers with
    the raw and the calibrated probability). On AWS it is a serial inference pipeline of two

@@ -131,6 +131,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--xgb_max_depth", type=int, default=5, help="gbm trainer")
     p.add_argument("--max_rounds", type=int, default=3000, help="lightgbm trainer")
     p.add_argument("--importance_repeats", type=int, default=2)
+    p.add_argument(
+        "--importance_rows",
+        type=int,
+        default=2000,
+        help="validation rows (a fixed random sample) for the permutation importance; 0: all",
+    )
     p.add_argument("--refit", type=_bool, default=True, help="refit on train+tuning rows")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--label", type=_str, default="count")
@@ -638,8 +644,14 @@ def run(args: argparse.Namespace) -> dict:
     train_seconds = time.time() - started
 
     pd.DataFrame(board_rows).to_csv(out_dir / "leaderboard.csv", index=False)
+    imp_x, imp_y = val_x, y_val
+    if 0 < args.importance_rows < len(val_x):
+        pick = np.sort(
+            np.random.default_rng(args.seed).choice(len(val_x), args.importance_rows, replace=False)
+        )
+        imp_x, imp_y = val_x.iloc[pick].reset_index(drop=True), y_val[pick]
     importance = permutation_importance(
-        scored_models, args.trainer, val_x, y_val, args.importance_repeats, args.seed
+        scored_models, args.trainer, imp_x, imp_y, args.importance_repeats, args.seed
     )
     importance.to_csv(out_dir / "feature_importance.csv", index=False)
     pd.DataFrame(
