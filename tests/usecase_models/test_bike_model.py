@@ -425,7 +425,7 @@ def test_gbm_trainer_scores_the_kaggle_like_split_with_same_run_references(tmp_p
     assert metrics["rows_final_fit"] == len(_subset(train_df, months=3))
     assert _metric(proc.stdout, "validation_rmsle") < 0.6
     assert 0 < metrics["last_days_rmsle"] < 0.6
-    assert 0 < metrics["reference_validation_rmsle"] < 0.8
+    assert 0 < metrics["reference_rmsle"] < 0.8
     assert metrics["targets"] == ["casual", "registered"]  # auto -> split for gbm
     board = pd.read_csv(dirs["SM_OUTPUT_DATA_DIR"] / "leaderboard.csv")
     assert {"LightGBM_FULL", "XGBoost_FULL"} <= set(board["model"])

@@ -53,7 +53,11 @@ def test_quick_run_reports_validation_rmsle_and_tables(quick_run: Path) -> None:
     assert metrics["leaderboard_models"] == 6  # LightGBM, XGBoost, their average per target
     # the old split (days 17-19) and a plain LightGBM, from the same run
     assert 0.1 < metrics["last_days_rmsle"] < 0.45
-    assert 0.15 < metrics["reference_validation_rmsle"] < 0.6
+    assert 0.15 < metrics["reference_rmsle"] < 0.6
+    # each figure is the job's own (no metric regex picks up another metric's log line)
+    job_json = json.loads((quick_run / "training" / "metrics.json").read_text())
+    for key in ("validation_rmsle", "last_days_rmsle", "reference_rmsle"):
+        assert metrics[key] == pytest.approx(job_json[key], abs=1e-5), key
     details = report["details"]
     assert "days 10-19" in details["metric_splits"]["validation_rmsle"]
     assert "last 3 days" in details["metric_splits"]["last_days_rmsle"]

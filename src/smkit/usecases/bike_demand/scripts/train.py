@@ -34,7 +34,7 @@ away from the nearest known one. ``auto`` is ``kaggle`` for ``gbm``, ``last_days
 ``--compare true`` (the default with ``gbm``) also reports, in the same run, the model's
 RMSLE on the old split (the last ``--validation_days`` days of train + validation rows,
 ``last_days_rmsle``) and a plain LightGBM on ``log1p(count)`` with the pre-issue-20 features
-on the validation rows (``reference_validation_rmsle``). ``--refit_all true`` (the default
+on the validation rows (``reference_rmsle``). ``--refit_all true`` (the default
 with ``gbm``) refits the saved model on train + validation rows after scoring (the
 validation score comes from the model fitted without them); the submission uses that model.
 
@@ -540,7 +540,7 @@ def compare(args, fit, train, validation, targets, val_x, y_val) -> dict:
 
     - ``last_days_rmsle``: the same trainer fitted on train + validation rows minus the last
       ``--validation_days`` days of every month, scored on those days (the old split);
-    - ``reference_validation_rmsle``: LightGBM on ``log1p(count)`` with the pre-issue-20
+    - ``reference_rmsle``: LightGBM on ``log1p(count)`` with the pre-issue-20
       features (:data:`features.BASE_FEATURES`), scored on this run's validation rows.
     """
     import tempfile
@@ -585,7 +585,7 @@ def compare(args, fit, train, validation, targets, val_x, y_val) -> dict:
         callbacks=[lgb.early_stopping(200, verbose=False)],
     )
     ref = np.expm1(booster.predict(val_x[base], num_iteration=booster.best_iteration))
-    out["reference_validation_rmsle"] = rmsle(y_val, np.clip(ref, 0, None))
+    out["reference_rmsle"] = rmsle(y_val, np.clip(ref, 0, None))
     out["reference_model"] = "LightGBM on log1p(count), pre-issue-20 features, same rows"
     return out
 
@@ -686,7 +686,7 @@ def run(args: argparse.Namespace) -> dict:
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     print(f"validation_rmsle={val_rmsle:.5f}", flush=True)
     print(f"validation_rmse={val_rmse:.4f}", flush=True)
-    for key in ("last_days_rmsle", "reference_validation_rmsle"):
+    for key in ("last_days_rmsle", "reference_rmsle"):
         if key in extra:
             print(f"{key}={extra[key]:.5f}", flush=True)
     print(f"train_seconds={train_seconds:.1f}", flush=True)

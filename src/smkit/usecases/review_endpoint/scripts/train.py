@@ -274,7 +274,7 @@ def run(args: argparse.Namespace) -> dict:
         cv_auc = cross_validated_auc(args, train["text"].tolist(), y_train, args.c_grid)
         best_c = max(args.c_grid, key=lambda c: (cv_auc[c], -args.c_grid.index(c)))
         for c in args.c_grid:
-            print(f"[search] C={c:g} cv_auc={cv_auc[c]:.4f}", flush=True)
+            print(f"[search] C={c:g} cross-validated AUC {cv_auc[c]:.4f}", flush=True)
         model = build_model(args, best_c).fit(train["text"].tolist(), y_train)
         best_scores = scores(y_val, model.predict_proba(validation["text"].tolist())[:, 1])
         search = [{"C": c, "cv_auc": cv_auc[c]} for c in args.c_grid]
