@@ -528,7 +528,9 @@ def copy_code(model_dir: Path) -> None:
 
 def _describe_split(args: argparse.Namespace, validation) -> str:
     if args.validation:
-        days = sorted(set(validation["datetime"].astype(str).str[8:10].astype(int)))
+        from features import parse_datetime
+
+        days = sorted(set(parse_datetime(validation["datetime"]).dt.day.tolist()))
         return f"the validation channel (days {days[0]}-{days[-1]} of the month)"
     if args.validation_scheme == "kaggle":
         return "days 10-19 of every month held out, fit on days 1-9 (mimics Kaggle's test)"
