@@ -105,6 +105,55 @@ def test_time_split_holds_out_days_17_to_19(train_df):
     assert pd.to_datetime(valid["datetime"]).dt.to_period("M").nunique() == 24
 
 
+def test_kaggle_like_split_fits_days_1_to_9_and_holds_out_days_10_to_19(train_df):
+    train, valid = features.kaggle_like_split(train_df)
+    assert len(train) + len(valid) == len(train_df)  # Kaggle's train file ends on day 19
+    assert set(pd.to_datetime(train["datetime"]).dt.day) == set(range(1, 10))
+    assert set(pd.to_datetime(valid["datetime"]).dt.day) == set(range(10, 20))
+    # every month of both years is on both sides, as in Kaggle's train/test split
+    for frame in (train, valid):
+        assert pd.to_datetime(frame["datetime"]).dt.to_period("M").nunique() == 24
+    # later days (a test file's) are dropped, not put into validation
+    late = pd.DataFrame(
+        {"datetime": ["2011-01-05 00:00:00", "2011-01-15 01:00:00", "2011-01-25 02:00:00"]}
+    )
+    tr, va = features.kaggle_like_split(late)
+    assert tr["datetime"].tolist() == ["2011-01-05 00:00:00"]
+    assert va["datetime"].tolist() == ["2011-01-15 01:00:00"]
+    with pytest.raises(ValueError, match="train_last_day"):
+        features.kaggle_like_split(train_df, train_last_day=12, validation_last_day=12)
+
+
+def test_context_features_ignore_row_order(train_df):
+    rows = train_df.head(72)
+    x = features.make_features(rows)
+    shuffled = rows.sample(frac=1, random_state=3)
+    y = features.make_features(shuffled)
+    pd.testing.assert_frame_equal(y, x.iloc[shuffled.index].reset_index(drop=True))
+    day = pd.to_datetime(rows["datetime"]).dt.normalize()
+    assert np.allclose(x["day_temp_mean"], rows.groupby(day)["temp"].transform("mean"))
+    assert (x["weather_prev"].iloc[1:].to_numpy() == rows["weather"].iloc[:-1].to_numpy()).all()
+    assert x["hour_daytype"].between(0, 71).all()
+    assert set(features.BASE_FEATURES) < set(features.FEATURES)
+
+
+def test_averaged_regressor():
+    class Const:
+        def __init__(self, v):
+            self.v = v
+
+        def predict(self, x):
+            return np.full(len(x), self.v)
+
+    avg = features.AveragedRegressor([Const(1.0), Const(3.0)])
+    assert avg.predict([0, 0]) == pytest.approx([2.0, 2.0])
+    assert features.AveragedRegressor([Const(1.0), Const(3.0)], [3, 1]).predict([0]) == (
+        pytest.approx([1.5])
+    )
+    with pytest.raises(ValueError, match="weight"):
+        features.AveragedRegressor([Const(1.0)], [1, 2])
+
+
 def test_time_split_edges(train_df):
     train, valid = features.time_split(train_df.head(100), validation_days=0)
     assert len(valid) == 0 and len(train) == 100
@@ -347,3 +396,44 @@ def test_autogluon_training_and_serving(tmp_path, train_df, test_df):
     model = inference.model_fn(str(dirs["SM_MODEL_DIR"]))
     counts = inference.predict_fn(inference.input_fn(test_df.head(24).to_csv(index=False)), model)
     assert len(counts) == 24 and min(counts) >= 0
+
+
+def test_gbm_trainer_scores_the_kaggle_like_split_with_same_run_references(tmp_path, train_df):
+    pytest.importorskip("lightgbm")
+    pytest.importorskip("xgboost")
+    proc, dirs = run_training(
+        tmp_path,
+        {"train": _subset(train_df, months=3)},
+        "--trainer",
+        "gbm",
+        "--max_rounds",
+        "300",
+        "--learning_rate",
+        "0.1",
+        "--xgb_learning_rate",
+        "0.1",
+        "--importance_repeats",
+        "1",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((dirs["SM_OUTPUT_DATA_DIR"] / "metrics.json").read_text())
+    assert metrics["validation_scheme"] == "kaggle"
+    assert "days 10-19" in metrics["validation_split"]
+    # days 10-19 of three months, hourly; the old split (days 17-19) is reported too
+    assert 3 * 10 * 24 - 10 <= metrics["rows_validation"] <= 3 * 10 * 24
+    assert 3 * 3 * 24 - 5 <= metrics["rows_last_days_validation"] <= 3 * 3 * 24
+    assert metrics["rows_final_fit"] == len(_subset(train_df, months=3))
+    assert _metric(proc.stdout, "validation_rmsle") < 0.6
+    assert 0 < metrics["last_days_rmsle"] < 0.6
+    assert 0 < metrics["reference_rmsle"] < 0.8
+    assert metrics["targets"] == ["casual", "registered"]  # auto -> split for gbm
+    board = pd.read_csv(dirs["SM_OUTPUT_DATA_DIR"] / "leaderboard.csv")
+    assert {"LightGBM_FULL", "XGBoost_FULL"} <= set(board["model"])
+    model_dir = dirs["SM_MODEL_DIR"]
+    assert (model_dir / "xgb_casual.json").is_file() and (
+        model_dir / "lgb_registered.txt"
+    ).is_file()
+    inference = _load("inference")
+    model = inference.model_fn(str(model_dir))
+    counts = model.predict(pd.read_csv(dataset_path("bike_sharing", "test.csv.gz")).head(48))
+    assert len(counts) == 48 and min(counts) >= 0 and counts[17] > 5 * counts[3]

@@ -210,7 +210,10 @@ def test_isotonic_fits_at_least_as_well_as_any_monotone_map(data):
 
 
 @SETTINGS
-@given(scored_labels(min_size=4), st.sampled_from(["none", "temperature", "platt", "isotonic"]))
+@given(
+    scored_labels(min_size=4),
+    st.sampled_from(["none", "temperature", "platt", "isotonic", "histogram", "beta"]),
+)
 def test_calibrator_json_roundtrip(data, method):
     z, y = data
     c = cal.fit_calibrator(method, z, y)
@@ -220,20 +223,33 @@ def test_calibrator_json_roundtrip(data, method):
 
 
 def test_unknown_method_is_rejected():
-    with pytest.raises(ValueError, match="unknown calibration method 'beta'"):
-        cal.fit_calibrator("beta", [0.0, 1.0], [0, 1])
+    with pytest.raises(ValueError, match="unknown calibration method 'gamma'"):
+        cal.fit_calibrator("gamma", [0.0, 1.0], [0, 1])
+    with pytest.raises(ValueError, match="criterion"):
+        cal.select_calibrator([0.0, 1.0, 2.0, 3.0], [0, 1, 0, 1], criterion="auc")
 
 
-def test_selection_by_cross_validated_log_loss_and_held_out_improvement():
+def test_selection_by_cross_validated_ece_and_log_loss_and_held_out_improvement():
     rng = np.random.default_rng(4)
     true = rng.normal(1.0, 1.5, 4000)
     y = (rng.uniform(0, 1, true.size) < cal.sigmoid(true)).astype(float)
     z = 2.5 * true - 1.0  # overconfident and shifted, as a class-weighted net is
     _, rep = cal.calibrate_and_report(z[:2000], y[:2000], z[2000:], y[2000:])
     sel = rep["selection"]
-    cv = sel["validation_log_loss_cv"]
-    assert rep["method"] == min(("temperature", "platt", "isotonic"), key=cv.get)
-    assert rep["method"] in ("platt", "isotonic")  # temperature cannot undo the shift
+    cv, cv_ece = sel["validation_log_loss_cv"], sel["validation_ece_cv"]
+    # the lowest CV ECE among the candidates within 0.01 of the best CV log-loss
+    admissible = [m for m in cal.METHODS if cv[m] <= min(cv[n] for n in cal.METHODS) + 0.01]
+    assert rep["method"] == min(admissible, key=cv_ece.get)
+    assert rep["method"] != "temperature"  # temperature cannot undo the shift
+    assert "ECE" in sel["criterion"] and "log-loss" in sel["criterion"]
+    # the log-loss criterion alone is still available
+    only_loss, sel_loss = cal.select_calibrator(z[:2000], y[:2000], criterion="log_loss")
+    assert only_loss.method == min(cal.METHODS, key=sel_loss["validation_log_loss_cv"].get)
+    # every candidate's held-out ECE is reported next to the chosen one's
+    by_method = rep["test_ece_by_method"]
+    assert set(by_method) == {"none", *cal.METHODS}
+    assert by_method[rep["method"]] == pytest.approx(rep["ece_after"])
+    assert by_method["none"] == pytest.approx(rep["ece_before"])
     assert rep["ece_after"] < rep["ece_before"]
     assert rep["log_loss_after"] < rep["log_loss_before"]
     assert rep["brier_after"] < rep["brier_before"]
@@ -296,3 +312,44 @@ def test_plot_reliability(tmp_path):
     _, rep = cal.calibrate_and_report(z[:200], y[:200], z[200:], y[200:])
     path = cal.plot_reliability(rep, tmp_path / "rel.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_beta_calibration_contains_the_identity_and_recovers_a_beta_map():
+    rng = np.random.default_rng(7)
+    z = rng.normal(0.0, 2.0, 6000)
+    y = (rng.uniform(0, 1, z.size) < cal.sigmoid(z)).astype(float)
+    beta = cal.BetaCalibrator().fit(z, y)  # already calibrated: close to a = b = 1, c = 0
+    assert beta.a == pytest.approx(1.0, abs=0.15) and beta.b == pytest.approx(1.0, abs=0.15)
+    assert abs(beta.c) < 0.15
+    s = cal.sigmoid(z)
+    true = cal.sigmoid(2.0 * np.log(s) - 0.5 * np.log1p(-s) + 0.3)
+    y2 = (rng.uniform(0, 1, z.size) < true).astype(float)
+    fit = cal.BetaCalibrator().fit(z, y2)
+    assert fit.a == pytest.approx(2.0, abs=0.3) and fit.b == pytest.approx(0.5, abs=0.2)
+    # the maximum-likelihood fit: no worse than the true map on its data, and close to it
+    assert cal.log_loss(y2, fit.predict(z)) <= cal.log_loss(y2, true) + 1e-9
+    assert np.max(np.abs(fit.predict(z) - true)) < 0.06
+    p = fit.predict(np.sort(z))
+    assert np.all(np.diff(p) >= -1e-12)  # a, b >= 0: monotone
+
+
+@SETTINGS
+@given(scored_labels(min_size=4))
+def test_beta_never_has_negative_shape_parameters(data):
+    z, y = data
+    fit = cal.BetaCalibrator().fit(z, y)
+    assert fit.a >= 0 and fit.b >= 0
+    assert np.all((fit.predict(z) >= 0) & (fit.predict(z) <= 1))
+
+
+def test_histogram_binning_bins_and_smoothing():
+    z = np.arange(100, dtype=float)
+    y = (z >= 50).astype(float)
+    h = cal.HistogramBinningCalibrator(n_bins=4).fit(z, y)
+    assert h.n_bins == 4 and len(h.edges) == 3
+    np.testing.assert_allclose(h.values, [1 / 27, 1 / 27, 26 / 27, 26 / 27])
+    assert h.predict([-5.0, 10.0, 80.0, 500.0]) == pytest.approx([1 / 27, 1 / 27, 26 / 27, 26 / 27])
+    auto = cal.HistogramBinningCalibrator().fit(
+        np.linspace(-3, 3, 1000), np.r_[[0] * 500, [1] * 500]
+    )
+    assert auto.n_bins == 15

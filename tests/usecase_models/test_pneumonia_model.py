@@ -131,7 +131,7 @@ def test_training_writes_model_and_calibration_report(trained):
     ):
         assert key in report
     assert report["split"] == "test" and report["n"] == 300 and report["n_bins"] == 15
-    assert report["method"] in ("temperature", "platt", "isotonic")
+    assert report["method"] in ("temperature", "platt", "isotonic", "histogram", "beta")
     # the headline of the use case: calibration helps on held-out data
     assert report["ece_after"] < report["ece_before"]
     assert report["log_loss_after"] < report["log_loss_before"]
@@ -232,8 +232,10 @@ def test_small_val_split_is_replaced_by_a_train_holdout(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads((data / "calibration.json").read_text())
     assert "of train" in report["validation_source"]
+    assert "the 16 validation-split images" in report["validation_source"]
     assert "ece_after" not in report  # no test split, no test figures
-    assert "validation: 32 images" in proc.stdout
+    # 40% of train (the most it takes to approach --min-val 300) + the 16 given images
+    assert "validation: 80 images" in proc.stdout and "train: 96 images" in proc.stdout
 
 
 def test_missing_data_writes_failure_file(tmp_path):

@@ -66,7 +66,7 @@ def test_quick_run_calibrates_on_held_out_data(quick_run: Path) -> None:
     cal = json.loads((quick_run / "calibration.json").read_text())
     for key in CALIBRATION_KEYS:
         assert key in cal, key
-    assert cal["method"] in ("temperature", "platt", "isotonic")
+    assert cal["method"] in ("temperature", "platt", "isotonic", "histogram", "beta")
     assert cal["method"] == cal["selection"]["method"] == metrics["calibration_method"]
     assert cal["split"] == "test" and cal["n"] == 300 and cal["n_bins"] == 15
     assert cal["ece_after"] < cal["ece_before"]
@@ -204,7 +204,7 @@ def test_settings() -> None:
         ("sensitivity", "1.5", "sensitivity"),
         ("sensitivity", "0", "sensitivity"),
         ("arch", "vgg", "arch"),
-        ("methods", "temperature,beta", "methods"),
+        ("methods", "temperature,gamma", "methods"),
         ("image_size", "8", "image_size"),
         ("invoke_batch", "0", "invoke_batch"),
         ("n_test", "0", "n_test"),

@@ -54,6 +54,9 @@ def test_quick_run_scores_the_test_split_through_the_endpoint(quick_run: Path) -
     # the endpoint serves the very model the job scored in-process
     assert m["serving_parity_auc_diff"] < 1e-6
     assert m["training"]["validation_auc"] > 0.8
+    assert 0.8 < m["training"]["cv_auc"] <= 1.0  # chooses C on the train channel
+    splits = report["details"]["metric_splits"]
+    assert "train channel" in splits["training.cv_auc"] and "endpoint" in splits["test_*"]
     for name in ("predictions", "endpoint", "training_job", "model_data", "channel_test"):
         assert name in report["artifacts"], name
     assert (quick_run / "report.html").is_file()

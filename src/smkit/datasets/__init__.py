@@ -3,6 +3,10 @@ downloaded at run time.
 
 - ``bike_sharing``: Kaggle "Bike Sharing Demand" (train.csv, test.csv), derived from the UCI
   Bike Sharing Dataset, CC BY 4.0 (Fanaee-T and Gama, 2013); see ``bike_sharing/README.md``.
+- ``amazon_review_snippets``: 2,985 sentences of real Amazon reviews with human sentiment
+  ratings, from the vaderSentiment 3.3.2 source distribution, MIT (Hutto and Gilbert, 2014);
+  see ``amazon_review_snippets/README.md``.
+- ``reviews``: a synthetic clothing-review sample (``reviews/README.md``).
 """
 
 from __future__ import annotations

@@ -8,11 +8,12 @@ The flow, end to end:
    (`smkit.datasets.synthetic_images.make_chest_xray_dataset`), uploaded to the store
    one object per image (channels ``train``, ``validation`` and the held-out ``test``);
 2. training in script mode (``scripts/train.py``, PyTorch on CPU): a small CNN (or resnet18
-   from scratch, ``--set arch=resnet18``) with class-balanced loss, then temperature, Platt and
-   isotonic calibrators fitted on the validation outputs, the one with the lowest
-   (cross-validated) validation log-loss kept, and the decision threshold on the calibrated
-   probability for the target sensitivity chosen on validation. The test split is *not* given
-   to the job;
+   from scratch, ``--set arch=resnet18``) with class-balanced loss, then temperature, Platt,
+   isotonic, histogram-binning and beta calibrators fitted on the validation outputs (at least
+   300 images: a too small validation split is topped up from train), the one with the lowest
+   cross-validated ECE among those within 0.01 of the best cross-validated log-loss kept, and
+   the decision threshold on the calibrated probability for the target sensitivity chosen on
+   validation. The test split is *not* given to the job;
 3. the job's ``output.tar.gz`` is read back (validation predictions, calibrator selection);
 4. classifier and calibrator deployed as one endpoint (``scripts/inference.py`` answers with
    the raw and the calibrated probability). On AWS it is a serial inference pipeline of two
@@ -28,8 +29,8 @@ containers as they are):
 
 - ``scripts/train.py``: a SageMaker script-mode training script. Trains a small CNN (or a
   torchvision resnet18 from scratch, ``--arch resnet18``) on images in Kaggle's "Chest X-Ray
-  Images (Pneumonia)" layout, fits temperature, Platt and isotonic calibrators on the
-  validation outputs, picks one by cross-validated validation log-loss, and writes the model,
+  Images (Pneumonia)" layout, fits temperature, Platt, isotonic, histogram and beta calibrators
+  on the validation outputs, picks one by cross-validated ECE and log-loss, and writes the model,
   the calibrator and (with a ``test`` split) ``calibration.json``, ``predictions.csv`` and
   ``reliability.json``.
 - ``scripts/calibration.py``: the calibration math (pure numpy): calibrators, ECE with 15
@@ -72,7 +73,7 @@ _METRICS = {
     "validation:auc": r"val_auc=([0-9.]+)",
 }
 _ARCHS = ("small", "resnet18")
-_METHODS = ("temperature", "platt", "isotonic")
+_METHODS = ("temperature", "platt", "isotonic", "histogram", "beta")
 
 
 def _positive_or_none(inst: Any, attr: attrs.Attribute, value: Any) -> None:
@@ -111,7 +112,8 @@ class PneumoniaCalibrationConfig(UseCaseConfig):
         n_test: Synthetic held-out test images.
         image_size: Side length the images are resized to (and the synthetic set's size).
         max_images: Cap per split given to the training script (0: all); handy on the real set.
-        methods: Calibrators to choose from (comma-separated: temperature, platt, isotonic).
+        methods: Calibrators to choose from (comma-separated: temperature, platt, isotonic,
+            histogram, beta).
         invoke_batch: Images per endpoint request (base64 in a JSON body).
         serial_pipeline: On AWS, deploy classifier and calibrator as a serial inference
             pipeline of two containers (else one container doing both, as locally).
@@ -559,6 +561,29 @@ class PneumoniaCalibration:
                 "validation": (fit.get("threshold") or {}).get("validation"),
                 "test": test_rates,
             }
+        # same-run references: every candidate calibrator, refitted on the job's validation
+        # outputs, applied to the endpoint's raw test probabilities
+        val_rows = training.get("validation_predictions.csv") or []
+        if val_rows and y.size:
+            z_val = np.array([float(r["logit"]) for r in val_rows])
+            y_val = np.array([float(r["label"]) for r in val_rows])
+            eps = 1e-12
+            clipped = np.clip(raw, eps, 1 - eps)
+            z_test = np.log(clipped) - np.log1p(-clipped)
+            result["test_ece_by_method"] = {
+                m: cm.expected_calibration_error(
+                    y, cm.fit_calibrator(m, z_val, y_val).predict(z_test), n_bins
+                )
+                for m in ("none", *cm.METHODS)
+            }
+        result["metric_splits"] = {
+            "test_*": "the held-out test split, through the endpoint (never seen by the job)",
+            "selection": "cross-validation on the validation outputs inside the job "
+            f"({fit.get('validation_source') or 'validation split'})",
+            "threshold.validation": "the validation outputs",
+            "test_ece_by_method": "the test split; each calibrator refitted on the same "
+            "validation outputs",
+        }
         rel_before = cm.reliability_diagram(y, raw, n_bins)
         rel_after = cm.reliability_diagram(y, cal, n_bins)
 
@@ -600,6 +625,11 @@ class PneumoniaCalibration:
             report.metrics[f"test_{key}"] = round(float(result[key]), 6)
         report.metrics["calibration_method"] = method
         report.metrics["test_images"] = int(y.size)
+        if "test_ece_by_method" in result:
+            report.metrics["test_ece_by_method"] = {
+                m: round(float(v), 6) for m, v in result["test_ece_by_method"].items()
+            }
+        report.details["metric_splits"] = result["metric_splits"]
         if "threshold" in result:
             report.metrics["threshold"] = round(result["threshold"]["calibrated_probability"], 6)
             for k, v in result["threshold"]["test"].items():
@@ -624,6 +654,8 @@ class PneumoniaCalibration:
         selection = (fit.get("selection") or {}) if fit else {}
         cv = selection.get("validation_log_loss_cv") or {}
         ins = selection.get("validation_log_loss_in_sample") or {}
+        cv_ece = selection.get("validation_ece_cv") or {}
+        by_method = result.get("test_ece_by_method") or {}
         if ins:
             report.add_table(
                 f"Calibrator choice ({selection.get('criterion', 'validation log-loss')})",
@@ -632,6 +664,12 @@ class PneumoniaCalibration:
                         "method": m,
                         "cross-validated log-loss": None if cv.get(m) is None else round(cv[m], 4),
                         "in-sample log-loss": round(ins[m], 4),
+                        "cross-validated ECE": (
+                            None if cv_ece.get(m) is None else round(cv_ece[m], 4)
+                        ),
+                        "test ECE (same run)": (
+                            None if by_method.get(m) is None else round(by_method[m], 4)
+                        ),
                         "chosen": m == selection.get("method"),
                     }
                     for m in ins

@@ -13,8 +13,10 @@ The flow, end to end:
    column: the row's position in the input), are split per class into train / validation /
    test (:class:`~smkit.staging.StratifiedSplit`) and uploaded, one channel each;
 3. **train**: a script-mode job (``framework="sklearn"``, ``scripts/train.py``): TF-IDF word
-   1-2-grams + character 2-5-grams and a logistic regression, ``C`` chosen by validation ROC
-   AUC, then refit on train + validation. The job cleans the text itself (the same
+   1-2-grams + character 2-5-grams (sublinear) + sentiment-lexicon features (the VADER
+   lexicon, MIT, shipped in ``scripts/``) and a class-weighted logistic regression, ``C``
+   chosen by cross-validated ROC AUC on the train channel, scored on validation, then refit
+   on train + validation. The job cleans the text itself (the same
    ``scripts/text_clean.py``) and scores the test channel once, after the choice;
 4. **deploy**: ``scripts/inference.py`` behind an endpoint: ``{"instances": ["text", ...]}``
    in, ``{"predictions": [p, ...]}`` (positive-class probabilities) out;
@@ -57,7 +59,18 @@ METRICS = {
     "validation:f1": r"validation_f1=([0-9.]+)",
     "validation:accuracy": r"validation_accuracy=([0-9.]+)",
     "test:auc": r"test_auc=([0-9.]+)",
+    "cv:auc": r"cv_auc=([0-9.]+)",
 }
+
+#: Which split every reported figure comes from.
+METRIC_SPLITS = {
+    "training.cv_auc": "k-fold cross-validation on the train channel (chooses C)",
+    "training.validation_*": "the validation channel, scored by the model fitted on train only",
+    "training.test_auc": "the test channel, scored in the job by the final model",
+    "test_*": "the test channel through the endpoint (final model, refit on train + validation)",
+}
+#: Cross-validation folds choosing ``C`` in quick mode (the script's default is 5).
+QUICK_CV_FOLDS = 3
 
 #: ``C`` values tried in quick mode (the script's default grid has seven).
 QUICK_C_GRID = "0.3,1,3,10"
@@ -302,6 +315,8 @@ class ReviewEndpoint:
             hyperparameters["label_threshold"] = config.label_threshold
         if config.effective_c_grid is not None:
             hyperparameters["c_grid"] = config.effective_c_grid
+        if config.quick:
+            hyperparameters["cv_folds"] = QUICK_CV_FOLDS
         spec = TrainingSpec(
             entry_point="train.py",
             source_dir=str(SCRIPTS_DIR),
@@ -332,6 +347,7 @@ class ReviewEndpoint:
             model = job.model(entry_point="inference.py", source_dir=str(SCRIPTS_DIR))
             report.artifacts["model_data"] = job.model_data
             report.metrics["training"] = {k.replace(":", "_"): v for k, v in job.metrics.items()}
+            report.details["metric_splits"] = dict(METRIC_SPLITS)
             with report.timer("read_training_outputs"):
                 training = _training_outputs(session, job, out_dir / "training")
             if training:
@@ -495,13 +511,25 @@ class ReviewEndpoint:
         report.add_table(f"Test split from the endpoint's answers ({y.size} reviews)", rows)
         search = training.get("c_search.csv")
         if search:
+
+            def _num(row: dict, key: str) -> float | None:
+                value = row.get(key)
+                return round(float(value), 4) if value not in (None, "") else None
+
+            by_cv = "cv_auc" in search[0]
             report.add_table(
-                "C chosen on the validation channel (inside the training job)",
+                (
+                    "C chosen by cross-validated AUC on the train channel; validation scores "
+                    "the chosen C (inside the training job)"
+                    if by_cv
+                    else "C chosen on the validation channel (inside the training job)"
+                ),
                 [
                     {
                         "C": float(r["C"]),
-                        "validation AUC": round(float(r["auc"]), 4),
-                        "validation F1": round(float(r["f1"]), 4),
+                        **({"train-channel CV AUC": _num(r, "cv_auc")} if by_cv else {}),
+                        "validation AUC": _num(r, "auc"),
+                        "validation F1": _num(r, "f1"),
                     }
                     for r in search
                 ],

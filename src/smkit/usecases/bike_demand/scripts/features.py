@@ -22,7 +22,10 @@ __all__ = [
     "FORBIDDEN_FEATURES",
     "RAW_FEATURES",
     "TARGETS",
+    "AveragedRegressor",
+    "BASE_FEATURES",
     "combine_predictions",
+    "kaggle_like_split",
     "make_features",
     "parse_datetime",
     "read_frames",
@@ -64,7 +67,23 @@ FEATURES: tuple[str, ...] = (
     "night",
     "feels_minus_temp",
     "bad_weather",
+    # hour x day type: 0-23 non-working day, 24-47 working day, 48-71 holiday
+    "hour_daytype",
+    # per-day weather aggregates (over the rows of the same calendar day in the frame)
+    "day_temp_mean",
+    "day_atemp_max",
+    "day_humidity_mean",
+    "day_windspeed_mean",
+    "day_weather_max",
+    "day_bad_hours",
+    # the weather around the hour (neighbouring rows in time; the hour's own when absent)
+    "weather_prev",
+    "weather_next",
+    "bad_last3",
 )
+
+#: The features before issue 20 (the same-run reference model uses these).
+BASE_FEATURES: tuple[str, ...] = FEATURES[: FEATURES.index("bad_weather") + 1]
 
 
 def parse_datetime(
@@ -135,7 +154,114 @@ def make_features(df: pd.DataFrame, *, datetime_column: str = DATETIME_COLUMN) -
     out["night"] = (hour <= 5).astype(int)
     out["feels_minus_temp"] = out["atemp"] - out["temp"]
     out["bad_weather"] = (out["weather"] >= 3).astype(int)
+    holiday = out["holiday"].fillna(0).astype(int).to_numpy()
+    out["hour_daytype"] = hour + 24 * np.where(holiday == 1, 2, workingday)
+    _add_context(out, ts)
     return out[list(FEATURES)]
+
+
+def _add_context(out: pd.DataFrame, ts: pd.Series) -> None:
+    """Per-day weather aggregates and the neighbouring hours' weather, in place.
+
+    Rows are put in time order first (and the results mapped back), so the frame's row order
+    does not matter; a day's aggregates use the rows of that day present in the frame (a
+    request with a single hour sees that hour's values).
+    """
+    order = np.argsort(ts.to_numpy(), kind="stable")
+    sorted_ts = ts.iloc[order].reset_index(drop=True)
+    day = sorted_ts.dt.normalize()
+    frame = out.iloc[order].reset_index(drop=True)
+    weather = frame["weather"].astype(float)
+    bad = (weather >= 3).astype(float)
+    by_day = pd.DataFrame(
+        {
+            "day": day,
+            "temp": frame["temp"],
+            "atemp": frame["atemp"],
+            "humidity": frame["humidity"],
+            "windspeed": frame["windspeed"],
+            "weather": weather,
+            "bad": bad,
+        }
+    ).groupby("day")
+    derived = pd.DataFrame(
+        {
+            "day_temp_mean": by_day["temp"].transform("mean"),
+            "day_atemp_max": by_day["atemp"].transform("max"),
+            "day_humidity_mean": by_day["humidity"].transform("mean"),
+            "day_windspeed_mean": by_day["windspeed"].transform("mean"),
+            "day_weather_max": by_day["weather"].transform("max"),
+            "day_bad_hours": by_day["bad"].transform("sum"),
+            "weather_prev": weather.shift(1).fillna(weather),
+            "weather_next": weather.shift(-1).fillna(weather),
+            "bad_last3": bad.rolling(3, min_periods=1).sum(),
+        }
+    )
+    back = np.empty_like(order)
+    back[order] = np.arange(order.size)
+    for col in derived.columns:
+        out[col] = derived[col].to_numpy()[back]
+
+
+def kaggle_like_split(
+    df: pd.DataFrame,
+    *,
+    train_last_day: int = 9,
+    validation_last_day: int = 19,
+    datetime_column: str = DATETIME_COLUMN,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split by day of the month the way Kaggle split train from test.
+
+    Kaggle's train file holds days 1-19 of every month and its test file days 20 to the end,
+    so the test asks for ~10 days at a distance of 1-11 days from the nearest known day.
+    Holding out days ``train_last_day + 1`` .. ``validation_last_day`` (10-19 by default) and
+    fitting on days 1 .. ``train_last_day`` asks the same of the model, in every month.
+
+    Args:
+        df: Rows with a date-time column.
+        train_last_day: The last day of the month kept for fitting.
+        validation_last_day: The last day of the month held out (later days are dropped).
+        datetime_column: The name of the date-time column.
+
+    Returns:
+        ``(train, validation)``, both with the original columns and a fresh index.
+
+    Raises:
+        ValueError: When the day bounds are not ``1 <= train_last_day < validation_last_day``.
+    """
+    if not 1 <= train_last_day < validation_last_day:
+        raise ValueError(
+            f"need 1 <= train_last_day < validation_last_day, got {train_last_day} and "
+            f"{validation_last_day}"
+        )
+    dom = parse_datetime(df[datetime_column], column=datetime_column).dt.day.to_numpy()
+    data = df.reset_index(drop=True)
+    train = data[dom <= train_last_day].reset_index(drop=True)
+    held = (dom > train_last_day) & (dom <= validation_last_day)
+    return train, data[held].reset_index(drop=True)
+
+
+class AveragedRegressor:
+    """Weighted average of regressors' ``predict`` (on the log scale they were trained on).
+
+    Args:
+        models: Fitted models, each with ``predict(frame) -> array``.
+        weights: One weight per model (normalised to sum to 1); equal by default.
+    """
+
+    def __init__(self, models: Sequence, weights: Sequence[float] | None = None) -> None:
+        if not models:
+            raise ValueError("AveragedRegressor needs at least one model")
+        w = np.ones(len(models)) if weights is None else np.asarray(weights, dtype=float)
+        if w.shape != (len(models),) or np.any(w < 0) or w.sum() <= 0:
+            raise ValueError(f"need one non-negative weight per model, got {weights!r}")
+        self.models = list(models)
+        self.weights = w / w.sum()
+
+    def predict(self, x) -> np.ndarray:
+        """The weighted mean of the models' predictions."""
+        preds = [np.asarray(m.predict(x), dtype=float) for m in self.models]
+        return np.sum([w * p for w, p in zip(self.weights, preds, strict=True)], axis=0)
 
 
 def time_split(

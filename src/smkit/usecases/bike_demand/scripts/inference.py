@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from features import combine_predictions, make_features  # noqa: E402  (shipped next to this file)
+from features import AveragedRegressor, combine_predictions, make_features  # noqa: E402  (shipped next to this file)
 
 MODEL_META = "bike_model.json"
 INPUT_COLUMNS = (
@@ -70,6 +70,15 @@ def model_fn(model_dir: str) -> BikeModel:
             import lightgbm as lgb
 
             models[target] = lgb.Booster(model_file=str(root / f"lgb_{target}.txt"))
+        elif meta["trainer"] == "gbm":
+            import lightgbm as lgb
+            import xgboost as xgb
+
+            booster = xgb.XGBRegressor()
+            booster.load_model(str(root / f"xgb_{target}.json"))
+            models[target] = AveragedRegressor(
+                [lgb.Booster(model_file=str(root / f"lgb_{target}.txt")), booster]
+            )
         else:
             from autogluon.tabular import TabularPredictor
 

@@ -21,8 +21,22 @@ two components are targets only, never features.
 
 Trainers: ``--trainer autogluon`` (default; ``--time_limit`` seconds shared equally by the
 targets, ``--fit_fraction`` of each share for fitting and the rest for the refit; on a busy
-machine the refits can overrun, so the run takes about 1-1.5x ``--time_limit`` plus ~30 s)
-or ``--trainer lightgbm`` (fast, for quick runs and CI).
+machine the refits can overrun, so the run takes about 1-1.5x ``--time_limit`` plus ~30 s),
+``--trainer lightgbm`` (fast, for quick runs and CI) or ``--trainer gbm`` (LightGBM and
+XGBoost per target, averaged on the log scale; under a minute on 2 cores).
+
+Validation schemes (``--validation_scheme``, used when no ``validation`` channel is given):
+``last_days`` holds out the last ``--validation_days`` days of every month (days 17-19 of
+Kaggle's train file); ``kaggle`` fits on days 1-9 and holds out days 10-19 of every month, as
+Kaggle's test (days 20-end) follows a train file of days 1-19: ten unseen days, 1-11 days
+away from the nearest known one. ``auto`` is ``kaggle`` for ``gbm``, ``last_days`` otherwise.
+
+``--compare true`` (the default with ``gbm``) also reports, in the same run, the model's
+RMSLE on the old split (the last ``--validation_days`` days of train + validation rows,
+``last_days_rmsle``) and a plain LightGBM on ``log1p(count)`` with the pre-issue-20 features
+on the validation rows (``reference_rmsle``). ``--refit_all true`` (the default
+with ``gbm``) refits the saved model on train + validation rows after scoring (the
+validation score comes from the model fitted without them); the submission uses that model.
 
 Writes the model to ``SM_MODEL_DIR`` (with ``code/`` holding ``inference.py`` and
 ``features.py``), ``leaderboard.csv``, ``feature_importance.csv``, ``validation_predictions.csv``
@@ -60,6 +74,11 @@ def _bool(value: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true/false, got {value!r}")
 
 
+def _optbool(value: str) -> bool | None:
+    text = str(value).strip().strip('"').lower()
+    return None if text in ("", "none", "null", "auto") else _bool(text)
+
+
 def _str(value: str) -> str:
     # Script mode JSON-encodes string hyperparameters ("abc" -> "\"abc\""); accept both.
     text = str(value)
@@ -71,7 +90,20 @@ def _str(value: str) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Hyperparameters (``--key value``) and the container's ``SM_*`` locations."""
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    p.add_argument("--trainer", type=_str, default="autogluon", choices=["autogluon", "lightgbm"])
+    p.add_argument(
+        "--trainer", type=_str, default="autogluon", choices=["autogluon", "lightgbm", "gbm"]
+    )
+    p.add_argument(
+        "--validation_scheme",
+        type=_str,
+        default="auto",
+        choices=["auto", "last_days", "kaggle"],
+        help="without a validation channel: last days of each month, or days 10-19 (kaggle)",
+    )
+    p.add_argument("--compare", type=_optbool, default=None, help="old split + reference model")
+    p.add_argument(
+        "--refit_all", type=_optbool, default=None, help="refit on train + validation rows"
+    )
     p.add_argument(
         "--target_mode", type=_str, default="auto", choices=["auto", "split", "count", "blend"]
     )
@@ -91,10 +123,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--validation_days", type=int, default=3)
     p.add_argument("--tuning_days", type=int, default=2)
-    p.add_argument("--learning_rate", type=float, default=0.05, help="lightgbm trainer")
-    p.add_argument("--num_leaves", type=int, default=31, help="lightgbm trainer")
+    p.add_argument(
+        "--learning_rate", type=float, default=None, help="LightGBM (0.05; gbm trainer 0.02)"
+    )
+    p.add_argument("--num_leaves", type=int, default=None, help="LightGBM (31; gbm trainer 15)")
+    p.add_argument("--xgb_learning_rate", type=float, default=0.03, help="gbm trainer")
+    p.add_argument("--xgb_max_depth", type=int, default=5, help="gbm trainer")
     p.add_argument("--max_rounds", type=int, default=3000, help="lightgbm trainer")
     p.add_argument("--importance_repeats", type=int, default=2)
+    p.add_argument(
+        "--importance_rows",
+        type=int,
+        default=2000,
+        help="validation rows (a fixed random sample) for the permutation importance; 0: all",
+    )
     p.add_argument("--refit", type=_bool, default=True, help="refit on train+tuning rows")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--label", type=_str, default="count")
@@ -106,7 +148,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--train", default=os.environ.get("SM_CHANNEL_TRAIN"))
     p.add_argument("--validation", default=os.environ.get("SM_CHANNEL_VALIDATION"))
     p.add_argument("--num_cpus", type=int, default=int(os.environ.get("SM_NUM_CPUS", "0") or 0))
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    gbm = args.trainer == "gbm"
+    if args.learning_rate is None:
+        args.learning_rate = 0.02 if gbm else 0.05
+    if args.num_leaves is None:
+        args.num_leaves = 15 if gbm else 31
+    if args.validation_scheme == "auto":
+        args.validation_scheme = "kaggle" if gbm else "last_days"
+    if args.compare is None:
+        args.compare = gbm
+    if args.refit_all is None:
+        args.refit_all = gbm
+    return args
 
 
 def _csv_files(channel: str | None, name: str) -> list[str]:
@@ -126,11 +180,13 @@ def _csv_files(channel: str | None, name: str) -> list[str]:
 
 def load_data(args: argparse.Namespace):
     """Return ``(train, validation)`` raw frames."""
-    from features import read_frames, time_split
+    from features import kaggle_like_split, read_frames, time_split
 
     train = read_frames(_csv_files(args.train, "train"))
     if args.validation:
         validation = read_frames(_csv_files(args.validation, "validation"))
+    elif args.validation_scheme == "kaggle":
+        train, validation = kaggle_like_split(train)
     else:
         train, validation = time_split(train, validation_days=args.validation_days)
     for name, frame in (("train", train), ("validation", validation)):
@@ -149,7 +205,7 @@ def resolve_targets(args: argparse.Namespace, train) -> list[str]:
     has_parts = {"casual", "registered"} <= set(train.columns)
     mode = args.target_mode
     if mode == "auto":
-        per_trainer = "split" if args.trainer == "autogluon" else "blend"
+        per_trainer = "blend" if args.trainer == "lightgbm" else "split"
         mode = per_trainer if has_parts else "count"
     if mode in ("split", "blend"):
         if not has_parts:
@@ -226,6 +282,105 @@ def fit_lightgbm(args, fit_x, fit_raw, tune_x, tune_raw, targets, model_dir: Pat
             }
         )
         print(f"[lightgbm] {target}: tuning rmse(log1p)={tune_score:.4f} rounds={best}", flush=True)
+    return models, rows
+
+
+def _xgb_params(args: argparse.Namespace) -> dict:
+    return {
+        "learning_rate": args.xgb_learning_rate,
+        "max_depth": args.xgb_max_depth,
+        "subsample": 0.8,
+        "colsample_bytree": 0.8,
+        "min_child_weight": 3,
+        "reg_lambda": 1.0,
+        "tree_method": "hist",
+        "random_state": args.seed,
+        "n_jobs": args.num_cpus or None,
+    }
+
+
+def fit_gbm(args, fit_x, fit_raw, tune_x, tune_raw, targets, model_dir: Path):
+    """LightGBM and XGBoost per target on ``log1p``, averaged; return ``(models, rows)``.
+
+    Both stop early on the tuning rows; with ``--refit`` each is then refit on fit + tuning
+    rows with its round count scaled to the larger set.
+    """
+    import lightgbm as lgb
+    import numpy as np
+    import pandas as pd
+    import xgboost as xgb
+    from features import AveragedRegressor
+
+    lgb_params = _lgb_params(args)
+    models, rows = {}, []
+    all_x = pd.concat([fit_x, tune_x], ignore_index=True)
+    scale = len(all_x) / max(1, len(fit_x))
+    for target in targets:
+        y_fit = np.log1p(fit_raw[target].to_numpy(dtype=float))
+        y_tune = np.log1p(tune_raw[target].to_numpy(dtype=float))
+        all_y = np.concatenate([y_fit, y_tune])
+        members, tune_preds = [], []
+        for name in ("LightGBM", "XGBoost"):
+            start = time.time()
+            if name == "LightGBM":
+                fit_set = lgb.Dataset(fit_x, y_fit, free_raw_data=False)
+                booster = lgb.train(
+                    lgb_params,
+                    fit_set,
+                    num_boost_round=args.max_rounds,
+                    valid_sets=[lgb.Dataset(tune_x, y_tune, reference=fit_set)],
+                    callbacks=[lgb.early_stopping(200, verbose=False)],
+                )
+                best = int(booster.best_iteration or args.max_rounds)
+                tune_pred = booster.predict(tune_x, num_iteration=best)
+                if args.refit:
+                    booster = lgb.train(
+                        lgb_params, lgb.Dataset(all_x, all_y), num_boost_round=round(best * scale)
+                    )
+                else:
+                    booster = _truncate(booster, best)
+                booster.save_model(str(model_dir / f"lgb_{target}.txt"))
+                model = booster
+            else:
+                params = _xgb_params(args)
+                model = xgb.XGBRegressor(
+                    n_estimators=args.max_rounds, early_stopping_rounds=200, **params
+                )
+                model.fit(fit_x, y_fit, eval_set=[(tune_x, y_tune)], verbose=False)
+                best = int(model.best_iteration) + 1
+                tune_pred = model.predict(tune_x, iteration_range=(0, best))
+                final_rounds = round(best * scale) if args.refit else best
+                model = xgb.XGBRegressor(n_estimators=max(1, final_rounds), **params)
+                model.fit(all_x if args.refit else fit_x, all_y if args.refit else y_fit)
+                model.save_model(str(model_dir / f"xgb_{target}.json"))
+            tune_score = float(np.sqrt(np.mean((tune_pred - y_tune) ** 2)))
+            tune_preds.append(tune_pred)
+            members.append(model)
+            rows.append(
+                {
+                    "target": target,
+                    "model": name + ("_FULL" if args.refit else ""),
+                    "score_val": -tune_score,
+                    "eval_metric": "root_mean_squared_error(log1p)",
+                    "fit_time": round(time.time() - start, 3),
+                    "num_boost_round": best,
+                    "can_infer": True,
+                }
+            )
+            print(f"[gbm] {target} {name}: tuning rmse(log1p)={tune_score:.4f} rounds={best}")
+        blend_score = float(np.sqrt(np.mean((np.mean(tune_preds, axis=0) - y_tune) ** 2)))
+        rows.append(
+            {
+                "target": target,
+                "model": "WeightedEnsemble(LightGBM,XGBoost)",
+                "score_val": -blend_score,
+                "eval_metric": "root_mean_squared_error(log1p)",
+                "fit_time": None,
+                "num_boost_round": None,
+                "can_infer": True,
+            }
+        )
+        models[target] = AveragedRegressor(members)
     return models, rows
 
 
@@ -371,6 +526,72 @@ def copy_code(model_dir: Path) -> None:
             shutil.copy2(src, code / name)
 
 
+def _describe_split(args: argparse.Namespace, validation) -> str:
+    if args.validation:
+        from features import parse_datetime
+
+        days = sorted(set(parse_datetime(validation["datetime"]).dt.day.tolist()))
+        return f"the validation channel (days {days[0]}-{days[-1]} of the month)"
+    if args.validation_scheme == "kaggle":
+        return "days 10-19 of every month held out, fit on days 1-9 (mimics Kaggle's test)"
+    return f"the last {args.validation_days} days of every month held out"
+
+
+def compare(args, fit, train, validation, targets, val_x, y_val) -> dict:
+    """Same-run references: the model on the old split, a plain LightGBM on the new one.
+
+    - ``last_days_rmsle``: the same trainer fitted on train + validation rows minus the last
+      ``--validation_days`` days of every month, scored on those days (the old split);
+    - ``reference_rmsle``: LightGBM on ``log1p(count)`` with the pre-issue-20
+      features (:data:`features.BASE_FEATURES`), scored on this run's validation rows.
+    """
+    import tempfile
+
+    import lightgbm as lgb
+    import numpy as np
+    import pandas as pd
+    from features import BASE_FEATURES, make_features, rmsle, time_split
+
+    out: dict = {}
+    everything = pd.concat([train, validation], ignore_index=True)
+    old_train, old_val = time_split(everything, validation_days=args.validation_days)
+    fit_raw, tune_raw = time_split(old_train, validation_days=args.tuning_days)
+    with tempfile.TemporaryDirectory() as tmp:
+        models, _ = fit(
+            args,
+            make_features(fit_raw),
+            fit_raw,
+            make_features(tune_raw),
+            tune_raw,
+            targets,
+            Path(tmp),
+        )
+        pred = predict_counts(models, args.trainer, make_features(old_val))
+    out["last_days_rmsle"] = rmsle(old_val[args.label].to_numpy(dtype=float), pred)
+    out["last_days_split"] = f"the last {args.validation_days} days of every month held out"
+    out["rows_last_days_validation"] = len(old_val)
+
+    fit_raw, tune_raw = time_split(train, validation_days=args.tuning_days)
+    base = list(BASE_FEATURES)
+    params = {**_lgb_params(args), "learning_rate": 0.05, "num_leaves": 31}
+    fit_set = lgb.Dataset(make_features(fit_raw)[base], np.log1p(fit_raw[args.label]))
+    booster = lgb.train(
+        params,
+        fit_set,
+        num_boost_round=args.max_rounds,
+        valid_sets=[
+            lgb.Dataset(
+                make_features(tune_raw)[base], np.log1p(tune_raw[args.label]), reference=fit_set
+            )
+        ],
+        callbacks=[lgb.early_stopping(200, verbose=False)],
+    )
+    ref = np.expm1(booster.predict(val_x[base], num_iteration=booster.best_iteration))
+    out["reference_rmsle"] = rmsle(y_val, np.clip(ref, 0, None))
+    out["reference_model"] = "LightGBM on log1p(count), pre-issue-20 features, same rows"
+    return out
+
+
 def run(args: argparse.Namespace) -> dict:
     """Train, evaluate on the validation rows, save; return the metrics."""
     import numpy as np
@@ -396,18 +617,43 @@ def run(args: argparse.Namespace) -> dict:
         flush=True,
     )
 
-    fit = fit_autogluon if args.trainer == "autogluon" else fit_lightgbm
+    fit = {"autogluon": fit_autogluon, "lightgbm": fit_lightgbm, "gbm": fit_gbm}[args.trainer]
     models, board_rows = fit(args, fit_x, fit_raw, tune_x, tune_raw, targets, model_dir)
-    train_seconds = time.time() - started
 
     y_val = validation[args.label].to_numpy(dtype=float)
     pred = predict_counts(models, args.trainer, val_x)
     val_rmsle = rmsle(y_val, pred)
     val_rmse = float(np.sqrt(np.mean((pred - y_val) ** 2)))
+    print(f"[{args.validation_scheme}] validation_rmsle={val_rmsle:.5f}", flush=True)
+    extra: dict = {}
+    scored_models = models  # importance is measured on the model that never saw validation
+    if args.compare:
+        extra.update(compare(args, fit, train, validation, targets, val_x, y_val))
+    if args.refit_all:
+        # The saved model: refit on every labelled row (train + validation), same settings.
+        everything = pd.concat([train, validation], ignore_index=True)
+        all_fit, all_tune = time_split(everything, validation_days=args.tuning_days)
+        models, board_rows = fit(
+            args,
+            make_features(all_fit),
+            all_fit,
+            make_features(all_tune),
+            all_tune,
+            targets,
+            model_dir,
+        )
+        extra["rows_final_fit"] = len(everything)
+    train_seconds = time.time() - started
 
     pd.DataFrame(board_rows).to_csv(out_dir / "leaderboard.csv", index=False)
+    imp_x, imp_y = val_x, y_val
+    if 0 < args.importance_rows < len(val_x):
+        pick = np.sort(
+            np.random.default_rng(args.seed).choice(len(val_x), args.importance_rows, replace=False)
+        )
+        imp_x, imp_y = val_x.iloc[pick].reset_index(drop=True), y_val[pick]
     importance = permutation_importance(
-        models, args.trainer, val_x, y_val, args.importance_repeats, args.seed
+        scored_models, args.trainer, imp_x, imp_y, args.importance_repeats, args.seed
     )
     importance.to_csv(out_dir / "feature_importance.csv", index=False)
     pd.DataFrame(
@@ -428,6 +674,9 @@ def run(args: argparse.Namespace) -> dict:
     metrics = {
         "validation_rmsle": val_rmsle,
         "validation_rmse": val_rmse,
+        "validation_scheme": args.validation_scheme,
+        "validation_split": _describe_split(args, validation),
+        **extra,
         "train_seconds": train_seconds,
         "total_seconds": time.time() - started,
         "rows_fit": len(fit_x),
@@ -439,6 +688,9 @@ def run(args: argparse.Namespace) -> dict:
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     print(f"validation_rmsle={val_rmsle:.5f}", flush=True)
     print(f"validation_rmse={val_rmse:.4f}", flush=True)
+    for key in ("last_days_rmsle", "reference_rmsle"):
+        if key in extra:
+            print(f"{key}={extra[key]:.5f}", flush=True)
     print(f"train_seconds={train_seconds:.1f}", flush=True)
     print(f"total_seconds={metrics['total_seconds']:.1f}", flush=True)
     return metrics

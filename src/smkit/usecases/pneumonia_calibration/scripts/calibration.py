@@ -6,11 +6,18 @@ Calibrators map the classifier's logit ``z`` to a probability of the positive cl
 - ``platt``: ``sigmoid(a * z + b)`` with Platt's (1999) smoothed targets;
 - ``isotonic``: a non-decreasing step function fitted by pool-adjacent-violators, linearly
   interpolated between blocks and clipped to ``[clip, 1 - clip]`` so log-loss stays finite;
+- ``histogram``: histogram binning (Zadrozny & Elkan, 2001): equal-frequency bins of the
+  logit, each predicting its smoothed fraction of positives;
+- ``beta``: beta calibration (Kull et al., 2017), ``sigmoid(a ln s - b ln(1 - s) + c)`` with
+  ``s = sigmoid(z)`` and ``a, b >= 0``; it contains the identity (``a = b = 1, c = 0``);
 - ``none``: ``sigmoid(z)``, the uncalibrated reference.
 
-:func:`select_calibrator` fits each candidate and picks the one with the lowest
-*cross-validated* log-loss on the validation outputs (k stratified folds; the winner is then
-refitted on all of them), so the flexible isotonic fit does not win by memorising the set.
+:func:`select_calibrator` fits each candidate and scores it by *cross-validated* ECE and
+log-loss on the validation outputs (k stratified folds; the winner is then refitted on all of
+them), so a flexible fit does not win by memorising the set. The default criterion
+(``ece+log_loss``) keeps the candidates whose cross-validated log-loss is within
+``log_loss_tolerance`` of the best one and picks the lowest cross-validated ECE among them;
+``log_loss`` and ``ece`` use one of the two alone.
 
 Metrics: :func:`expected_calibration_error` (15 equal-width bins of the positive-class
 probability, or of the top-label confidence as in Guo et al.), :func:`brier_score`,
@@ -38,6 +45,8 @@ import numpy as np
 __all__ = [
     "METHODS",
     "Calibrator",
+    "BetaCalibrator",
+    "HistogramBinningCalibrator",
     "IdentityCalibrator",
     "IsotonicCalibrator",
     "PlattCalibrator",
@@ -58,7 +67,7 @@ __all__ = [
     "threshold_for_sensitivity",
 ]
 
-METHODS = ("temperature", "platt", "isotonic")
+METHODS = ("temperature", "platt", "isotonic", "histogram", "beta")
 """The calibrators :func:`select_calibrator` chooses from by default."""
 
 _LOSS_EPS = 1e-15
@@ -471,16 +480,146 @@ class IsotonicCalibrator(Calibrator):
         }
 
 
+class HistogramBinningCalibrator(Calibrator):
+    """Histogram binning: equal-frequency bins of the logit, each a smoothed positive rate.
+
+    Args:
+        n_bins: Bins; ``None`` picks ``n / 50`` clipped to [2, 15] at fit time.
+        edges: Inner bin edges (logits), ascending.
+        values: One probability per bin.
+        prior: Laplace smoothing of each bin, ``(positives + prior) / (count + 2 prior)``.
+    """
+
+    method = "histogram"
+
+    def __init__(
+        self,
+        n_bins: int | None = None,
+        edges: Any = (),
+        values: Any = (),
+        prior: float = 1.0,
+    ) -> None:
+        self.n_bins = n_bins
+        self.edges = _arr(edges)
+        self.values = _arr(values)
+        self.prior = float(prior)
+
+    def fit(self, z: Any, y: Any) -> HistogramBinningCalibrator:
+        z, y = _arr(z), _labels(y)
+        if z.size == 0:
+            raise ValueError("histogram binning on an empty set")
+        k = self.n_bins or int(np.clip(z.size // 50, 2, 15))
+        edges = np.unique(np.quantile(z, np.linspace(0, 1, k + 1)[1:-1]))
+        idx = np.searchsorted(edges, z, side="right")
+        count = np.bincount(idx, minlength=edges.size + 1).astype(np.float64)
+        pos = np.bincount(idx, weights=y, minlength=edges.size + 1)
+        self.edges = edges
+        self.values = (pos + self.prior) / (count + 2 * self.prior)
+        self.n_bins = int(edges.size + 1)
+        return self
+
+    def predict(self, z: Any) -> np.ndarray:
+        if self.values.size == 0:
+            raise ValueError("HistogramBinningCalibrator is not fitted")
+        return self.values[np.searchsorted(self.edges, _arr(z), side="right")]
+
+    def params(self) -> dict:
+        return {
+            "n_bins": self.n_bins,
+            "edges": self.edges.tolist(),
+            "values": self.values.tolist(),
+            "prior": self.prior,
+        }
+
+
+def _newton_logistic(x: np.ndarray, t: np.ndarray, w: np.ndarray, ridge: float) -> np.ndarray:
+    """Minimise mean logistic loss (+ ``ridge/2 |w - w0|^2``) by damped Newton from ``w``."""
+    w0 = w.copy()
+
+    def loss(wv: np.ndarray) -> float:
+        return _nll_from_logits(t, x @ wv) + 0.5 * ridge * float(np.sum((wv - w0) ** 2))
+
+    f = loss(w)
+    eye = np.eye(w.size)
+    for _ in range(200):
+        s = sigmoid(x @ w)
+        g = x.T @ (s - t) / t.size + ridge * (w - w0)
+        if np.max(np.abs(g)) < 1e-12:
+            break
+        h = (x * (s * (1 - s))[:, None]).T @ x / t.size + ridge * eye
+        for damping in (1e-10, 1e-6, 1e-3, 1e-1, 1.0, 10.0):
+            step = np.linalg.solve(h + damping * eye, g)
+            lr = 1.0
+            while lr > 1e-6:
+                w_new = w - lr * step
+                f_new = loss(w_new)
+                if f_new < f:
+                    break
+                lr *= 0.5
+            else:
+                continue
+            break
+        else:
+            break
+        done = np.max(np.abs(w_new - w)) < 1e-10
+        w, f = w_new, f_new
+        if done:
+            break
+    return w
+
+
+class BetaCalibrator(Calibrator):
+    """Beta calibration ``sigmoid(a ln s - b ln(1 - s) + c)``, ``s = sigmoid(z)``, ``a, b >= 0``.
+
+    Fitted as a logistic regression on ``(ln s, -ln(1 - s))`` from the identity
+    (``a = b = 1, c = 0``) by damped Newton with a tiny ridge towards it; a negative ``a`` or
+    ``b`` is fixed at 0 and the rest refitted (Kull et al.'s rule), keeping the map monotone.
+    """
+
+    method = "beta"
+
+    def __init__(self, a: float = 1.0, b: float = 1.0, c: float = 0.0) -> None:
+        self.a, self.b, self.c = float(a), float(b), float(c)
+
+    @staticmethod
+    def _features(z: np.ndarray) -> np.ndarray:
+        # ln s = -softplus(-z), -ln(1 - s) = softplus(z): exact for any logit
+        return np.column_stack([-_softplus(-z), _softplus(z), np.ones_like(z)])
+
+    def fit(self, z: Any, y: Any) -> BetaCalibrator:
+        z, y = _arr(z), _labels(y)
+        x = self._features(z)
+        w = _newton_logistic(x, y, np.array([1.0, 1.0, 0.0]), ridge=1e-6)
+        for j in (0, 1):
+            if w[j] < 0:
+                keep = [i for i in range(3) if i != j]
+                sub = _newton_logistic(x[:, keep], y, w[keep].clip(0, None), ridge=1e-6)
+                w = np.zeros(3)
+                w[keep] = sub
+        w[:2] = np.clip(w[:2], 0.0, None)
+        self.a, self.b, self.c = (float(v) for v in w)
+        return self
+
+    def predict(self, z: Any) -> np.ndarray:
+        return sigmoid(self._features(_arr(z)) @ np.array([self.a, self.b, self.c]))
+
+    def params(self) -> dict:
+        return {"a": self.a, "b": self.b, "c": self.c}
+
+
 _CLASSES: dict[str, type[Calibrator]] = {
     "none": IdentityCalibrator,
     "temperature": TemperatureCalibrator,
     "platt": PlattCalibrator,
     "isotonic": IsotonicCalibrator,
+    "histogram": HistogramBinningCalibrator,
+    "beta": BetaCalibrator,
 }
 
 
 def fit_calibrator(method: str, z: Any, y: Any) -> Calibrator:
-    """Fit a calibrator by name (``none``, ``temperature``, ``platt``, ``isotonic``)."""
+    """Fit a calibrator by name (``none``, ``temperature``, ``platt``, ``isotonic``,
+    ``histogram``, ``beta``)."""
     if method not in _CLASSES:
         raise ValueError(f"unknown calibration method {method!r}; use one of {sorted(_CLASSES)}")
     return _CLASSES[method]().fit(z, y)
@@ -513,54 +652,86 @@ def select_calibrator(
     methods: tuple[str, ...] | list[str] = METHODS,
     n_folds: int = 5,
     seed: int = 0,
+    criterion: str = "ece+log_loss",
+    log_loss_tolerance: float = 0.01,
+    n_bins: int = 15,
 ) -> tuple[Calibrator, dict]:
-    """Pick the calibrator with the lowest cross-validated log-loss, refitted on all data.
+    """Pick a calibrator by cross-validated ECE and log-loss, refitted on all data.
 
     Args:
         z: Validation logits.
         y: Validation labels.
         methods: Candidate method names.
         n_folds: Stratified folds (reduced to the minority class count when that is smaller;
-            with fewer than 2 the in-sample log-loss is used).
+            with fewer than 2 the in-sample scores are used).
         seed: Fold assignment seed.
+        criterion: ``ece+log_loss`` (default): the lowest cross-validated ECE among the
+            candidates whose cross-validated log-loss is within ``log_loss_tolerance`` of the
+            best; ``log_loss`` or ``ece``: that score alone.
+        log_loss_tolerance: See ``criterion``.
+        n_bins: ECE bins.
 
     Returns:
         ``(calibrator, selection)`` where ``selection`` holds, per method, the
-        cross-validated and the in-sample validation log-loss, the winner and the criterion.
+        cross-validated and the in-sample validation log-loss and ECE, the winner and the
+        criterion.
     """
     z, y = _arr(z), _labels(y)
     if not methods:
         raise ValueError("select_calibrator needs at least one method")
+    if criterion not in ("ece+log_loss", "log_loss", "ece"):
+        raise ValueError(f"criterion={criterion!r}: use 'ece+log_loss', 'log_loss' or 'ece'")
     minority = int(min(y.sum(), y.size - y.sum()))
     k = min(n_folds, minority)
     cv: dict[str, float | None] = {}
+    cv_ece: dict[str, float | None] = {}
     insample: dict[str, float] = {}
+    insample_ece: dict[str, float] = {}
     fitted: dict[str, Calibrator] = {}
     fold = _stratified_folds(y, k, seed) if k >= 2 else None
     for m in ["none", *[m for m in methods if m != "none"]]:
         cal = fit_calibrator(m, z, y)
         fitted[m] = cal
-        insample[m] = log_loss(y, cal.predict(z))
+        p_in = cal.predict(z)
+        insample[m] = log_loss(y, p_in)
+        insample_ece[m] = expected_calibration_error(y, p_in, n_bins)
         if fold is None:
-            cv[m] = None
+            cv[m] = cv_ece[m] = None
             continue
         held = np.empty_like(z)
         for f in range(k):
             tr, te = fold != f, fold == f
             held[te] = fit_calibrator(m, z[tr], y[tr]).predict(z[te])
         cv[m] = log_loss(y, held)
-    score = {m: (cv[m] if cv[m] is not None else insample[m]) for m in methods}
-    best = min(methods, key=lambda m: (score[m], list(methods).index(m)))
+        cv_ece[m] = expected_calibration_error(y, held, n_bins)
+    loss = {m: (cv[m] if cv[m] is not None else insample[m]) for m in methods}
+    ece = {m: (cv_ece[m] if cv_ece[m] is not None else insample_ece[m]) for m in methods}
+    order = list(methods).index
+    if criterion == "log_loss":
+        best = min(methods, key=lambda m: (loss[m], order(m)))
+    elif criterion == "ece":
+        best = min(methods, key=lambda m: (ece[m], loss[m], order(m)))
+    else:
+        floor = min(loss.values())
+        admissible = [m for m in methods if loss[m] <= floor + log_loss_tolerance]
+        best = min(admissible, key=lambda m: (ece[m], loss[m], order(m)))
+    scope = f"{k}-fold cross-validated" if fold is not None else "in-sample"
+    wording = {
+        "log_loss": f"{scope} log-loss on the validation outputs",
+        "ece": f"{scope} ECE ({n_bins} bins) on the validation outputs",
+        "ece+log_loss": (
+            f"lowest {scope} ECE ({n_bins} bins) among the calibrators whose {scope} "
+            f"log-loss is within {log_loss_tolerance:g} of the best, on the validation outputs"
+        ),
+    }
     selection = {
         "method": best,
-        "criterion": (
-            f"{k}-fold cross-validated log-loss on the validation outputs"
-            if fold is not None
-            else "in-sample log-loss on the validation outputs"
-        ),
+        "criterion": wording[criterion],
         "n_validation": int(y.size),
         "validation_log_loss_cv": cv,
         "validation_log_loss_in_sample": insample,
+        "validation_ece_cv": cv_ece,
+        "validation_ece_in_sample": insample_ece,
     }
     return fitted[best], selection
 
@@ -588,7 +759,7 @@ def calibrate_and_report(
         after.
     """
     z_val, y_val = _arr(z_val), _labels(y_val)
-    cal, selection = select_calibrator(z_val, y_val, methods, seed=seed)
+    cal, selection = select_calibrator(z_val, y_val, methods, seed=seed, n_bins=n_bins)
     p_val = cal.predict(z_val)
     thr = threshold_for_sensitivity(y_val, p_val, sensitivity)
     report: dict[str, Any] = {
@@ -631,6 +802,13 @@ def calibrate_and_report(
             }
         )
         report["threshold"]["test"] = sensitivity_specificity(y_test, calp, thr)
+        # same-run references: every candidate, fitted on the same validation outputs
+        report["test_ece_by_method"] = {
+            m: expected_calibration_error(
+                y_test, fit_calibrator(m, z_val, y_val).predict(z_test), n_bins
+            )
+            for m in ["none", *[m for m in methods if m != "none"]]
+        }
     return cal, report
 
 

@@ -4,13 +4,15 @@ Data: Kaggle's "Chest X-Ray Images (Pneumonia)" layout, either as one channel ho
 ``train/ val/ test/`` (``SM_CHANNEL_DATA``, or a ``train`` channel that holds them), or as
 channels ``train``, ``validation`` (optional) and ``test`` (optional), each holding
 ``NORMAL/`` and ``PNEUMONIA/``. When the validation split has fewer than ``--min-val`` images
-(the real set's ``val`` has 16), a stratified ``--val-fraction`` of ``train`` is held out
-instead for early reporting and calibration.
+(the real set's ``val`` has 16), a stratified share of ``train`` (``--val-fraction``, raised
+to reach ``--min-val`` images, at most 40%) is held out and joins them for early reporting
+and calibration.
 
 Steps: train a small CNN (or resnet18 from scratch, ``--arch resnet18``) with class-balanced
 binary cross-entropy (the usual remedy for the ~1:3 imbalance, which also skews the raw
-probabilities) → logits on the validation split → fit temperature, Platt and isotonic
-calibrators and keep the one with the lowest cross-validated validation log-loss → decision
+probabilities) → logits on the validation split → fit temperature, Platt, isotonic,
+histogram-binning and beta calibrators and keep the one with the lowest cross-validated ECE
+among those within 0.01 of the best cross-validated log-loss → decision
 threshold on the calibrated probability for ``--sensitivity`` → with a test split, ECE,
 Brier score and log-loss before and after calibration.
 
@@ -67,10 +69,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("width", type=int, default=16)
     add("image-size", type=int, default=64)
     add("class-weight", default="balanced", choices=("balanced", "none"))
-    add("calibration-methods", default="temperature,platt,isotonic")
+    add("calibration-methods", default="temperature,platt,isotonic,histogram,beta")
     add("sensitivity", type=float, default=0.95)
     add("n-bins", type=int, default=15)
-    add("min-val", type=int, default=100)
+    add("min-val", type=int, default=300)
     add("val-fraction", type=float, default=0.2)
     add("max-images", type=int, default=0, help="cap per split (0: all)")
     add("num-threads", type=int, default=2)
@@ -138,17 +140,24 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"no NORMAL/PNEUMONIA images under {dirs['train']}")
     val_source = "validation split"
     if len(items["validation"]) < args.min_val:
+        # Too few images to fit (and choose) a calibrator on: hold out a stratified share of
+        # train, large enough for min_val images together with the given ones (up to 40% of
+        # train), and keep the given validation images as well.
+        given = items["validation"]
         labels = np.array([lab for _, lab in items["train"]])
+        need = (args.min_val - len(given)) / max(1, labels.size)
+        fraction = float(min(0.4, max(args.val_fraction, need)))
         hold = np.zeros(labels.size, dtype=bool)
         for cls in (0, 1):
             idx = np.flatnonzero(labels == cls)
-            n = int(round(idx.size * args.val_fraction))
+            n = int(round(idx.size * fraction))
             hold[rng.choice(idx, n, replace=False)] = True
         val_source = (
-            f"{args.val_fraction:.0%} of train (validation split had "
-            f"{len(items['validation'])} < {args.min_val} images)"
+            f"{fraction:.0%} of train ({int(hold.sum())} images)"
+            + (f" + the {len(given)} validation-split images" if given else "")
+            + f" (validation split had {len(given)} < {args.min_val} images)"
         )
-        items["validation"] = [it for it, h in zip(items["train"], hold) if h]
+        items["validation"] = [it for it, h in zip(items["train"], hold) if h] + given
         items["train"] = [it for it, h in zip(items["train"], hold) if not h]
     for key in items:
         n = len(items[key])

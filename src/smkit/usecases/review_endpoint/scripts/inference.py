@@ -25,6 +25,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+import lexicon  # noqa: E402, F401  (shipped next to this file; the pickled pipeline uses it)
 from text_clean import clean_text  # noqa: E402  (shipped next to this file)
 
 MODEL_FILE = "model.joblib"

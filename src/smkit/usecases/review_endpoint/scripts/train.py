@@ -6,14 +6,18 @@ Channels (CSV files with a header row; ``.csv.gz`` is fine):
   ``--label_column``; labels as 0/1, booleans, two strings with ``--positive_value``, or a
   rating with ``--label_threshold``). Rows are cleaned, empty texts and unmappable labels
   dropped, duplicate texts removed (:mod:`text_clean`).
-- ``validation`` (optional): tunes ``C``; without it, a stratified ``--validation_fraction``
-  of ``train`` is held out.
+- ``validation`` (optional): scores the chosen model (``validation_auc``); without it, a
+  stratified ``--validation_fraction`` of ``train`` is held out.
 - ``test`` (optional): scored once with the final model (``test_auc=...``).
 
-Model: TF-IDF word 1-2-grams + character 2-5-grams (``char_wb``), both sublinear, in one
-sparse matrix, and a logistic regression. ``C`` is chosen from ``--c_grid`` by validation ROC
-AUC; the final model is refit on train + validation with that ``C`` (``--refit false`` keeps
-the train-only model).
+Model: TF-IDF word 1-2-grams + character 2-5-grams (``char_wb``), both sublinear, plus (with
+``--lexicon true``, the default) a few standardised sentiment-lexicon features
+(:mod:`lexicon`, the VADER lexicon shipped next to this script), in one matrix, and a
+class-weighted logistic regression. ``C`` is chosen from ``--c_grid`` by ``--cv_folds``-fold
+stratified cross-validated ROC AUC on the train split (``cv_auc``; with ``--cv_folds`` below 2,
+by validation AUC as before); the validation split then scores the model fitted on train with
+that ``C`` (``validation_auc``), and the final model is refit on train + validation
+(``--refit false`` keeps the train-only model).
 
 Writes ``model.joblib`` and ``review_model.json`` (+ ``code/``) to ``SM_MODEL_DIR``,
 ``c_search.csv`` and ``metrics.json`` to ``SM_OUTPUT_DATA_DIR``, and prints
@@ -80,6 +84,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--negative_value", type=_str, default=None)
     p.add_argument("--label_threshold", type=_opt_float, default=None)
     p.add_argument("--c_grid", type=_grid, default=_grid("0.03,0.1,0.3,1,3,10,30"))
+    p.add_argument("--cv_folds", type=int, default=5, help="CV folds choosing C (<2: validation)")
+    p.add_argument("--lexicon", type=_bool, default=True, help="add sentiment-lexicon features")
+    p.add_argument("--lexicon_weight", type=float, default=0.3)
     p.add_argument("--word_ngram_max", type=int, default=2)
     p.add_argument("--char_ngram_min", type=int, default=2)
     p.add_argument("--char_ngram_max", type=int, default=5)
@@ -137,11 +144,10 @@ def read_channel(args: argparse.Namespace, channel: str | None, name: str):
     return frame, stats
 
 
-def build_model(args: argparse.Namespace, c: float):
-    """The TF-IDF word + char n-gram features and a logistic regression, as one Pipeline."""
+def build_features(args: argparse.Namespace):
+    """The TF-IDF word + char n-gram (+ lexicon) features, as one ``FeatureUnion``."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.pipeline import FeatureUnion
 
     words = TfidfVectorizer(
         analyzer="word",
@@ -162,14 +168,56 @@ def build_model(args: argparse.Namespace, c: float):
         min_df=args.min_df,
         max_features=args.max_features,
     )
-    clf = LogisticRegression(
+    parts = [("word", words), ("char", chars)]
+    if getattr(args, "lexicon", False):
+        from lexicon import LexiconFeatures
+
+        parts.append(("lexicon", LexiconFeatures(weight=args.lexicon_weight)))
+    return FeatureUnion(parts)
+
+
+def build_classifier(args: argparse.Namespace, c: float):
+    """The class-weighted logistic regression."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(
         C=c,
         solver="liblinear",
         max_iter=2000,
         class_weight=None if args.class_weight == "none" else "balanced",
         random_state=args.seed,
     )
-    return Pipeline([("tfidf", FeatureUnion([("word", words), ("char", chars)])), ("clf", clf)])
+
+
+def build_model(args: argparse.Namespace, c: float):
+    """Features and classifier as one Pipeline (steps ``tfidf`` and ``clf``)."""
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("tfidf", build_features(args)), ("clf", build_classifier(args, c))])
+
+
+def cross_validated_auc(args: argparse.Namespace, texts: list[str], y, grid) -> dict[float, float]:
+    """Stratified ``--cv_folds``-fold out-of-fold ROC AUC of every ``C`` in ``grid``.
+
+    The features are fitted once per fold (on that fold's training texts), then every ``C``
+    reuses them.
+    """
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    folds = min(args.cv_folds, int(np.bincount(y, minlength=2).min()))
+    if folds < 2:
+        raise ValueError(f"cross-validation needs >= 2 texts of each class, got {np.bincount(y)}")
+    oof = {c: np.zeros(len(y)) for c in grid}
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=args.seed)
+    for tr, te in splitter.split(np.zeros(len(y)), y):
+        feats = build_features(args)
+        x_tr = feats.fit_transform([texts[i] for i in tr])
+        x_te = feats.transform([texts[i] for i in te])
+        for c in grid:
+            oof[c][te] = build_classifier(args, c).fit(x_tr, y[tr]).predict_proba(x_te)[:, 1]
+    return {c: float(roc_auc_score(y, oof[c])) for c in grid}
 
 
 def scores(y, prob) -> dict[str, float]:
@@ -221,14 +269,25 @@ def run(args: argparse.Namespace) -> dict:
     y_val = validation["label"].to_numpy()
     search = []
     best_c, best_auc, best_scores = None, -1.0, {}
-    for c in args.c_grid:
-        model = build_model(args, c).fit(train["text"].tolist(), y_train)
-        prob = model.predict_proba(validation["text"].tolist())[:, 1]
-        s = scores(y_val, prob)
-        search.append({"C": c, **s})
-        print(f"[search] C={c:g} validation_auc={s['auc']:.4f}", flush=True)
-        if s["auc"] > best_auc + 1e-12:
-            best_c, best_auc, best_scores = c, s["auc"], s
+    cv_auc: dict[float, float] = {}
+    if args.cv_folds >= 2:
+        cv_auc = cross_validated_auc(args, train["text"].tolist(), y_train, args.c_grid)
+        best_c = max(args.c_grid, key=lambda c: (cv_auc[c], -args.c_grid.index(c)))
+        for c in args.c_grid:
+            print(f"[search] C={c:g} cross-validated AUC {cv_auc[c]:.4f}", flush=True)
+        model = build_model(args, best_c).fit(train["text"].tolist(), y_train)
+        best_scores = scores(y_val, model.predict_proba(validation["text"].tolist())[:, 1])
+        search = [{"C": c, "cv_auc": cv_auc[c]} for c in args.c_grid]
+        search[args.c_grid.index(best_c)].update(best_scores)
+    else:
+        for c in args.c_grid:
+            model = build_model(args, c).fit(train["text"].tolist(), y_train)
+            prob = model.predict_proba(validation["text"].tolist())[:, 1]
+            s = scores(y_val, prob)
+            search.append({"C": c, **s})
+            print(f"[search] C={c:g} validation_auc={s['auc']:.4f}", flush=True)
+            if s["auc"] > best_auc + 1e-12:
+                best_c, best_auc, best_scores = c, s["auc"], s
     pd.DataFrame(search).to_csv(out_dir / "c_search.csv", index=False)
 
     if args.refit:
@@ -244,24 +303,36 @@ def run(args: argparse.Namespace) -> dict:
         "text_column": args.text_column,
         "label_mapping": train_stats["label_mapping"],
         "refit_on_validation": bool(args.refit),
+        "lexicon": bool(args.lexicon),
         "vocabulary": {
-            name: len(vec.vocabulary_) for name, vec in final.named_steps["tfidf"].transformer_list
+            name: len(vec.vocabulary_)
+            for name, vec in final.named_steps["tfidf"].transformer_list
+            if hasattr(vec, "vocabulary_")
         },
     }
     (model_dir / MODEL_META).write_text(json.dumps(meta, indent=2))
     code = model_dir / "code"
     code.mkdir(exist_ok=True)
-    for name in ("inference.py", "text_clean.py"):
+    for name in ("inference.py", "text_clean.py", "lexicon.py", "sentiment_lexicon.tsv"):
         shutil.copy2(HERE / name, code / name)
 
     metrics: dict = {
         "best_C": best_c,
+        "selection": (
+            f"C by {min(args.cv_folds, 99)}-fold cross-validated ROC AUC on the train split"
+            if cv_auc
+            else "C by ROC AUC on the validation split"
+        ),
+        **({"cv_auc": cv_auc[best_c]} if cv_auc else {}),
+        "lexicon": bool(args.lexicon),
         **{f"validation_{k}": v for k, v in best_scores.items()},
         "rows_train": len(train),
         "rows_validation": len(validation),
         "train_cleaning": train_stats,
     }
     print(f"best_C={best_c:g}", flush=True)
+    if cv_auc:
+        print(f"cv_auc={cv_auc[best_c]:.5f}", flush=True)
     print(f"validation_auc={best_scores['auc']:.5f}", flush=True)
     print(f"validation_f1={best_scores['f1']:.5f}", flush=True)
     print(f"validation_accuracy={best_scores['accuracy']:.5f}", flush=True)
