@@ -2,19 +2,19 @@
 
 Two generators, both seeded, CPU-only and fast (a few thousand images per second):
 
-- :func:`make_shapes_dataset`: small RGB images of three shapes (``circle``, ``square``,
+- `make_shapes_dataset`: small RGB images of three shapes (``circle``, ``square``,
   ``triangle``) on textured, noisy backgrounds, for the ``image-workflow`` use case. A share of
   the images is *genuinely ambiguous*: circles and squares are drawn as superellipses whose
   exponent comes close to the class boundary, and some images have low contrast and heavy
   noise, so a classifier's confidences vary and some fall below a confidence threshold.
-- :func:`make_chest_xray_dataset`: grayscale chest-X-ray-like images in the layout of Kaggle's
+- `make_chest_xray_dataset`: grayscale chest-X-ray-like images in the layout of Kaggle's
   "Chest X-Ray Images (Pneumonia)" set (``train|val|test/NORMAL|PNEUMONIA/*.jpeg``), class
   imbalanced like the real one (about 1 NORMAL to 3 PNEUMONIA), for the
   ``pneumonia-calibration`` use case. PNEUMONIA images carry diffuse opacities (blurred bright
   blobs or a lobe-wide haze) inside the lung fields; NORMAL images vary in lung darkness and
   may show faint vessel-like blobs, so the classes overlap and the task is not trivial.
 
-Both write ``<root>/<split>/<class>/<file>`` and return an :class:`ImageSetSummary`. The
+Both write ``<root>/<split>/<class>/<file>`` and return an `ImageSetSummary`. The
 random streams of each split are independent: changing one split's size leaves the images of
 the other splits unchanged.
 
@@ -42,10 +42,10 @@ __all__ = [
 ]
 
 SHAPE_CLASSES: tuple[str, ...] = ("circle", "square", "triangle")
-"""Class names of :func:`make_shapes_dataset`, in label order."""
+"""Class names of `make_shapes_dataset`, in label order."""
 
 CHEST_XRAY_CLASSES: tuple[str, ...] = ("NORMAL", "PNEUMONIA")
-"""Class names of :func:`make_chest_xray_dataset`, in label order (PNEUMONIA is positive)."""
+"""Class names of `make_chest_xray_dataset`, in label order (PNEUMONIA is positive)."""
 
 _SPLIT_KEYS = {"train": 0, "val": 1, "test": 2}
 
@@ -121,7 +121,7 @@ def shape_image(
     """One RGB shape image as a ``(size, size, 3)`` uint8 array.
 
     Args:
-        label: One of :data:`SHAPE_CLASSES`.
+        label: One of `SHAPE_CLASSES`.
         rng: The random generator (consumed).
         size: Side length in pixels.
         ambiguous: Draw a hard example: a near-boundary superellipse for circles and squares,
@@ -203,7 +203,7 @@ def make_shapes_dataset(
         n_val: Images in ``val``.
         n_test: Images in ``test``.
         size: Side length in pixels (RGB).
-        ambiguous_fraction: Share of hard images (see :func:`shape_image`), in [0, 1].
+        ambiguous_fraction: Share of hard images (see `shape_image`), in [0, 1].
         image_format: ``"png"`` or ``"jpeg"``.
         seed: Seed; the same arguments always write the same pixels.
 

@@ -11,7 +11,7 @@ The flow, end to end:
    landing in two splits;
 2. **stage**: the kept rows, as they were in the file (messy text included, plus a ``row_id``
    column: the row's position in the input), are split per class into train / validation /
-   test (:class:`~smkit.staging.StratifiedSplit`) and uploaded, one channel each;
+   test (`smkit.staging.StratifiedSplit`) and uploaded, one channel each;
 3. **train**: a script-mode job (``framework="sklearn"``, ``scripts/train.py``): TF-IDF word
    1-2-grams + character 2-5-grams (sublinear) + sentiment-lexicon features (the VADER
    lexicon, MIT, shipped in ``scripts/``) and a class-weighted logistic regression, ``C``

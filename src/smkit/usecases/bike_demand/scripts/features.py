@@ -123,7 +123,7 @@ def make_features(df: pd.DataFrame, *, datetime_column: str = DATETIME_COLUMN) -
         datetime_column: The name of the date-time column.
 
     Returns:
-        A new frame with exactly the columns of :data:`FEATURES`, in that order, on a fresh
+        A new frame with exactly the columns of `FEATURES`, in that order, on a fresh
         ``RangeIndex``.
 
     Raises:

@@ -43,7 +43,7 @@ def make_submission(datetimes: Sequence[str] | pd.Series, counts: Sequence[float
 def write_submission(
     path: str | Path, datetimes: Sequence[str] | pd.Series, counts: Sequence[float]
 ) -> Path:
-    """Write :func:`make_submission`'s frame to ``path`` (header ``datetime,count``)."""
+    """Write `make_submission`'s frame to ``path`` (header ``datetime,count``)."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     make_submission(datetimes, counts).to_csv(out, index=False, float_format="%.4f")

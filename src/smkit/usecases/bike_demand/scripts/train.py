@@ -543,7 +543,7 @@ def compare(args, fit, train, validation, targets, val_x, y_val) -> dict:
     - ``last_days_rmsle``: the same trainer fitted on train + validation rows minus the last
       ``--validation_days`` days of every month, scored on those days (the old split);
     - ``reference_rmsle``: LightGBM on ``log1p(count)`` with the pre-issue-20
-      features (:data:`features.BASE_FEATURES`), scored on this run's validation rows.
+      features (`features.BASE_FEATURES`), scored on this run's validation rows.
     """
     import tempfile
 

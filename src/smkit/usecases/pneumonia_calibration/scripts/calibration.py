@@ -12,17 +12,17 @@ Calibrators map the classifier's logit ``z`` to a probability of the positive cl
   ``s = sigmoid(z)`` and ``a, b >= 0``; it contains the identity (``a = b = 1, c = 0``);
 - ``none``: ``sigmoid(z)``, the uncalibrated reference.
 
-:func:`select_calibrator` fits each candidate and scores it by *cross-validated* ECE and
+`select_calibrator` fits each candidate and scores it by *cross-validated* ECE and
 log-loss on the validation outputs (k stratified folds; the winner is then refitted on all of
 them), so a flexible fit does not win by memorising the set. The default criterion
 (``ece+log_loss``) keeps the candidates whose cross-validated log-loss is within
 ``log_loss_tolerance`` of the best one and picks the lowest cross-validated ECE among them;
 ``log_loss`` and ``ece`` use one of the two alone.
 
-Metrics: :func:`expected_calibration_error` (15 equal-width bins of the positive-class
-probability, or of the top-label confidence as in Guo et al.), :func:`brier_score`,
-:func:`log_loss`, :func:`roc_auc`, :func:`reliability_diagram` data, and
-:func:`threshold_for_sensitivity`.
+Metrics: `expected_calibration_error` (15 equal-width bins of the positive-class
+probability, or of the top-label confidence as in Guo et al.), `brier_score`,
+`log_loss`, `roc_auc`, `reliability_diagram` data, and
+`threshold_for_sensitivity`.
 
 Run as a script over prediction CSVs (columns ``label`` (0/1 or NORMAL/PNEUMONIA) and
 ``logit``; other columns are carried into ``predictions.csv``)::
@@ -68,7 +68,7 @@ __all__ = [
 ]
 
 METHODS = ("temperature", "platt", "isotonic", "histogram", "beta")
-"""The calibrators :func:`select_calibrator` chooses from by default."""
+"""The calibrators `select_calibrator` chooses from by default."""
 
 _LOSS_EPS = 1e-15
 
@@ -626,7 +626,7 @@ def fit_calibrator(method: str, z: Any, y: Any) -> Calibrator:
 
 
 def calibrator_from_dict(data: dict) -> Calibrator:
-    """Rebuild a calibrator from :meth:`Calibrator.to_dict` output (``calibrator.json``)."""
+    """Rebuild a calibrator from `Calibrator.to_dict` output (``calibrator.json``)."""
     params = dict(data)
     method = params.pop("method", None)
     if method not in _CLASSES:
@@ -813,7 +813,7 @@ def calibrate_and_report(
 
 
 def plot_reliability(report: dict, path: str | Path, title: str = "Reliability diagram") -> Path:
-    """Draw the before/after reliability diagrams of :func:`calibrate_and_report` to a PNG."""
+    """Draw the before/after reliability diagrams of `calibrate_and_report` to a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")

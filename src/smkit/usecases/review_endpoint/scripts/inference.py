@@ -7,7 +7,7 @@ Requests:
 - ``text/csv``: one text per row (a single column; a header named like the training text
   column is skipped).
 
-Texts are cleaned exactly as in training (:func:`text_clean.clean_text`). Responses are the
+Texts are cleaned exactly as in training (`text_clean.clean_text`). Responses are the
 probabilities of the positive class: ``application/json`` (default) ``{"predictions": [p, ...]}``
 or ``text/csv`` with one probability per line.
 """

@@ -1,6 +1,6 @@
 """Sentiment-lexicon features for ``review-endpoint`` (numpy + scikit-learn; never imports smkit).
 
-:class:`LexiconFeatures` turns each text into a few dense numbers from the VADER sentiment
+`LexiconFeatures` turns each text into a few dense numbers from the VADER sentiment
 lexicon (``sentiment_lexicon.tsv`` next to this file; Hutto & Gilbert 2014, MIT license, see
 the file's header): the sum, positive sum, negative sum, mean, maximum and minimum of the
 valences of the lexicon words, their count, the sum after the last "but" (the clause that
@@ -154,5 +154,5 @@ class LexiconFeatures(BaseEstimator, TransformerMixin):
         return self.weight * (x - self.mean_) / self.scale_
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        """The names of the columns :meth:`transform` returns."""
+        """The names of the columns `transform` returns."""
         return np.asarray([f"lexicon__{n}" for n in FEATURE_NAMES], dtype=object)

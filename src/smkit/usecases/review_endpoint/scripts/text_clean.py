@@ -219,9 +219,9 @@ def prepare(
         df: The raw frame.
         text_column: The review-text column.
         label_column: The label column.
-        positive_value: See :func:`map_labels`.
-        negative_value: See :func:`map_labels`.
-        label_threshold: See :func:`map_labels`.
+        positive_value: See `map_labels`.
+        negative_value: See `map_labels`.
+        label_threshold: See `map_labels`.
         keep_columns: Extra columns to carry along (e.g. a row id).
 
     Returns:

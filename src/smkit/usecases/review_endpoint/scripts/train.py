@@ -5,14 +5,14 @@ Channels (CSV files with a header row; ``.csv.gz`` is fine):
 - ``train`` (required): a text column and a binary label column (``--text_column``,
   ``--label_column``; labels as 0/1, booleans, two strings with ``--positive_value``, or a
   rating with ``--label_threshold``). Rows are cleaned, empty texts and unmappable labels
-  dropped, duplicate texts removed (:mod:`text_clean`).
+  dropped, duplicate texts removed (`text_clean`).
 - ``validation`` (optional): scores the chosen model (``validation_auc``); without it, a
   stratified ``--validation_fraction`` of ``train`` is held out.
 - ``test`` (optional): scored once with the final model (``test_auc=...``).
 
 Model: TF-IDF word 1-2-grams + character 2-5-grams (``char_wb``), both sublinear, plus (with
 ``--lexicon true``, the default) a few standardised sentiment-lexicon features
-(:mod:`lexicon`, the VADER lexicon shipped next to this script), in one matrix, and a
+(`lexicon`, the VADER lexicon shipped next to this script), in one matrix, and a
 class-weighted logistic regression. ``C`` is chosen from ``--c_grid`` by ``--cv_folds``-fold
 stratified cross-validated ROC AUC on the train split (``cv_auc``; with ``--cv_folds`` below 2,
 by validation AUC as before); the validation split then scores the model fitted on train with
