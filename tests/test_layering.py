@@ -4,6 +4,8 @@
   lives in a neutral module (``smkit._common``, ``smkit.sagemaker_api``, ``smkit.monitoring``).
 - The spec packages (staging, training, serving, monitoring, workflow) import no backend; only
   the interfaces in ``smkit.backends._protocol``.
+- ``smkit.emulator`` is a front over the local engines: it may import ``smkit.backends.local``,
+  but no backend imports the emulator.
 - No import cycles between modules, function-level imports included (imports under
   ``if TYPE_CHECKING:`` are not executed and are left out of the cycle check).
 
@@ -97,6 +99,8 @@ def layering_violations(graph: dict[str, dict[str, bool]]) -> list[str]:
                 bad.append(f"{mod} -> {target} (aws imports local)")
             if _under(mod, "smkit.backends.local") and _under(target, "smkit.backends.aws"):
                 bad.append(f"{mod} -> {target} (local imports aws)")
+            if _under(mod, "smkit.backends") and _under(target, "smkit.emulator"):
+                bad.append(f"{mod} -> {target} (a backend imports the emulator)")
             for pkg in SPEC_PACKAGES:
                 if (
                     _under(mod, f"smkit.{pkg}")
@@ -210,6 +214,14 @@ def test_checker_catches_a_spec_package_importing_a_backend(tmp_path: Path) -> N
     assert bad == [
         "smkit.training.job -> smkit.backends.aws.training (spec package imports a backend)"
     ]
+
+
+def test_checker_catches_a_backend_importing_the_emulator(tmp_path: Path) -> None:
+    files = dict(BASE)
+    files["smkit/emulator/__init__.py"] = "from smkit.backends.local import jobs\n"
+    files["smkit/backends/aws/training.py"] = "def f():\n    import smkit.emulator\n"
+    bad = layering_violations(import_graph(_tree(tmp_path, files)))
+    assert bad == ["smkit.backends.aws.training -> smkit.emulator (a backend imports the emulator)"]
 
 
 def test_checker_catches_a_cycle_through_a_function_level_import(tmp_path: Path) -> None:

@@ -1,0 +1,37 @@
+"""The emulator's reference list of operations, generated from its operation table."""
+
+from __future__ import annotations
+
+__all__ = ["load_all", "operations_markdown"]
+
+
+def load_all() -> dict[str, dict[str, str]]:
+    """Import every handler module (which fills the table) and return the table."""
+    from smkit.emulator import runtime, sagemaker  # noqa: F401
+    from smkit.emulator.operations import OPERATIONS
+
+    return OPERATIONS
+
+
+def operations_markdown() -> str:
+    """The Markdown list of supported operations, per service (for the reference page)."""
+    from smkit.emulator.operations import PROXIED_SERVICES
+
+    table = load_all()
+    lines: list[str] = []
+    for service in sorted(table):
+        lines.append(f"### `{service}`")
+        lines.append("")
+        lines.append("| Operation | What the emulator does |")
+        lines.append("|---|---|")
+        for op in sorted(table[service]):
+            lines.append(f"| `{op}` | {table[service][op]} |")
+        lines.append("")
+    lines.append("### Answered by moto")
+    lines.append("")
+    lines.append(
+        ", ".join(f"`{s}`" for s in PROXIED_SERVICES)
+        + " and every other service moto implements: requests are forwarded to moto byte for "
+        "byte."
+    )
+    return "\n".join(lines) + "\n"
