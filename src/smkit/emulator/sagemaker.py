@@ -630,6 +630,7 @@ class SageMakerEmulator:
                 "CaptureStatus": "Started",
                 "CurrentSamplingPercentage": capture.get("InitialSamplingPercentage", 100),
                 "DestinationS3Uri": capture.get("DestinationS3Uri"),
+                "KmsKeyId": capture.get("KmsKeyId", ""),
             }
         if ep.failure:
             view["FailureReason"] = ep.failure
