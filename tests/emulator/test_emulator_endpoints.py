@@ -1,0 +1,132 @@
+"""Models, endpoint configs and endpoints on the emulator (a model.tar.gz made here)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import uuid
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from emulator_helpers import ROLE, SKLEARN_IMAGE, WAIT, check_response
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _model_tar() -> bytes:
+    import joblib
+    import numpy as np
+    from sklearn.linear_model import LinearRegression
+
+    x = np.arange(20, dtype=float).reshape(-1, 1)
+    model = LinearRegression().fit(x, 2 * x[:, 0] + 1)
+    raw = io.BytesIO()
+    joblib.dump(model, raw)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo("model.joblib")
+        info.size = len(raw.getvalue())
+        tar.addfile(info, io.BytesIO(raw.getvalue()))
+    return buf.getvalue()
+
+
+def _variant(model: str) -> list[dict]:
+    return [
+        {
+            "VariantName": "main",
+            "ModelName": model,
+            "InitialInstanceCount": 1,
+            "InstanceType": "ml.m5.large",
+        }
+    ]
+
+
+def test_references_to_missing_resources_are_validation_errors(emulator_env) -> None:
+    sm = boto3.client("sagemaker")
+    with pytest.raises(ClientError) as info:
+        sm.create_endpoint_config(EndpointConfigName="cfg-x", ProductionVariants=_variant("nope"))
+    assert info.value.response["Error"]["Code"] == "ValidationException"
+    assert 'Could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/nope"' in (
+        info.value.response["Error"]["Message"]
+    )
+    with pytest.raises(ClientError) as info:
+        sm.create_endpoint(EndpointName="ep-x", EndpointConfigName="no-config")
+    assert "Could not find endpoint configuration" in info.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as info:
+        sm.delete_model(ModelName="never-made")
+    assert info.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_an_endpoint_whose_artifact_is_missing_fails_with_the_reason(emulator_env) -> None:
+    sm = boto3.client("sagemaker")
+    tag = uuid.uuid4().hex[:8]
+    boto3.client("s3").create_bucket(Bucket=f"ep-missing-{tag}")
+    sm.create_model(
+        ModelName=f"m-{tag}",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={
+            "Image": SKLEARN_IMAGE,
+            "ModelDataUrl": f"s3://ep-missing-{tag}/model.tar.gz",
+        },
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName=f"c-{tag}", ProductionVariants=_variant(f"m-{tag}")
+    )
+    sm.create_endpoint(EndpointName=f"e-{tag}", EndpointConfigName=f"c-{tag}")
+    with pytest.raises(Exception, match="Failed"):
+        sm.get_waiter("endpoint_in_service").wait(EndpointName=f"e-{tag}", WaiterConfig=WAIT)
+    desc = sm.describe_endpoint(EndpointName=f"e-{tag}")
+    assert desc["EndpointStatus"] == "Failed"
+    assert f"s3://ep-missing-{tag}/model.tar.gz" in desc["FailureReason"]
+    sm.delete_endpoint(EndpointName=f"e-{tag}")
+    sm.get_waiter("endpoint_deleted").wait(EndpointName=f"e-{tag}", WaiterConfig=WAIT)
+
+
+def test_deploy_invoke_model_error_and_delete(emulator_env) -> None:
+    s3, sm = boto3.client("s3"), boto3.client("sagemaker")
+    runtime = boto3.client("sagemaker-runtime")
+    tag = uuid.uuid4().hex[:8]
+    bucket = f"ep-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="model/model.tar.gz", Body=_model_tar())
+    sm.create_model(
+        ModelName=f"lin-{tag}",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={
+            "Image": SKLEARN_IMAGE,
+            "ModelDataUrl": f"s3://{bucket}/model/model.tar.gz",
+        },
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName=f"lin-{tag}", ProductionVariants=_variant(f"lin-{tag}")
+    )
+    sm.create_endpoint(EndpointName=f"lin-{tag}", EndpointConfigName=f"lin-{tag}")
+    assert sm.describe_endpoint(EndpointName=f"lin-{tag}")["EndpointStatus"] == "Creating"
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=f"lin-{tag}", WaiterConfig=WAIT)
+    desc = check_response(sm, "DescribeEndpoint", sm.describe_endpoint(EndpointName=f"lin-{tag}"))
+    assert desc["ProductionVariants"][0]["VariantName"] == "main"
+    listed = check_response(sm, "ListEndpoints", sm.list_endpoints(NameContains=tag))
+    assert [e["EndpointStatus"] for e in listed["Endpoints"]] == ["InService"]
+
+    out = runtime.invoke_endpoint(
+        EndpointName=f"lin-{tag}", ContentType="text/csv", Accept="text/csv", Body=b"3\n10\n"
+    )
+    check_response(runtime, "InvokeEndpoint", out)
+    assert [round(float(v), 6) for v in out["Body"].read().split()] == [7.0, 21.0]
+    assert out["InvokedProductionVariant"] == "main"
+    with pytest.raises(ClientError) as info:
+        runtime.invoke_endpoint(EndpointName=f"lin-{tag}", ContentType="text/csv", Body=b"a,b")
+    err = info.value.response
+    assert (err["Error"]["Code"], err["ResponseMetadata"]["HTTPStatusCode"]) == ("ModelError", 424)
+    assert err["OriginalStatusCode"] == 400
+    assert "could not convert" in err["OriginalMessage"]
+
+    with pytest.raises(ClientError) as dup:
+        sm.create_endpoint(EndpointName=f"lin-{tag}", EndpointConfigName=f"lin-{tag}")
+    assert "Cannot create already existing endpoint" in dup.value.response["Error"]["Message"]
+    sm.delete_endpoint(EndpointName=f"lin-{tag}")
+    sm.get_waiter("endpoint_deleted").wait(EndpointName=f"lin-{tag}", WaiterConfig=WAIT)
+    with pytest.raises(ClientError) as gone:
+        sm.describe_endpoint(EndpointName=f"lin-{tag}")
+    assert gone.value.response["Error"]["Code"] == "ValidationException"
