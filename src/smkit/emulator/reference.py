@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["load_all", "operations_markdown"]
+__all__ = ["load_all", "main", "operations_markdown", "render_page"]
 
 
 def load_all() -> dict[str, dict[str, str]]:
@@ -35,3 +35,32 @@ def operations_markdown() -> str:
         "byte."
     )
     return "\n".join(lines) + "\n"
+
+
+START = "<!-- operations:start -->"
+END = "<!-- operations:end -->"
+
+
+def render_page(text: str) -> str:
+    """``text`` with the block between the operation markers replaced by the current list."""
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    return f"{head}{START}\n{operations_markdown()}{END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m smkit.emulator.reference PAGE``: rewrite PAGE's operation list."""
+    import sys
+    from pathlib import Path
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m smkit.emulator.reference PAGE.md", file=sys.stderr)
+        return 2
+    page = Path(args[0])
+    page.write_text(render_page(page.read_text()))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

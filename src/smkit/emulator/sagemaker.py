@@ -244,7 +244,7 @@ class SageMakerEmulator:
 
     @operation(SERVICE, "StopTrainingJob")
     def stop_training_job(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Stops the job (SIGTERM to the script); it ends ``Stopped``."""
+        """Stops the job (SIGTERM to the script); it ends `Stopped`."""
         job = self.jobs.get(params["TrainingJobName"])
         if job is None:
             raise EmulatorError("ValidationException", "Requested resource not found.")
