@@ -7,7 +7,7 @@ __all__ = ["load_all", "main", "operations_markdown", "render_page"]
 
 def load_all() -> dict[str, dict[str, str]]:
     """Import every handler module (which fills the table) and return the table."""
-    from smkit.emulator import runtime, sagemaker  # noqa: F401
+    from smkit.emulator import lambdas, runtime, sagemaker, stepfunctions  # noqa: F401
     from smkit.emulator.operations import OPERATIONS
 
     return OPERATIONS

@@ -12,7 +12,10 @@ Routing, per request:
      :class:`~smkit.emulator.sagemaker.SageMakerEmulator` (in a worker thread); an operation
      it does not implement answers 400 ``UnknownOperationException`` naming it.
 
-3. Everything else (S3, IAM, STS, CloudWatch Logs, unsigned requests) is forwarded byte for
+3. ``lambda`` (REST JSON) goes to :class:`~smkit.emulator.lambdas.LambdaEmulator` and
+   ``states`` (JSON 1.0, ``X-Amz-Target: AWSStepFunctions.<Op>``) to
+   :class:`~smkit.emulator.stepfunctions.StepFunctionsEmulator`.
+4. Everything else (S3, IAM, STS, CloudWatch Logs, unsigned requests) is forwarded byte for
    byte to a moto server on another loopback port, and moto's answer comes back unchanged.
 
 Run as ``python -m smkit.emulator.server --root DIR [--port P]``; ``smkit emulator start``
@@ -93,13 +96,17 @@ class EmulatorApp:
     def __init__(self, root: str | Path, moto_url: str, on_startup: Any = None) -> None:
         from smkit.backends.local import LocalBackend
         from smkit.backends.local.gateway import GatewayApp
+        from smkit.emulator.lambdas import LambdaEmulator
         from smkit.emulator.sagemaker import SageMakerEmulator
+        from smkit.emulator.stepfunctions import StepFunctionsEmulator
 
         self.root = Path(root).resolve()
         self.moto_url = moto_url.rstrip("/")
         self.on_startup = on_startup
         self.backend = LocalBackend(self.root / "local", catalog_timeout=30.0)
         self.sagemaker = SageMakerEmulator(self.backend, self.moto_url, self.root)
+        self.lambdas = LambdaEmulator(self.root, self.sagemaker.bridge)
+        self.stepfunctions = StepFunctionsEmulator(self.lambdas, self.backend)
         self.gateway = GatewayApp(self.backend)
         self._gateway_life = _SubLifespan(self.gateway)
         self._client: Any = None
@@ -134,6 +141,27 @@ class EmulatorApp:
                 return
             await self._control_plane(send, target, body, region)
             return
+        if service == "states":
+            body = await _read_body(receive)
+            if body is None:
+                return
+            await self._json_rpc(
+                send, "AWSStepFunctions", self.stepfunctions.dispatch,
+                headers.get("x-amz-target", ""), body, region, "1.0",
+            )
+            return
+        if service == "lambda":
+            from starlette.concurrency import run_in_threadpool
+
+            body = await _read_body(receive)
+            if body is None:
+                return
+            status, out_headers, out = await run_in_threadpool(
+                self.lambdas.handle, scope["method"], path, headers, body, region
+            )
+            hdrs = [(k.lower().encode(), v.encode("latin-1")) for k, v in out_headers.items()]
+            await _send(send, status, out, hdrs)
+            return
         await self._proxy(scope, receive, send)
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
@@ -157,15 +185,28 @@ class EmulatorApp:
                 return
 
     async def _control_plane(self, send: Any, target: str, body: bytes, region: str) -> None:
+        await self._json_rpc(send, "SageMaker", self.sagemaker.dispatch, target, body, region)
+
+    async def _json_rpc(
+        self,
+        send: Any,
+        prefix: str,
+        dispatch: Any,
+        target: str,
+        body: bytes,
+        region: str,
+        version: str = "1.1",
+    ) -> None:
+        """An AWS JSON protocol call (``X-Amz-Target: <prefix>.<Op>``) in a worker thread."""
         from starlette.concurrency import run_in_threadpool
 
-        ctype = [(b"content-type", b"application/x-amz-json-1.1")]
-        prefix, _, op = target.partition(".")
+        ctype = [(b"content-type", f"application/x-amz-json-{version}".encode())]
+        given, _, op = target.partition(".")
         try:
-            if prefix != "SageMaker" or not op:
+            if given != prefix or not op:
                 raise EmulatorError(
                     "UnknownOperationException",
-                    f"X-Amz-Target {target!r} names no SageMaker operation",
+                    f"X-Amz-Target {target!r} names no {prefix} operation",
                 )
             try:
                 params = json.loads(body or b"{}")
@@ -173,7 +214,7 @@ class EmulatorApp:
                 raise EmulatorError("SerializationException", "the body is not JSON") from None
             if not isinstance(params, dict):
                 raise EmulatorError("SerializationException", "the body is not a JSON object")
-            result = await run_in_threadpool(self.sagemaker.dispatch, op, params, region)
+            result = await run_in_threadpool(dispatch, op, params, region)
         except EmulatorError as exc:
             err = [*ctype, (b"x-amzn-errortype", exc.code.encode())]
             await _send(send, exc.status, json_error(exc.code, exc.message, **exc.extra), err)
