@@ -122,6 +122,37 @@ def test_deploy_invoke_model_error_and_delete(emulator_env) -> None:
     assert err["OriginalStatusCode"] == 400
     assert "could not convert" in err["OriginalMessage"]
 
+    # a Step Functions task calling the endpoint through the SageMaker Runtime integration
+    import json
+    import time
+
+    sfn = boto3.client("stepfunctions")
+    definition = {
+        "StartAt": "Predict",
+        "States": {
+            "Predict": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:sagemakerruntime:invokeEndpoint",
+                "Parameters": {
+                    "EndpointName": f"lin-{tag}", "ContentType": "text/csv", "Body": "4",
+                },
+                "End": True,
+            }
+        },
+    }
+    machine = sfn.create_state_machine(
+        name=f"predict-{tag}", definition=json.dumps(definition), roleArn=ROLE
+    )
+    run = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input="{}")
+    deadline = time.monotonic() + 60
+    while (desc := sfn.describe_execution(executionArn=run["executionArn"]))["status"] == (
+        "RUNNING"
+    ) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert desc["status"] == "SUCCEEDED", desc.get("cause")
+    answer = json.loads(json.loads(desc["output"])["Body"])  # the model's JSON answer
+    assert [round(v, 6) for v in answer] == [9.0]
+
     with pytest.raises(ClientError) as dup:
         sm.create_endpoint(EndpointName=f"lin-{tag}", EndpointConfigName=f"lin-{tag}")
     assert "Cannot create already existing endpoint" in dup.value.response["Error"]["Message"]
