@@ -123,6 +123,7 @@ class SageMakerEmulator:
         self.models: dict[str, dict[str, Any]] = {}
         self.configs: dict[str, dict[str, Any]] = {}
         self.endpoints: dict[str, _Endpoint] = {}
+        self.processing: dict[str, dict[str, Any]] = {}
         self.region = "us-east-1"
         self._stop = threading.Event()
         self._sync: threading.Thread | None = None
@@ -453,6 +454,64 @@ class SageMakerEmulator:
             job.failure = reason
             job.fields.setdefault("TrainingEndTime", now)
             job.modified = now
+
+    # -- processing jobs -----------------------------------------------------------------------
+    @operation(SERVICE, "CreateProcessingJob")
+    def create_processing_job(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Runs the Model Monitor analyzer image with smkit's data-quality engine (baseline
+        statistics and constraints, or a check with violations); inputs from and outputs to
+        the emulated S3."""
+        from smkit.emulator.processing import run_processing_job
+
+        name = params["ProcessingJobName"]
+        arn = self.arn("processing-job", name)
+        with self.lock:
+            if name in self.processing:
+                raise EmulatorError(
+                    "ResourceInUse", f"Processing job {arn} already exists"
+                )
+            now = _now()
+            job = {
+                "request": params,
+                **params,
+                "ProcessingJobArn": arn,
+                "ProcessingJobStatus": "InProgress",
+                "CreationTime": now,
+                "LastModifiedTime": now,
+            }
+            self.processing[name] = job
+        threading.Thread(
+            target=run_processing_job,
+            args=(job, self.bridge, self.root / "processing" / name, self.lock),
+            daemon=True,
+            name=f"processing-{name}",
+        ).start()
+        return {"ProcessingJobArn": arn}
+
+    @operation(SERVICE, "DescribeProcessingJob")
+    def describe_processing_job(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Status (InProgress, Completed, Failed), times and the exit message."""
+        job = self.processing.get(params["ProcessingJobName"])
+        if job is None:
+            raise EmulatorError("ValidationException", "Requested resource not found.")
+        with self.lock:
+            return dict(job)
+
+    @operation(SERVICE, "ListProcessingJobs")
+    def list_processing_jobs(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Processing job summaries (NameContains, StatusEquals, sorting, paging)."""
+        items = []
+        with self.lock:
+            for job in self.processing.values():
+                if params.get("NameContains", "") not in job["ProcessingJobName"]:
+                    continue
+                if params.get("StatusEquals") and (
+                    job["ProcessingJobStatus"] != params["StatusEquals"]
+                ):
+                    continue
+                items.append(dict(job))
+        page, token = self._page(self._sorted(items, params, "ProcessingJobName"), params)
+        return {"ProcessingJobSummaries": page, **({"NextToken": token} if token else {})}
 
     # -- models --------------------------------------------------------------------------------
     @operation(SERVICE, "CreateModel")
