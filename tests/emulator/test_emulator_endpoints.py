@@ -14,13 +14,13 @@ from emulator_helpers import ROLE, SKLEARN_IMAGE, WAIT, check_response
 pytestmark = pytest.mark.timeout(300)
 
 
-def _model_tar() -> bytes:
+def _model_tar(slope: float = 2.0) -> bytes:
     import joblib
     import numpy as np
     from sklearn.linear_model import LinearRegression
 
     x = np.arange(20, dtype=float).reshape(-1, 1)
-    model = LinearRegression().fit(x, 2 * x[:, 0] + 1)
+    model = LinearRegression().fit(x, slope * x[:, 0] + 1)
     raw = io.BytesIO()
     joblib.dump(model, raw)
     buf = io.BytesIO()
@@ -152,6 +152,28 @@ def test_deploy_invoke_model_error_and_delete(emulator_env) -> None:
     assert desc["status"] == "SUCCEEDED", desc.get("cause")
     answer = json.loads(json.loads(desc["output"])["Body"])  # the model's JSON answer
     assert [round(v, 6) for v in answer] == [9.0]
+
+    # UpdateEndpoint: another model behind the same name
+    s3.put_object(Bucket=bucket, Key="model2/model.tar.gz", Body=_model_tar(slope=3.0))
+    sm.create_model(
+        ModelName=f"lin2-{tag}",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={
+            "Image": SKLEARN_IMAGE,
+            "ModelDataUrl": f"s3://{bucket}/model2/model.tar.gz",
+        },
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName=f"lin2-{tag}", ProductionVariants=_variant(f"lin2-{tag}")
+    )
+    sm.update_endpoint(EndpointName=f"lin-{tag}", EndpointConfigName=f"lin2-{tag}")
+    assert sm.describe_endpoint(EndpointName=f"lin-{tag}")["EndpointStatus"] == "Updating"
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=f"lin-{tag}", WaiterConfig=WAIT)
+    assert sm.describe_endpoint(EndpointName=f"lin-{tag}")["EndpointConfigName"] == f"lin2-{tag}"
+    out = runtime.invoke_endpoint(
+        EndpointName=f"lin-{tag}", ContentType="text/csv", Accept="text/csv", Body=b"3\n"
+    )
+    assert [round(float(v), 6) for v in out["Body"].read().split()] == [10.0]
 
     with pytest.raises(ClientError) as dup:
         sm.create_endpoint(EndpointName=f"lin-{tag}", EndpointConfigName=f"lin-{tag}")

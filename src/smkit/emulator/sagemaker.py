@@ -103,6 +103,14 @@ class _Endpoint:
         self.pushed: dict[str, int] = {}
 
 
+def _with_config(ep: _Endpoint, config: dict[str, Any]) -> _Endpoint:
+    """A view of ``ep`` with another configuration (to drain the old capture)."""
+    view = _Endpoint.__new__(_Endpoint)
+    view.__dict__.update(ep.__dict__)
+    view.config = config
+    return view
+
+
 class SageMakerEmulator:
     """SageMaker's control plane over the local engines.
 
@@ -661,6 +669,55 @@ class SageMakerEmulator:
         threading.Thread(target=self._delete_endpoint, args=(ep,), daemon=True,
                          name=f"delete-{ep.name}").start()
         return {}
+
+    @operation(SERVICE, "UpdateEndpoint")
+    def update_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Redeploys the endpoint with another configuration: Updating -> InService (its
+        server is restarted with the new model; capture so far is copied first)."""
+        ep = self.endpoints.get(params["EndpointName"])
+        if ep is None:
+            raise _not_found("endpoint", self.arn("endpoint", params["EndpointName"]))
+        config = self.configs.get(params["EndpointConfigName"])
+        if config is None:
+            raise _not_found(
+                "endpoint configuration",
+                self.arn("endpoint-config", params["EndpointConfigName"]),
+            )
+        with self.lock:
+            if ep.status != "InService":
+                raise EmulatorError(
+                    "ValidationException",
+                    f'Cannot update in-progress endpoint "{ep.arn}".'
+                    if ep.status in ("Creating", "Updating")
+                    else f"Endpoint {ep.arn} is {ep.status}",
+                )
+            ep.status = "Updating"
+            ep.modified = _now()
+        threading.Thread(
+            target=self._update_endpoint, args=(ep, params["EndpointConfigName"], config),
+            daemon=True, name=f"update-{ep.name}",
+        ).start()
+        return {"EndpointArn": ep.arn}
+
+    def _update_endpoint(self, ep: _Endpoint, config_name: str, config: dict[str, Any]) -> None:
+        old_config = ep.config
+        try:
+            ep.config = config
+            mspec, espec = self._model_spec(ep)
+            self._copy_capture(_with_config(ep, old_config), flush=True)
+            self.backend.delete_endpoint(ep.name, force=True)
+            ep.pushed.clear()
+            self.backend.deploy(mspec, espec, wait=True)
+            with self.lock:
+                ep.config_name = config_name
+                ep.status = "InService"
+                ep.modified = _now()
+        except Exception as exc:
+            reason = getattr(exc, "message", None) or str(exc)
+            with self.lock:
+                ep.status = "Failed"
+                ep.failure = f"update failed: {reason}"[:1024]
+                ep.modified = _now()
 
     def _endpoint_view(self, ep: _Endpoint) -> dict[str, Any]:
         config = ep.config
