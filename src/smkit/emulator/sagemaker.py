@@ -132,6 +132,7 @@ class SageMakerEmulator:
         self.configs: dict[str, dict[str, Any]] = {}
         self.endpoints: dict[str, _Endpoint] = {}
         self.processing: dict[str, dict[str, Any]] = {}
+        self.tunings: dict[str, dict[str, Any]] = {}
         self.region = "us-east-1"
         self._stop = threading.Event()
         self._sync: threading.Thread | None = None
@@ -233,6 +234,9 @@ class SageMakerEmulator:
         """Status, secondary status transitions, artifacts and metrics of a job."""
         job = self.jobs.get(params["TrainingJobName"])
         if job is None:
+            trial = self._trial_view(params["TrainingJobName"])
+            if trial is not None:
+                return trial
             raise EmulatorError("ValidationException", "Requested resource not found.")
         return self._job_view(job)
 
@@ -462,6 +466,223 @@ class SageMakerEmulator:
             job.failure = reason
             job.fields.setdefault("TrainingEndTime", now)
             job.modified = now
+
+    # -- tuning jobs -------------------------------------------------------------------------
+    @operation(SERVICE, "CreateHyperParameterTuningJob")
+    def create_tuning_job(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Runs the search with smkit's local tuning engine (Random, Grid, Bayesian via
+        optuna); each trial is a training job, its artifacts copied to the emulated S3."""
+        name = params["HyperParameterTuningJobName"]
+        arn = self.arn("hyper-parameter-tuning-job", name)
+        if "TrainingJobDefinition" not in params:
+            raise EmulatorError(
+                "ValidationException", "the emulator runs tuning jobs with a TrainingJobDefinition"
+            )
+        with self.lock:
+            if name in self.tunings:
+                raise EmulatorError("ResourceInUse", f"Tuning job {arn} already exists")
+            now = _now()
+            state = {
+                **params,
+                "HyperParameterTuningJobArn": arn,
+                "HyperParameterTuningJobStatus": "InProgress",
+                "CreationTime": now,
+                "LastModifiedTime": now,
+                "TrainingJobStatusCounters": {},
+                "ObjectiveStatusCounters": {},
+                "TrainingJobSummaries": [],
+                "published": set(),
+            }
+            self.tunings[name] = state
+        threading.Thread(target=self._run_tuning, args=(state,), daemon=True,
+                         name=f"tuning-{name}").start()
+        return {"HyperParameterTuningJobArn": arn}
+
+    @operation(SERVICE, "DescribeHyperParameterTuningJob")
+    def describe_tuning_job(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Status, counters, the best training job."""
+        state = self.tunings.get(params["HyperParameterTuningJobName"])
+        if state is None:
+            raise EmulatorError("ResourceNotFound", "Amazon SageMaker can't find a tuning job "
+                                f"named {params['HyperParameterTuningJobName']}.")
+        with self.lock:
+            view = {k: v for k, v in state.items() if k != "published"}
+            view.setdefault("ObjectiveStatusCounters", {})
+            for key in ("Succeeded", "Pending", "Failed"):
+                view["ObjectiveStatusCounters"].setdefault(key, 0)
+            return view
+
+    @operation(SERVICE, "ListTrainingJobsForHyperParameterTuningJob")
+    def list_tuning_trials(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The tuning job's training jobs with their objective values (StatusEquals, paging)."""
+        state = self.tunings.get(params["HyperParameterTuningJobName"])
+        if state is None:
+            raise EmulatorError("ResourceNotFound", "Amazon SageMaker can't find a tuning job "
+                                f"named {params['HyperParameterTuningJobName']}.")
+        with self.lock:
+            items = [dict(s) for s in state["TrainingJobSummaries"]]
+        if params.get("StatusEquals"):
+            items = [s for s in items if s["TrainingJobStatus"] == params["StatusEquals"]]
+        if params.get("SortBy") == "FinalObjectiveMetricValue":
+            items.sort(
+                key=lambda s: s.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get(
+                    "Value", float("inf")),
+                reverse=params.get("SortOrder", "Descending") == "Descending",
+            )
+        page, token = self._page(items, params)
+        return {"TrainingJobSummaries": page, **({"NextToken": token} if token else {})}
+
+    @operation(SERVICE, "StopHyperParameterTuningJob")
+    def stop_tuning_job(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Stops the search and its running training jobs."""
+        state = self.tunings.get(params["HyperParameterTuningJobName"])
+        if state is None:
+            raise EmulatorError("ResourceNotFound", "Amazon SageMaker can't find a tuning job "
+                                f"named {params['HyperParameterTuningJobName']}.")
+        with self.lock:
+            state["stop"] = True
+        try:
+            self.backend.stop_tuning_job(params["HyperParameterTuningJobName"])
+        except Exception:
+            pass
+        return {}
+
+    def _tuning_spec(self, state: dict[str, Any]) -> Any:
+        from smkit.training.tuning import (
+            CategoricalParameter,
+            ContinuousParameter,
+            IntegerParameter,
+            TuningSpec,
+        )
+
+        name = state["HyperParameterTuningJobName"]
+        definition = state["TrainingJobDefinition"]
+        config = state["HyperParameterTuningJobConfig"]
+        request = {
+            "TrainingJobName": name,
+            "AlgorithmSpecification": definition["AlgorithmSpecification"],
+            "HyperParameters": dict(definition.get("StaticHyperParameters") or {}),
+            "InputDataConfig": definition.get("InputDataConfig") or [],
+            "OutputDataConfig": definition["OutputDataConfig"],
+            "ResourceConfig": definition["ResourceConfig"],
+            "StoppingCondition": definition.get("StoppingCondition") or {},
+            "Environment": definition.get("Environment") or {},
+        }
+        training = self._training_spec(_Job(request, self.arn("training-job", name)))
+        ranges: dict[str, Any] = {}
+        pr = config.get("ParameterRanges") or {}
+        for r in pr.get("ContinuousParameterRanges") or []:
+            ranges[r["Name"]] = ContinuousParameter(
+                float(r["MinValue"]), float(r["MaxValue"]), r.get("ScalingType", "Auto")
+            )
+        for r in pr.get("IntegerParameterRanges") or []:
+            ranges[r["Name"]] = IntegerParameter(
+                int(r["MinValue"]), int(r["MaxValue"]), r.get("ScalingType", "Auto")
+            )
+        for r in pr.get("CategoricalParameterRanges") or []:
+            ranges[r["Name"]] = CategoricalParameter(r["Values"])
+        objective = config["HyperParameterTuningJobObjective"]
+        limits = config.get("ResourceLimits") or {}
+        return TuningSpec(
+            training=training,
+            ranges=ranges,
+            objective_metric=objective["MetricName"],
+            objective_type=objective.get("Type", "Minimize"),
+            strategy=config.get("Strategy", "Bayesian"),
+            max_jobs=limits.get("MaxNumberOfTrainingJobs"),
+            max_parallel_jobs=int(limits.get("MaxParallelTrainingJobs", 1)),
+            early_stopping=config.get("TrainingJobEarlyStoppingType", "Off"),
+            seed=config.get("RandomSeed", 0),
+        )
+
+    def _run_tuning(self, state: dict[str, Any]) -> None:
+        name = state["HyperParameterTuningJobName"]
+        try:
+            spec = self._tuning_spec(state)
+            self.backend.tune(spec, name=name)
+            while True:
+                rec = self.backend.describe_tuning_job(name)
+                done = rec["HyperParameterTuningJobStatus"] not in ("InProgress", "Stopping")
+                self._publish_trials(state, rec)
+                self._mirror_tuning(state, rec, final=done)
+                if done:
+                    return
+                time.sleep(0.5)
+        except Exception as exc:
+            reason = str(exc.message) if isinstance(exc, EmulatorError) else str(exc)
+            with self.lock:
+                state.update(
+                    HyperParameterTuningJobStatus="Failed",
+                    FailureReason=f"ClientError: {reason}"[:1024],
+                    HyperParameterTuningEndTime=_now(),
+                    LastModifiedTime=_now(),
+                )
+
+    def _publish_trials(self, state: dict[str, Any], rec: dict[str, Any]) -> None:
+        """Copy each finished trial's artifacts to the emulated S3 (once)."""
+        for summary in rec.get("TrainingJobSummaries") or []:
+            trial = summary["TrainingJobName"]
+            if summary["TrainingJobStatus"] in ("InProgress", "Stopping") or (
+                trial in state["published"]
+            ):
+                continue
+            data = self.backend.describe_training_job(trial)
+            for uri in (
+                (data.get("ModelArtifacts") or {}).get("S3ModelArtifacts"),
+                (data.get("OutputArtifacts") or {}).get("S3OutputArtifacts"),
+            ):
+                if uri and self.backend.store.head(uri) is not None:
+                    self.bridge.push(uri)
+            state["published"].add(trial)
+
+    def _mirror_tuning(self, state: dict[str, Any], rec: dict[str, Any], *, final: bool) -> None:
+        arn = state["HyperParameterTuningJobArn"]
+
+        def fix(summary: dict[str, Any]) -> dict[str, Any]:
+            out = dict(summary)
+            out["TrainingJobArn"] = self.arn("training-job", out["TrainingJobName"])
+            out["TuningJobName"] = state["HyperParameterTuningJobName"]
+            out.setdefault("CreationTime", out.get("TrainingStartTime") or state["CreationTime"])
+            out.setdefault("TunedHyperParameters", {})
+            return out
+
+        with self.lock:
+            state["TrainingJobSummaries"] = [fix(s) for s in rec.get("TrainingJobSummaries") or []]
+            state["TrainingJobStatusCounters"] = rec.get("TrainingJobStatusCounters") or {}
+            state["ObjectiveStatusCounters"] = rec.get("ObjectiveStatusCounters") or {}
+            if rec.get("BestTrainingJob"):
+                state["BestTrainingJob"] = fix(rec["BestTrainingJob"])
+            state["LastModifiedTime"] = _now()
+            if final:
+                state["HyperParameterTuningJobStatus"] = rec["HyperParameterTuningJobStatus"]
+                state["HyperParameterTuningEndTime"] = rec.get("HyperParameterTuningEndTime")
+                if rec.get("FailureReason"):
+                    state["FailureReason"] = rec["FailureReason"]
+            state["HyperParameterTuningJobArn"] = arn
+
+    def _trial_view(self, name: str) -> dict[str, Any] | None:
+        """DescribeTrainingJob of a tuning job's trial (run by the local tuning engine)."""
+        from smkit.errors import SmkitError
+
+        for state in list(self.tunings.values()):
+            if any(s["TrainingJobName"] == name for s in state["TrainingJobSummaries"]):
+                try:
+                    data = dict(self.backend.describe_training_job(name))
+                except SmkitError:
+                    return None
+                data["TrainingJobArn"] = self.arn("training-job", name)
+                data["TuningJobArn"] = state["HyperParameterTuningJobArn"]
+                data["AlgorithmSpecification"] = state["TrainingJobDefinition"][
+                    "AlgorithmSpecification"
+                ]
+                data["RoleArn"] = state["TrainingJobDefinition"]["RoleArn"]
+                if data["TrainingJobStatus"] not in ("InProgress", "Stopping") and (
+                    name not in state["published"]
+                ):
+                    data["TrainingJobStatus"] = "InProgress"  # artifacts still being copied
+                    data["SecondaryStatus"] = "Uploading"
+                return data
+        return None
 
     # -- processing jobs -----------------------------------------------------------------------
     @operation(SERVICE, "CreateProcessingJob")
