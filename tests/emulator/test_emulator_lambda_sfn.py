@@ -78,6 +78,21 @@ def test_lambda_create_invoke_update_delete(emulator_env) -> None:
     again = lam.invoke(FunctionName=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
                        Payload=json.dumps({"x": 2}))
     assert json.loads(again["Payload"].read())["out"] == 6
+    # a configuration change right after new code conflicts, as on Lambda
+    lam.update_function_code(FunctionName=name, ZipFile=_zip(4))
+    with pytest.raises(ClientError) as busy:
+        lam.update_function_configuration(FunctionName=name, Timeout=9)
+    assert busy.value.response["Error"]["Code"] == "ResourceConflictException"
+    lam.get_waiter("function_updated_v2").wait(
+        FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+    )
+    cfg = lam.update_function_configuration(
+        FunctionName=name, Timeout=9, Environment={"Variables": {"GREETING": "bye"}}
+    )
+    check_response(lam, "UpdateFunctionConfiguration", cfg)
+    assert (cfg["Timeout"], cfg["LastUpdateStatus"]) == (9, "Successful")
+    last = json.loads(lam.invoke(FunctionName=name, Payload='{"x": 1}')["Payload"].read())
+    assert last == {"out": 4, "greeting": "bye", "has_time": True}
     assert name in [f["FunctionName"] for f in lam.list_functions()["Functions"]]
     lam.delete_function(FunctionName=name)
     with pytest.raises(ClientError) as info:
@@ -160,6 +175,14 @@ def test_step_functions_run_with_lambda_tasks_calling_the_emulator(emulator_env)
     assert (failed["status"], failed["error"], failed["cause"]) == (
         "FAILED", "TooSmall", "out <= 100"
     )
+    updated = sfn.update_state_machine(
+        stateMachineArn=machine["stateMachineArn"],
+        definition=json.dumps({**definition, "Comment": "v2"}),
+    )
+    assert updated["updateDate"]
+    assert json.loads(
+        sfn.describe_state_machine(stateMachineArn=machine["stateMachineArn"])["definition"]
+    )["Comment"] == "v2"
     with pytest.raises(ClientError) as info:
         sfn.describe_execution(executionArn=ok["executionArn"] + "-nope")
     assert info.value.response["Error"]["Code"] == "ExecutionDoesNotExist"

@@ -21,6 +21,7 @@ import re
 import shutil
 import sys
 import threading
+import uuid
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +34,9 @@ from smkit.emulator.protocol import ACCOUNT, EmulatorError, shape_output, valida
 __all__ = ["LambdaEmulator"]
 
 SERVICE = "lambda"
+#: Seconds a function stays Pending (or an update InProgress) at least: Lambda takes seconds,
+#: and code that does not wait for ``Active`` / ``Successful`` must see it here too.
+SETTLE_SECONDS = 1.0
 _BASE = "/2015-03-31/functions"
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(rf"^{_BASE}/?$"), "CreateFunction"),
@@ -41,6 +45,11 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("DELETE", re.compile(rf"^{_BASE}/(?P<name>[^/]+)/?$"), "DeleteFunction"),
     ("GET", re.compile(rf"^{_BASE}/(?P<name>[^/]+)/configuration/?$"), "GetFunctionConfiguration"),
     ("PUT", re.compile(rf"^{_BASE}/(?P<name>[^/]+)/code/?$"), "UpdateFunctionCode"),
+    (
+        "PUT",
+        re.compile(rf"^{_BASE}/(?P<name>[^/]+)/configuration/?$"),
+        "UpdateFunctionConfiguration",
+    ),
     ("POST", re.compile(rf"^{_BASE}/(?P<name>[^/]+)/invocations/?$"), "Invoke"),
 ]
 
@@ -234,6 +243,44 @@ class LambdaEmulator:
         ).start()
         return answer
 
+    @operation(SERVICE, "UpdateFunctionConfiguration")
+    def _UpdateFunctionConfiguration(  # noqa: N802
+        self, name: str, headers: dict[str, str], body: bytes
+    ) -> Any:
+        """Timeout, memory, environment, handler, role, description; a conflict (409) while
+        an update is in progress, as Lambda answers."""
+        fn = self._get(name)
+        params = _json(body)
+        validate_request(SERVICE, "UpdateFunctionConfiguration", {**params, "FunctionName": name})
+        with self.lock:
+            if fn.config.get("LastUpdateStatus") == "InProgress" or fn.config["State"] == "Pending":
+                raise EmulatorError(
+                    "ResourceConflictException",
+                    "The operation cannot be performed at this time. An update is in progress "
+                    f"for resource: {fn.config['FunctionArn']}",
+                    status=409,
+                    Type="User",
+                )
+            for key in ("Timeout", "MemorySize", "Role", "Description", "Runtime"):
+                if key in params:
+                    fn.config[key] = params[key]
+            if "Environment" in params:
+                fn.config["Environment"] = {
+                    "Variables": dict((params["Environment"] or {}).get("Variables") or {})
+                }
+            fn.config["LastModified"] = _now()
+            new_handler = params.get("Handler")
+            if new_handler and new_handler != fn.config["Handler"] and fn.code_dir is not None:
+                fn.config["Handler"] = new_handler
+                fn.handler = _import_handler(
+                    fn.code_dir, new_handler, f"{name}_{uuid.uuid4().hex[:8]}"
+                )
+            fn.config["LastUpdateStatus"] = "Successful"
+            answer = _ok(
+                200, shape_output(SERVICE, "UpdateFunctionConfiguration", dict(fn.config))
+            )
+        return answer
+
     @operation(SERVICE, "Invoke")
     def _Invoke(self, name: str, headers: dict[str, str], body: bytes) -> Any:  # noqa: N802
         """Runs the handler with the local Lambda runtime (RequestResponse, Event, DryRun);
@@ -317,6 +364,23 @@ class LambdaEmulator:
         )
 
     def _load(self, fn: _Function, zipped: bytes, why: str) -> None:
+        import time
+
+        settle = time.monotonic() + SETTLE_SECONDS
+        try:
+            self._extract_and_import(fn, zipped, why)
+        finally:
+            time.sleep(max(0.0, settle - time.monotonic()))
+            self._settle(fn)
+
+    def _settle(self, fn: _Function) -> None:
+        with self.lock:
+            pending = fn.config.pop("_pending", None)
+            if pending:
+                fn.config.update(pending)
+        fn.ready.set()
+
+    def _extract_and_import(self, fn: _Function, zipped: bytes, why: str) -> None:
         name = fn.config["FunctionName"]
         digest = hashlib.sha256(zipped).hexdigest()[:16]
         target = self.root / "lambda" / name / digest
@@ -334,12 +398,17 @@ class LambdaEmulator:
             reason = f"{type(exc).__name__}: {exc}"
             with self.lock:
                 if why == "create":
-                    fn.config.update(State="Failed", StateReason=reason,
-                                     StateReasonCode="InvalidZipFileException")
+                    fn.config["_pending"] = {
+                        "State": "Failed",
+                        "StateReason": reason,
+                        "StateReasonCode": "InvalidZipFileException",
+                    }
                 else:
-                    fn.config.update(LastUpdateStatus="Failed", LastUpdateStatusReason=reason,
-                                     LastUpdateStatusReasonCode="InvalidZipFileException")
-            fn.ready.set()
+                    fn.config["_pending"] = {
+                        "LastUpdateStatus": "Failed",
+                        "LastUpdateStatusReason": reason,
+                        "LastUpdateStatusReasonCode": "InvalidZipFileException",
+                    }
             return
         with self.lock:
             old = fn.code_dir
@@ -347,10 +416,9 @@ class LambdaEmulator:
             for key in ("StateReason", "StateReasonCode", "LastUpdateStatusReason",
                         "LastUpdateStatusReasonCode"):
                 fn.config.pop(key, None)
-            fn.config.update(State="Active", LastUpdateStatus="Successful")
+            fn.config["_pending"] = {"State": "Active", "LastUpdateStatus": "Successful"}
         if old is not None and old != target:
             shutil.rmtree(old, ignore_errors=True)
-        fn.ready.set()
 
 
 class _HandlerError(Exception):

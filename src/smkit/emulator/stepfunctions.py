@@ -122,6 +122,28 @@ class StepFunctionsEmulator:
             self.machines[arn] = machine
         return machine
 
+    @operation(SERVICE, "UpdateStateMachine")
+    def update_state_machine(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A new definition (validated) and/or role; later executions use it."""
+        from smkit.errors import SmkitError
+        from smkit.workflow import Workflow
+
+        machine = self._machine(params["stateMachineArn"])
+        if "definition" in params:
+            try:
+                Workflow.from_asl(params["definition"], name=machine["name"])
+            except (SmkitError, ValueError) as exc:
+                raise EmulatorError(
+                    "InvalidDefinition", f"Invalid State Machine Definition: {exc}"
+                ) from None
+        now = _now()
+        with self.lock:
+            for key in ("definition", "roleArn"):
+                if key in params:
+                    machine[key] = params[key]
+            machine["updateDate"] = now
+        return {"updateDate": now}
+
     @operation(SERVICE, "DescribeStateMachine")
     def describe_state_machine(self, params: dict[str, Any]) -> dict[str, Any]:
         """The state machine as created."""
