@@ -102,3 +102,31 @@ def test_unknown_resources_answer_as_sagemaker_does(emulator: Emulator) -> None:
         runtime.invoke_endpoint(EndpointName="no-such-endpoint", Body=b"1", ContentType="text/csv")
     assert info.value.response["Error"]["Code"] == "ValidationError"
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_an_action_moto_does_not_implement_is_an_unknown_action(emulator: Emulator) -> None:
+    from botocore.config import Config
+
+    logs = emulator.client("logs", config=Config(retries={"max_attempts": 1}))
+    with pytest.raises(ClientError) as info:
+        logs.get_log_anomaly_detector(
+            anomalyDetectorArn="arn:aws:logs:us-east-1:123456789012:anomaly-detector:x"
+        )
+    err = info.value.response
+    assert err["Error"]["Code"] == "UnknownOperationException"
+    assert "GetLogAnomalyDetector" in err["Error"]["Message"]
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 400
+    # a query-protocol service (IAM) with an action nobody knows
+    resp = httpx.post(
+        emulator.url + "/",
+        data={"Action": "NoSuchAction", "Version": "2010-05-08"},
+        headers={
+            "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20261203/us-east-1/iam/"
+            "aws4_request, SignedHeaders=host, Signature=x"
+        },
+        trust_env=False,
+        timeout=30,
+    )
+    assert resp.status_code == 400
+    assert "<Code>InvalidAction</Code>" in resp.text
+    assert "NoSuchAction" in resp.text

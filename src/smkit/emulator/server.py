@@ -253,12 +253,61 @@ class EmulatorApp:
                 [(b"content-type", b"application/json")],
             )
             return
+        if resp.status_code == 500 and resp.headers.get("content-type", "").startswith("text/html"):
+            # moto's answer to an action it does not implement: answer as AWS does for an
+            # unknown action instead of an HTML page
+            status, body_out, hdrs = unknown_action(scope, body)
+            await _send(send, status, body_out, hdrs)
+            return
         out = [
             (k.encode("latin-1"), v.encode("latin-1"))
             for k, v in resp.headers.multi_items()
             if k.lower().encode() not in _HOP
         ]
         await _send(send, resp.status_code, content, out)
+
+
+def unknown_action(
+    scope: dict[str, Any], body: bytes
+) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    """AWS's answer to an action the service (here: moto) does not know, naming it.
+
+    JSON protocols (``X-Amz-Target``) get ``UnknownOperationException``; query protocols
+    (``Action=`` in the form body or the query string) and REST calls ``InvalidAction``.
+    """
+    from urllib.parse import parse_qs
+    from xml.sax.saxutils import escape
+
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    target = headers.get("x-amz-target")
+    if target:
+        op = target.rsplit(".", 1)[-1]
+        message = f"The operation {op} is not supported by the smkit emulator (nor by moto)"
+        return (
+            400,
+            json_error("UnknownOperationException", message),
+            [
+                (b"content-type", b"application/x-amz-json-1.1"),
+                (b"x-amzn-errortype", b"UnknownOperationException"),
+            ],
+        )
+    form = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    if not form.get("Action") and body:
+        try:
+            form = parse_qs(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            form = {}
+    op = (form.get("Action") or [f"{scope['method']} {scope['path']}"])[0]
+    message = escape(
+        f"The action {op} is not valid for this web service (not supported by the smkit "
+        "emulator, nor by moto)."
+    )
+    xml = (
+        "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code>"
+        f"<Message>{message}</Message></Error><RequestId>smkit-emulator</RequestId>"
+        "</ErrorResponse>"
+    )
+    return 400, xml.encode(), [(b"content-type", b"text/xml")]
 
 
 def serve(root: str | Path, port: int = 0, host: str = "127.0.0.1") -> int:
@@ -276,6 +325,9 @@ def serve(root: str | Path, port: int = 0, host: str = "127.0.0.1") -> int:
     root.mkdir(parents=True, exist_ok=True)
     for key, value in FAKE_CREDENTIALS.items():  # the emulator's own calls to moto
         os.environ.setdefault(key, value)
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request lines
     moto = MotoServer().start()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
