@@ -142,3 +142,130 @@ def test_an_unsupported_image_fails_the_job(emulator_env) -> None:
         )
     desc = sm.describe_processing_job(ProcessingJobName=req["ProcessingJobName"])
     assert "Model Monitor analyzer" in desc["FailureReason"]
+
+
+def _wait_execution(sm, schedule: str) -> dict:
+    import time
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        runs = sm.list_monitoring_executions(MonitoringScheduleName=schedule)[
+            "MonitoringExecutionSummaries"
+        ]
+        if runs and runs[0]["MonitoringExecutionStatus"] not in ("Pending", "InProgress"):
+            return runs[0]
+        time.sleep(0.5)
+    raise AssertionError(f"no finished execution of {schedule}")
+
+
+def test_on_demand_monitoring_of_an_endpoint_finds_violations(emulator_env) -> None:
+    import io
+    import tarfile
+
+    import joblib
+    import numpy as np
+    from emulator_helpers import SKLEARN_IMAGE
+    from sklearn.linear_model import LinearRegression
+
+    s3, sm = boto3.client("s3"), boto3.client("sagemaker")
+    runtime = boto3.client("sagemaker-runtime")
+    tag = uuid.uuid4().hex[:8]
+    bucket = f"mon-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    x = np.arange(1, 21, dtype=float).reshape(-1, 1)
+    raw = io.BytesIO()
+    joblib.dump(LinearRegression().fit(x, 2 * x[:, 0]), raw)
+    tar_buf = io.BytesIO()
+    with tarfile.open(fileobj=tar_buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo("model.joblib")
+        info.size = len(raw.getvalue())
+        tar.addfile(info, io.BytesIO(raw.getvalue()))
+    s3.put_object(Bucket=bucket, Key="model.tar.gz", Body=tar_buf.getvalue())
+    # the baseline: header-less, output first, as the capture is read
+    baseline_rows = "".join(f"{2 * v},{v}\n" for v in range(1, 21))
+    s3.put_object(Bucket=bucket, Key="baseline-data/train.csv", Body=baseline_rows.encode())
+    job = _job(f"{bucket}-base", bucket, "baseline-data/", "baseline")
+    job["Environment"]["dataset_format"] = '{"csv": {"header": false}}'
+    sm.create_processing_job(**job)
+    sm.get_waiter("processing_job_completed_or_stopped").wait(
+        ProcessingJobName=job["ProcessingJobName"], WaiterConfig=WAIT
+    )
+
+    sm.create_model(
+        ModelName=f"m-{tag}", ExecutionRoleArn=ROLE,
+        PrimaryContainer={"Image": SKLEARN_IMAGE, "ModelDataUrl": f"s3://{bucket}/model.tar.gz"},
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName=f"c-{tag}",
+        ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": f"m-{tag}",
+                             "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
+        DataCaptureConfig={"EnableCapture": True, "InitialSamplingPercentage": 100,
+                           "DestinationS3Uri": f"s3://{bucket}/capture",
+                           "CaptureOptions": [{"CaptureMode": "Input"},
+                                              {"CaptureMode": "Output"}]},
+    )
+    endpoint = f"e-{tag}"
+    sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=f"c-{tag}")
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=endpoint, WaiterConfig=WAIT)
+    for v in (3, 5, 8):
+        runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=f"{v}")
+
+    def schedule(name: str) -> dict:
+        req = {
+            "MonitoringScheduleName": name,
+            "MonitoringScheduleConfig": {
+                "ScheduleConfig": {
+                    "ScheduleExpression": "NOW",
+                    "DataAnalysisStartTime": "-PT1H",
+                    "DataAnalysisEndTime": "-PT0H",
+                },
+                "MonitoringJobDefinition": {
+                    "BaselineConfig": {
+                        "ConstraintsResource": {"S3Uri": f"s3://{bucket}/baseline/constraints.json"},
+                        "StatisticsResource": {"S3Uri": f"s3://{bucket}/baseline/statistics.json"},
+                    },
+                    "MonitoringInputs": [{"EndpointInput": {
+                        "EndpointName": endpoint, "LocalPath": "/opt/ml/processing/input/endpoint",
+                    }}],
+                    "MonitoringOutputConfig": {"MonitoringOutputs": [{"S3Output": {
+                        "S3Uri": f"s3://{bucket}/reports",
+                        "LocalPath": "/opt/ml/processing/output",
+                    }}]},
+                    "MonitoringResources": {"ClusterConfig": {
+                        "InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 10,
+                    }},
+                    "MonitoringAppSpecification": {"ImageUri": ANALYZER},
+                    "RoleArn": ROLE,
+                },
+                "MonitoringType": "DataQuality",
+            },
+        }
+        sm.create_monitoring_schedule(**check_request(sm, "CreateMonitoringSchedule", req))
+        return _wait_execution(sm, name)
+
+    clean = schedule(f"clean-{tag}")
+    assert clean["MonitoringExecutionStatus"] == "Completed", clean.get("FailureReason")
+    for v in (2.5, 7.25):  # fractional inputs against an Integral baseline: data_type_check
+        runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=f"{v}")
+    drifted = schedule(f"drift-{tag}")
+    assert drifted["MonitoringExecutionStatus"] == "CompletedWithViolations"
+    desc = check_response(
+        sm, "DescribeMonitoringSchedule",
+        sm.describe_monitoring_schedule(MonitoringScheduleName=f"drift-{tag}"),
+    )
+    assert desc["LastMonitoringExecutionSummary"]["MonitoringExecutionStatus"] == (
+        "CompletedWithViolations"
+    )
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="reports/")["Contents"]]
+    found = [
+        k for k in keys
+        if k.startswith(f"reports/{endpoint}/drift-{tag}/")
+        and k.endswith("constraint_violations.json")
+    ]
+    assert len(found) == 1
+    doc = json.loads(s3.get_object(Bucket=bucket, Key=found[0])["Body"].read())
+    assert {v["constraint_check_type"] for v in doc["violations"]} == {"data_type_check"}
+    sm.delete_monitoring_schedule(MonitoringScheduleName=f"clean-{tag}")
+    sm.delete_monitoring_schedule(MonitoringScheduleName=f"drift-{tag}")
+    sm.delete_endpoint(EndpointName=endpoint)
+    sm.get_waiter("endpoint_deleted").wait(EndpointName=endpoint, WaiterConfig=WAIT)

@@ -92,6 +92,16 @@ def analyze(env: dict[str, str], base: Path) -> None:
     base_stats = None
     if env.get("baseline_statistics"):
         base_stats = json.loads(_local(env["baseline_statistics"], base).read_text())
+    names = [f["name"] for f in stats.get("features", [])]
+    known = [f["name"] for f in constraints.get("features", [])]
+    if (
+        names != known
+        and len(names) == len(known)
+        and all(n == f"_c{i}" for i, n in enumerate(names))
+    ):
+        # header-less capture columns (_c0, _c1...) against a named baseline: by position
+        for feature, name in zip(stats["features"], known):
+            feature["name"] = name
     violations = check_constraints(stats, constraints, base_stats)
     (output / "constraint_violations.json").write_text(json.dumps(violations, indent=2))
 

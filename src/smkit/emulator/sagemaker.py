@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from smkit.emulator.monitoring import MonitoringOps
 from smkit.emulator.operations import operation
 from smkit.emulator.protocol import (
     ACCOUNT,
@@ -111,7 +112,7 @@ def _with_config(ep: _Endpoint, config: dict[str, Any]) -> _Endpoint:
     return view
 
 
-class SageMakerEmulator:
+class SageMakerEmulator(MonitoringOps):
     """SageMaker's control plane over the local engines.
 
     Args:
