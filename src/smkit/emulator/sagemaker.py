@@ -297,12 +297,6 @@ class SageMakerEmulator(MonitoringOps):
                 view["FailureReason"] = job.failure
             return view
 
-    def _set(self, job: _Job, **changes: Any) -> None:
-        with self.lock:
-            for key, value in changes.items():
-                setattr(job, key, value)
-            job.modified = _now()
-
     def _training_spec(self, job: _Job) -> Any:
         from smkit.training.images import framework_of_image
         from smkit.training.spec import Channel, TrainingSpec
@@ -391,13 +385,13 @@ class SageMakerEmulator(MonitoringOps):
         try:
             self.bridge.log_stream(TRAINING_LOG_GROUP, stream)
             spec = self._training_spec(job)
-            with self.lock:
-                if job.stop_requested:
-                    self._finish(job, "Stopped", None)
-                    return
-                self.backend.train(spec, name=job.name)
-                job.submitted = True
             if job.stop_requested:
+                self._finish(job, "Stopped", None)
+                return
+            self.backend.train(spec, name=job.name)
+            with self.lock:
+                job.submitted = True
+            if job.stop_requested:  # asked while it was being submitted
                 self.backend.stop_training_job(job.name)
             buffer: list[str] = []
             pump = self.backend.follow_training_job(job.name, buffer.append)
