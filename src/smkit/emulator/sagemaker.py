@@ -333,6 +333,20 @@ class SageMakerEmulator(MonitoringOps):
                 content_type=ch.get("ContentType"),
                 distribution=source.get("S3DataDistributionType", "FullyReplicated"),
             )
+        from smkit.training.spec import RULES, DebuggerRule, ProfilerSpec
+
+        rules = []
+        for rule in req.get("DebugRuleConfigurations") or []:
+            params = dict(rule.get("RuleParameters") or {})
+            invoke = params.pop("rule_to_invoke", rule.get("RuleConfigurationName"))
+            if invoke in RULES.values():
+                rules.append(DebuggerRule(invoke, params))
+        profiler = None
+        pcfg = req.get("ProfilerConfig") or {}
+        if pcfg and not pcfg.get("DisableProfiler"):
+            interval = int(pcfg.get("ProfilingIntervalInMilliseconds") or 500)
+            profiler = ProfilerSpec(interval_ms=interval if interval in (
+                100, 200, 500, 1000, 5000, 60000) else 500)
         resource = req["ResourceConfig"]
         common: dict[str, Any] = {
             "inputs": inputs,
@@ -343,7 +357,8 @@ class SageMakerEmulator(MonitoringOps):
             "max_runtime": int(req.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 86400)),
             "output_path": req["OutputDataConfig"]["S3OutputPath"],
             "environment": {k: v for k, v in env.items() if not k.startswith("SAGEMAKER_")},
-            "profiler": None,
+            "profiler": profiler,
+            "rules": rules,
         }
         metrics = algo.get("MetricDefinitions") or []
         if program:
@@ -411,6 +426,11 @@ class SageMakerEmulator(MonitoringOps):
             out = (rec.get("OutputArtifacts") or {}).get("S3OutputArtifacts")
             if out and self.backend.store.head(out) is not None:
                 self.bridge.push(out)
+            for cfg in ("ProfilerConfig", "DebugHookConfig"):
+                prefix = (rec.get(cfg) or {}).get("S3OutputPath")
+                if prefix:  # the profiler's and the Debugger hook's files
+                    for obj in self.backend.store.list(prefix.rstrip("/") + "/"):
+                        self.bridge.push(obj.uri)
             self._mirror(job, rec, final=True, publish=True)
         except Exception as exc:
             reason = str(exc.message) if isinstance(exc, EmulatorError) else str(exc)
@@ -424,7 +444,8 @@ class SageMakerEmulator(MonitoringOps):
         fields = {
             k: rec[k]
             for k in ("TrainingStartTime", "TrainingEndTime", "FinalMetricDataList",
-                      "TrainingTimeInSeconds", "BillableTimeInSeconds")
+                      "TrainingTimeInSeconds", "BillableTimeInSeconds",
+                      "DebugRuleEvaluationStatuses", "ProfilingStatus")
             if rec.get(k) is not None
         }
         with self.lock:
