@@ -57,6 +57,25 @@ class Emulator:
         kwargs.setdefault("aws_secret_access_key", FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
         return boto3.session.Session().client(service, endpoint_url=self.url, **kwargs)
 
+    def environment(self, base: dict[str, str] | None = None) -> dict[str, str]:
+        """Environment for a separate process (an SDK script) that should use the emulator.
+
+        Fake credentials, ``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL`` and, first on
+        ``PYTHONPATH``, :mod:`smkit.testing.aws_redirect`'s ``sitecustomize`` (clients created
+        with an explicit ``*.amazonaws.com`` endpoint, as the SageMaker SDK v2 makes its STS
+        client, go to the emulator too).
+
+        Args:
+            base: The environment to extend (default: this process's).
+        """
+        env = dict(os.environ if base is None else base)
+        env.update(FAKE_CREDENTIALS)
+        env["AWS_ENDPOINT_URL"] = self.url
+        env["SAGEMAKER_SUPPRESS_V2_WARNING"] = "1"
+        shim = str(Path(__file__).resolve().parent / "aws_redirect")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [shim, env.get("PYTHONPATH")]))
+        return env
+
     def log(self) -> str:
         """The daemon's log so far (handy in a failing test's message)."""
         path = self.root / "emulator.log"
