@@ -183,3 +183,72 @@ def test_deploy_invoke_model_error_and_delete(emulator_env) -> None:
     with pytest.raises(ClientError) as gone:
         sm.describe_endpoint(EndpointName=f"lin-{tag}")
     assert gone.value.response["Error"]["Code"] == "ValidationException"
+
+
+POST_PY = """
+def model_fn(model_dir):
+    return 10.0
+
+
+def input_fn(body, content_type):
+    import json
+
+    text = body.decode() if isinstance(body, (bytes, bytearray)) else str(body)
+    if content_type.startswith("application/json"):  # the first container's answer
+        return [float(v) for v in json.loads(text)]
+    return [float(v) for v in text.replace(",", " ").split()]
+
+
+def predict_fn(data, model):
+    return [v * model for v in data]
+
+
+def output_fn(prediction, accept):
+    return "\\n".join(str(v) for v in prediction) + "\\n"
+"""
+
+
+def test_a_serial_inference_pipeline_chains_its_containers(emulator_env) -> None:
+    from emulator_helpers import tarball
+
+    s3, sm = boto3.client("s3"), boto3.client("sagemaker")
+    runtime = boto3.client("sagemaker-runtime")
+    tag = uuid.uuid4().hex[:8]
+    bucket = f"pipe-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="model.tar.gz", Body=_model_tar())
+    s3.put_object(Bucket=bucket, Key="post/sourcedir.tar.gz", Body=tarball({"post.py": POST_PY}))
+    sm.create_model(
+        ModelName=f"pipe-{tag}",
+        ExecutionRoleArn=ROLE,
+        Containers=[
+            {"Image": SKLEARN_IMAGE, "ModelDataUrl": f"s3://{bucket}/model.tar.gz"},
+            {
+                "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/post:1",
+                "ModelDataUrl": f"s3://{bucket}/model.tar.gz",
+                "Environment": {
+                    "SAGEMAKER_PROGRAM": "post.py",
+                    "SAGEMAKER_SUBMIT_DIRECTORY": f"s3://{bucket}/post/sourcedir.tar.gz",
+                },
+            },
+        ],
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName=f"pipe-{tag}", ProductionVariants=_variant(f"pipe-{tag}")
+    )
+    sm.create_endpoint(EndpointName=f"pipe-{tag}", EndpointConfigName=f"pipe-{tag}")
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=f"pipe-{tag}", WaiterConfig=WAIT)
+    out = runtime.invoke_endpoint(
+        EndpointName=f"pipe-{tag}", ContentType="text/csv", Accept="text/csv", Body=b"3\n10\n"
+    )
+    # container 1: 2x + 1 -> 7, 21; container 2: x 10
+    assert [round(float(v), 6) for v in out["Body"].read().split()] == [70.0, 210.0]
+    assert out["InvokedProductionVariant"] == "main"
+    with pytest.raises(ClientError) as info:
+        runtime.invoke_endpoint(EndpointName=f"pipe-{tag}", ContentType="text/csv", Body=b"a")
+    assert info.value.response["Error"]["Code"] == "ModelError"
+    sm.delete_endpoint(EndpointName=f"pipe-{tag}")
+    sm.get_waiter("endpoint_deleted").wait(EndpointName=f"pipe-{tag}", WaiterConfig=WAIT)
+    with pytest.raises(ClientError) as gone:
+        runtime.invoke_endpoint(EndpointName=f"pipe-{tag}", ContentType="text/csv", Body=b"1")
+    assert gone.value.response["Error"]["Code"] == "ValidationError"

@@ -100,6 +100,7 @@ class _Endpoint:
         self.status = "Creating"
         self.failure: str | None = None
         self.deployed = False
+        self.pipeline: list[str] = []  # local endpoints of a serial inference pipeline
         self.dirty = False
         self.pushed: dict[str, int] = {}
 
@@ -156,12 +157,13 @@ class SageMakerEmulator(MonitoringOps):
 
         self._stop.set()
         for ep in list(self.endpoints.values()):
-            try:
-                if ep.deployed:
-                    self._copy_capture(ep, flush=True)
-                    self.backend.delete_endpoint(ep.name, force=True)
-            except (SmkitError, OSError):
-                pass
+            for name in ep.pipeline or ([ep.name] if ep.deployed else []):
+                try:
+                    if not ep.pipeline:
+                        self._copy_capture(ep, flush=True)
+                    self.backend.delete_endpoint(name, force=True)
+                except (SmkitError, OSError):
+                    pass
         for job in list(self.jobs.values()):
             if job.submitted and job.status not in _FINAL:
                 try:
@@ -921,6 +923,12 @@ class SageMakerEmulator(MonitoringOps):
                 self.arn("endpoint-config", params["EndpointConfigName"]),
             )
         with self.lock:
+            if ep.pipeline:
+                raise EmulatorError(
+                    "ValidationException",
+                    "the emulator does not update serial inference pipeline endpoints "
+                    "(delete and create it again)",
+                )
             if ep.status != "InService":
                 raise EmulatorError(
                     "ValidationException",
@@ -989,10 +997,7 @@ class SageMakerEmulator(MonitoringOps):
             view["FailureReason"] = ep.failure
         return view
 
-    def _model_spec(self, ep: _Endpoint) -> tuple[Any, Any]:
-        from smkit.serving.spec import DataCaptureSpec, EndpointSpec, ModelSpec
-        from smkit.training.images import framework_of_image
-
+    def _variant_model(self, ep: _Endpoint) -> tuple[dict[str, Any], dict[str, Any]]:
         variants = ep.config["ProductionVariants"]
         if len(variants) != 1:
             raise RuntimeError("the emulator serves endpoint configurations with one variant")
@@ -1000,7 +1005,14 @@ class SageMakerEmulator(MonitoringOps):
         model = self.models.get(variant["ModelName"])
         if model is None:
             raise RuntimeError(f"model {variant['ModelName']!r} was deleted")
-        container = model.get("PrimaryContainer") or model["Containers"][0]
+        return variant, model
+
+    def _container_model(self, container: dict[str, Any], work: Path, name: str) -> Any:
+        """The :class:`~smkit.serving.ModelSpec` of one container (its artifact and code
+        copied from the emulated S3)."""
+        from smkit.serving.spec import ModelSpec
+        from smkit.training.images import framework_of_image
+
         image = container.get("Image", "")
         framework, version = framework_of_image(image)
         env = dict(container.get("Environment") or {})
@@ -1012,7 +1024,6 @@ class SageMakerEmulator(MonitoringOps):
         program = env.pop("SAGEMAKER_PROGRAM", None)
         submit = env.pop("SAGEMAKER_SUBMIT_DIRECTORY", None)
         source_dir = None
-        work = self.root / "endpoint-code" / ep.name
         shutil.rmtree(work, ignore_errors=True)
         if program and submit:
             if submit.startswith("s3://"):
@@ -1031,7 +1042,7 @@ class SageMakerEmulator(MonitoringOps):
                 "(sklearn, PyTorch, XGBoost, AutoGluon) or an inference script "
                 "(SAGEMAKER_PROGRAM + SAGEMAKER_SUBMIT_DIRECTORY)"
             )
-        mspec = ModelSpec(
+        return ModelSpec(
             model_data=model_data,
             framework=framework,
             framework_version=version,
@@ -1039,8 +1050,15 @@ class SageMakerEmulator(MonitoringOps):
             source_dir=source_dir,
             image_uri=image,
             env={k: str(v) for k, v in env.items()},
-            name=f"{ep.name[:40]}-{uuid.uuid4().hex[:8]}",
+            name=f"{name[:40]}-{uuid.uuid4().hex[:8]}",
         )
+
+    def _model_spec(self, ep: _Endpoint) -> tuple[Any, Any]:
+        from smkit.serving.spec import DataCaptureSpec, EndpointSpec
+
+        variant, model = self._variant_model(ep)
+        container = model.get("PrimaryContainer") or model["Containers"][0]
+        mspec = self._container_model(container, self.root / "endpoint-code" / ep.name, ep.name)
         capture = DataCaptureSpec.from_request(ep.config.get("DataCaptureConfig") or {})
         espec = EndpointSpec(
             name=ep.name,
@@ -1052,13 +1070,45 @@ class SageMakerEmulator(MonitoringOps):
         )
         return mspec, espec
 
+    def _pipeline_specs(self, ep: _Endpoint) -> list[tuple[Any, Any]] | None:
+        """A serial inference pipeline (``Containers`` of more than one): one local endpoint
+        per container, ``None`` for a single-container model."""
+        from smkit.serving.spec import EndpointSpec
+
+        variant, model = self._variant_model(ep)
+        containers = model.get("Containers") or []
+        if model.get("PrimaryContainer") or len(containers) < 2:
+            return None
+        out = []
+        for i, container in enumerate(containers):
+            local = f"{ep.name[:50]}-pipe{i}"
+            mspec = self._container_model(
+                container, self.root / "endpoint-code" / ep.name / str(i), local
+            )
+            out.append((mspec, EndpointSpec(
+                name=local,
+                variant=variant["VariantName"],
+                instance_type=variant.get("InstanceType") or "ml.m5.large",
+                startup_timeout=180.0,
+            )))
+        return out
+
+    def pipeline_of(self, name: str) -> list[str] | None:
+        """The local endpoints of a serial-pipeline endpoint, in order (``None`` otherwise)."""
+        ep = self.endpoints.get(name)
+        return list(ep.pipeline) if ep is not None and ep.pipeline else None
+
     def _run_endpoint(self, ep: _Endpoint) -> None:
         try:
-            mspec, espec = self._model_spec(ep)
+            pipeline = self._pipeline_specs(ep)
+            specs = pipeline or [self._model_spec(ep)]
             with self.lock:
                 if ep.status == "Deleting":
                     return
-            self.backend.deploy(mspec, espec, wait=True)
+            for mspec, espec in specs:
+                self.backend.deploy(mspec, espec, wait=True)
+                if pipeline:
+                    ep.pipeline.append(espec.name)
             with self.lock:
                 ep.deployed = True
                 if ep.status == "Creating":
@@ -1084,8 +1134,15 @@ class SageMakerEmulator(MonitoringOps):
             except SmkitError:
                 pass
             time.sleep(0.2)
+        for local in list(ep.pipeline):
+            try:
+                self.backend.delete_endpoint(local, force=True)
+            except SmkitError:
+                pass
         try:
-            if self.backend.describe_endpoint(ep.name)["EndpointStatus"] != "Deleted":
+            if not ep.pipeline and (
+                self.backend.describe_endpoint(ep.name)["EndpointStatus"] != "Deleted"
+            ):
                 self._copy_capture(ep, flush=True)
                 self.backend.delete_endpoint(ep.name, force=True)
         except SmkitError:

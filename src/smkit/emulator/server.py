@@ -132,7 +132,12 @@ class EmulatorApp:
             if m and scope["method"] == "POST":
                 from urllib.parse import unquote
 
-                self.sagemaker.note_invocation(unquote(m.group(1)))
+                name = unquote(m.group(1))
+                pipeline = self.sagemaker.pipeline_of(name)
+                if pipeline:
+                    await self._invoke_pipeline(scope, receive, send, name, pipeline)
+                    return
+                self.sagemaker.note_invocation(name)
                 await self.gateway(scope, receive, send)
                 return
             target = headers.get("x-amz-target", "")
@@ -163,6 +168,68 @@ class EmulatorApp:
             await _send(send, status, out, hdrs)
             return
         await self._proxy(scope, receive, send)
+
+    async def _invoke_pipeline(
+        self, scope: dict[str, Any], receive: Any, send: Any, name: str, pipeline: list[str]
+    ) -> None:
+        """InvokeEndpoint on a serial inference pipeline: each container's answer is the next
+        one's request (its Content-Type too); the last one gets the caller's Accept."""
+        from starlette.concurrency import run_in_threadpool
+
+        from smkit.backends.local.runtime_errors import model_error_body
+
+        body = await _read_body(receive)
+        if body is None:
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        ctype = headers.get("content-type", "application/octet-stream")
+        accept = headers.get("accept")
+
+        def urls() -> list[tuple[str, str]]:
+            out = []
+            for local in pipeline:
+                data = self.backend.describe_endpoint(local)
+                out.append((str(data.get("Url") or ""), str(data.get("VariantName") or "")))
+            return out
+
+        json_ct = [(b"content-type", b"application/json")]
+        try:
+            targets = await run_in_threadpool(urls)
+        except Exception:
+            targets = []
+        if not targets or any(not u for u, _ in targets):
+            msg = f"Endpoint {name} of account 000000000000 not found."
+            err = json_error("ValidationError", msg, Message=msg)
+            await _send(send, 400, err, [*json_ct, (b"x-amzn-errortype", b"ValidationError")])
+            return
+        variant = targets[0][1] or "AllTraffic"
+        for i, (url, _) in enumerate(targets):
+            out_headers = {"Content-Type": ctype}
+            if accept and i == len(targets) - 1:
+                out_headers["Accept"] = accept
+            try:
+                resp = await self._client.post(
+                    url + "/invocations", content=body, headers=out_headers
+                )
+            except Exception as exc:
+                await _send(
+                    send, 503, json_error("ServiceUnavailable", f"container {i}: {exc}"), json_ct
+                )
+                return
+            if resp.status_code >= 300:
+                doc = model_error_body(name, resp.status_code, resp.content)
+                await _send(
+                    send, 424, json.dumps(doc).encode(),
+                    [*json_ct, (b"x-amzn-errortype", b"ModelError")],
+                )
+                return
+            body = resp.content
+            ctype = resp.headers.get("content-type", "application/octet-stream")
+        await _send(
+            send, 200, body,
+            [(b"content-type", ctype.encode()),
+             (b"x-amzn-invoked-production-variant", variant.encode())],
+        )
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
