@@ -81,12 +81,15 @@ def start(
         :func:`status` of the running emulator.
 
     Raises:
+        MissingExtraError: moto or boto3 is not installed (``pip install 'smkit[emulator]'``).
         SmkitTimeoutError: it did not come up (the log's tail is in the message).
     """
-
+    from smkit._compat import require
     from smkit.backends.local.process import spawn
     from smkit.emulator import DEFAULT_PORT
 
+    for module in ("moto.server", "boto3"):
+        require(module, "emulator", feature="the emulator")
     root = Path(root).resolve() if root else default_root()
     current = status(root)
     if current["running"]:
