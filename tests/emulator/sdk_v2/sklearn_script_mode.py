@@ -63,7 +63,7 @@ def main(workdir: str) -> None:
         hyperparameters={"reg": 0.5},
         sagemaker_session=session,
     )
-    estimator.fit({"train": train}, wait=True, logs=False)
+    estimator.fit({"train": train})  # waits, streaming the job's CloudWatch logs
     job = estimator.latest_training_job.describe()
     predictor = estimator.deploy(
         initial_instance_count=1,
