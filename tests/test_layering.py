@@ -6,6 +6,8 @@
   the interfaces in ``smkit.backends._protocol``.
 - ``smkit.sagemaker_api`` (the pure request builders both backends use) imports no backend at
   all, not even the interfaces.
+- ``smkit.emulator`` is a front over the local engines: it may import ``smkit.backends.local``,
+  but no backend imports the emulator.
 - No import cycles between modules, function-level imports included (imports under
   ``if TYPE_CHECKING:`` are not executed and are left out of the cycle check).
 
@@ -44,9 +46,7 @@ def import_graph(root: Path, package: str = "smkit") -> dict[str, dict[str, bool
 
     ``runtime`` is False for imports that only happen under ``if TYPE_CHECKING:``.
     """
-    modules = {
-        _module_name(root, p): p for p in sorted((root / package).rglob("*.py"))
-    }
+    modules = {_module_name(root, p): p for p in sorted((root / package).rglob("*.py"))}
     graph: dict[str, dict[str, bool]] = {}
     for name, path in modules.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -99,6 +99,8 @@ def layering_violations(graph: dict[str, dict[str, bool]]) -> list[str]:
                 bad.append(f"{mod} -> {target} (aws imports local)")
             if _under(mod, "smkit.backends.local") and _under(target, "smkit.backends.aws"):
                 bad.append(f"{mod} -> {target} (local imports aws)")
+            if _under(mod, "smkit.backends") and _under(target, "smkit.emulator"):
+                bad.append(f"{mod} -> {target} (a backend imports the emulator)")
             for pkg in SPEC_PACKAGES:
                 if (
                     _under(mod, f"smkit.{pkg}")
@@ -230,6 +232,14 @@ def test_sagemaker_api_is_in_the_graph_and_used_by_both_backends(
 ) -> None:
     assert "smkit.sagemaker_api" in graph["smkit.backends.aws.serving"]
     assert "smkit.sagemaker_api" in graph["smkit.backends.local.serving"]
+
+
+def test_checker_catches_a_backend_importing_the_emulator(tmp_path: Path) -> None:
+    files = dict(BASE)
+    files["smkit/emulator/__init__.py"] = "from smkit.backends.local import jobs\n"
+    files["smkit/backends/aws/training.py"] = "def f():\n    import smkit.emulator\n"
+    bad = layering_violations(import_graph(_tree(tmp_path, files)))
+    assert bad == ["smkit.backends.aws.training -> smkit.emulator (a backend imports the emulator)"]
 
 
 def test_checker_catches_a_cycle_through_a_function_level_import(tmp_path: Path) -> None:

@@ -25,7 +25,14 @@ from smkit.errors import ConfigError, SourceNotFoundError
 if TYPE_CHECKING:
     from smkit.training.spec import TrainingSpec
 
-__all__ = ["base_image", "check", "dockerfile", "image_uri_for", "write_build_context"]
+__all__ = [
+    "base_image",
+    "check",
+    "dockerfile",
+    "framework_of_image",
+    "image_uri_for",
+    "write_build_context",
+]
 
 _PY_VERSIONS = {"pytorch": "py310", "autogluon": "py311", "sklearn": "py3"}
 
@@ -49,6 +56,43 @@ def base_image(framework: str, version: str, *, region: str = "us-east-1", **kwa
         instance_type=kwargs.get("instance_type", "ml.m5.xlarge"),
     )
     return image_uri_for(spec, region)
+
+
+#: Repository names of SageMaker's prebuilt images -> smkit's framework name.
+IMAGE_REPOSITORIES = {
+    "sagemaker-scikit-learn": "sklearn",
+    "pytorch-training": "pytorch",
+    "pytorch-inference": "pytorch",
+    "sagemaker-xgboost": "xgboost",
+    "xgboost": "xgboost",
+    "autogluon-training": "autogluon",
+    "autogluon-inference": "autogluon",
+}
+
+
+def framework_of_image(image_uri: str) -> tuple[str, str | None]:
+    """``(framework, version)`` of a SageMaker prebuilt image URI; ``("custom", None)`` else.
+
+    The version is the tag up to its first ``-cpu`` / ``-gpu`` / ``-py`` part.
+
+    Example:
+        >>> framework_of_image(
+        ...     "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+        ... )
+        ('sklearn', '1.2-1')
+        >>> framework_of_image("763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.1")
+        ('pytorch', '2.1')
+        >>> framework_of_image("my/own:latest")
+        ('custom', None)
+    """
+    import re
+
+    path, _, tag = image_uri.rsplit("/", 1)[-1].partition(":")
+    framework = IMAGE_REPOSITORIES.get(path.split("@", 1)[0])
+    if framework is None:
+        return "custom", None
+    version = re.split(r"-(?:cpu|gpu|py\d)", tag, maxsplit=1)[0] if tag else None
+    return framework, version or None
 
 
 def image_uri_for(spec: TrainingSpec, region: str) -> str:
