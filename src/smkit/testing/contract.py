@@ -707,6 +707,26 @@ class WorkflowContract(_CapabilityContract):
         assert "ExecutionStarted" in lines[0] and "ExecutionSucceeded" in lines[-1]
         assert any("Shape" in line for line in lines), "state names appear in the log"
 
+    def test_on_start_and_stop_execution(self, backend: Any) -> None:
+        """``on_start`` gets the ARN before the wait; ``stop_execution`` ends it ``ABORTED``
+        (an execution already ended keeps its status)."""
+        from smkit.backends._protocol import WorkflowBackend
+
+        assert callable(getattr(backend, "stop_execution", None))
+        assert "stop_execution" in dir(WorkflowBackend)
+        seen: list[str] = []
+        execution = backend.run_workflow(self.workflow(), {"n": 6}, on_start=seen.append)
+        assert seen == [execution.arn]
+        if self.plan_only:
+            backend.stop_execution(execution.arn, error="Contract.Stop", cause="test")
+            assert self.planned(backend, "StopExecution") == [
+                {"executionArn": execution.arn, "error": "Contract.Stop", "cause": "test"}
+            ]
+            return
+        assert execution.status == "SUCCEEDED"
+        backend.stop_execution(execution.arn)
+        assert backend.describe_execution(execution.arn).status == "SUCCEEDED"
+
     def test_bad_input_refused_before_running(self, backend: Any) -> None:
         from smkit.errors import FormatError
 
