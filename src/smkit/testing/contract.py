@@ -622,9 +622,15 @@ class MonitoringContract(_CapabilityContract):
             assert [p["MonitoringScheduleName"] for p in once] == [execution.schedule]
             later = monitor.run_now(wait=False)
             assert later.status == "InProgress" and later.violations == []
+            once_names = {execution.schedule, *(e.schedule for e in later.executions)}
             monitor.delete()
-            deleted = self.planned(backend, "DeleteMonitoringSchedule")
-            assert deleted == [{"MonitoringScheduleName": monitor.schedules["DataQuality"]}]
+            deleted = [
+                p["MonitoringScheduleName"]
+                for p in self.planned(backend, "DeleteMonitoringSchedule")
+            ]
+            # the schedule, then the one-time schedules of run_now()
+            assert deleted[0] == monitor.schedules["DataQuality"]
+            assert set(deleted[1:]) == once_names
             return
         assert run.done and execution.status in ("Completed", "CompletedWithViolations")
         assert run.status == execution.status

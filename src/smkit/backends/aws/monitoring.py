@@ -40,6 +40,7 @@ from smkit.errors import (
     MissingExtraError,
     OrderError,
     ResourceFailedError,
+    ResourceInUseError,
     ResourceNotFoundError,
     SmkitTimeoutError,
 )
@@ -397,11 +398,20 @@ class AwsMonitor(Monitor):
             self.backend.call("sagemaker", "StopMonitoringSchedule", {"MonitoringScheduleName": n})
 
     def delete(self) -> None:
-        """DeleteMonitoringSchedule for each schedule."""
+        """DeleteMonitoringSchedule for each schedule, then for the one-time schedules of
+        ``run_now()`` (one already gone, or still running its execution, is left)."""
         for n in self.schedules.values():
             self.backend.call(
                 "sagemaker", "DeleteMonitoringSchedule", {"MonitoringScheduleName": n}
             )
+        for n in list(self.once):
+            try:
+                self.backend.call(
+                    "sagemaker", "DeleteMonitoringSchedule", {"MonitoringScheduleName": n}
+                )
+            except (ResourceNotFoundError, ResourceInUseError):
+                continue
+            del self.once[n]
 
 
 class AwsMonitoring:
