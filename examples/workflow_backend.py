@@ -59,11 +59,14 @@ class MemoryWorkflowBackend:
 
     def run_workflow(self, workflow: Workflow, input: Any = None, **options: Any) -> Execution:
         data = parse_input({} if input is None else input)  # FormatError before running
+        on_start = options.pop("on_start", None)
         unknown = set(options) - {"handlers", "name", "timeout"}
         if unknown:
             raise ConfigError(f"unknown run_workflow option(s) {sorted(unknown)}")
         self.deploy_workflow(workflow)
         executor = Executor(workflow, region=REGION, account=ACCOUNT, store=self.store, **options)
+        if on_start is not None:
+            on_start(executor.arn)
         execution = executor.run(data)
         self.executions[execution.arn] = execution
         return execution
@@ -76,3 +79,7 @@ class MemoryWorkflowBackend:
 
     def execution_history(self, execution_id: str) -> list[dict[str, Any]]:
         return list(self.describe_execution(execution_id).events)
+
+    def stop_execution(self, execution_id: str, **options: Any) -> None:
+        # executions end before run_workflow returns: there is never one to stop
+        self.describe_execution(execution_id)

@@ -137,7 +137,11 @@ class TestAwsMotoMonitoring(MonitoringContract):
     executes = False
     # moto has no CreateMonitoringSchedule: TestAwsPlanMonitoring covers it
     unavailable = frozenset(
-        {"test_data_quality_baseline_and_schedule", "test_generic_verbs_on_schedules"}
+        {
+            "test_data_quality_baseline_and_schedule",
+            "test_generic_verbs_on_schedules",
+            "test_unified_monitor_handle",
+        }
     )
 
     @pytest.fixture

@@ -78,7 +78,9 @@ def test_plan_mode_records_validated_requests():
         ]
         == "NOW"
     )
-    assert set(started) == {"DataQuality", "ModelQuality", "ModelExplainability"}
+    assert set(started.statuses) == {"DataQuality", "ModelQuality", "ModelExplainability"}
+    assert started.status == "InProgress" and not started.done  # plan mode: nothing waits
+    assert set(started.statuses.values()) == {"Pending"}
 
 
 def test_moto_accepts_the_baseline_job_and_job_definition(aws_backend):
@@ -310,7 +312,8 @@ def test_run_now_window_and_unique_names():
     assert windows[6] == ("-PT1H", "-PT0H")
     names = [o["MonitoringScheduleName"] for o in once]
     assert len(set(names)) == 9  # three calls in the same second: still distinct
-    assert set(first) == set(second) == set(third)
+    assert set(first.statuses) == set(second.statuses) == set(third.statuses)
+    assert {e.schedule for e in first.executions} == set(names[:3])
     assert analysis_offset(now - timedelta(minutes=90), now=now) == "-PT2H"
     assert analysis_offset(now - timedelta(minutes=90), now=now, end=True) == "-PT1H"
     monitor.run_now(now - timedelta(minutes=10), now)  # widened to the whole last hour
@@ -330,3 +333,194 @@ def smkit_errors():
     import smkit.errors
 
     return smkit.errors
+
+
+class _Store:
+    """The report files of the stubbed executions (S3 is not stubbed)."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+        self.read: list[str] = []
+
+    def get_bytes(self, uri: str) -> bytes:
+        from smkit.errors import ResourceNotFoundError
+
+        self.read.append(uri)
+        if uri not in self.files:
+            raise ResourceNotFoundError(uri)
+        return self.files[uri]
+
+
+def _summary(schedule, status, *, job=None, reason=None):
+    out = {
+        "MonitoringScheduleName": schedule,
+        "ScheduledTime": "2024-01-01T10:00:00Z",
+        "CreationTime": "2024-01-01T10:00:01Z",
+        "LastModifiedTime": "2024-01-01T10:05:00Z",
+        "MonitoringExecutionStatus": status,
+        "EndpointName": "churn",
+    }
+    if job:
+        out["ProcessingJobArn"] = f"arn:aws:sagemaker:us-east-1:1:processing-job/{job}"
+    if reason:
+        out["FailureReason"] = reason
+    return out
+
+
+def _stubbed_monitor(monkeypatch):
+    import json
+
+    from smkit.backends.aws.monitoring import AwsMonitor
+    from smkit.testing.moto import FAKE_CREDENTIALS
+
+    for key, value in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    backend = AwsBackend(region="us-east-1", bucket="bkt", role=ROLE, create_bucket=False)
+    backend._definition_names = {}
+    delays: list[int] = []
+    monkeypatch.setattr(backend, "job_poll_delay", lambda attempt: delays.append(attempt) or 0.0)
+    reports = "s3://bkt/mon/churn/churn-data-quality/2024/01/01/10"
+    violation = {"feature_name": "_c1", "constraint_check_type": "baseline_drift_check"}
+    backend.store = _Store(
+        {
+            f"{reports}/constraint_violations.json": json.dumps(
+                {"violations": [violation]}
+            ).encode(),
+            f"{reports}/statistics.json": json.dumps({"dataset": {"item_count": 54}}).encode(),
+        }
+    )
+    monitor = AwsMonitor(
+        backend,
+        "churn",
+        {"DataQuality": "churn-data-quality", "ModelQuality": "churn-model-quality"},
+        {},
+        {},
+    )
+    return backend, monitor, reports, violation, delays
+
+
+def _created(stub):
+    from botocore.stub import ANY
+
+    stub.add_response(
+        "create_monitoring_schedule",
+        {"MonitoringScheduleArn": "arn:aws:sagemaker:us-east-1:1:monitoring-schedule/x"},
+        {"MonitoringScheduleName": ANY, "MonitoringScheduleConfig": ANY},
+    )
+
+
+def test_run_now_waits_for_the_executions_and_reads_their_reports(monkeypatch):
+    from botocore.stub import ANY, Stubber
+
+    from smkit.monitoring import MonitoringExecution, MonitorRun
+
+    backend, monitor, reports, violation, delays = _stubbed_monitor(monkeypatch)
+    listed = {"MonitoringScheduleName": ANY, "SortBy": "ScheduledTime", "SortOrder": "Descending"}
+    with Stubber(backend.requester.client("sagemaker")) as stub:
+        _created(stub)
+        _created(stub)
+        # first poll: data quality runs, model quality has not started
+        stub.add_response(
+            "list_monitoring_executions",
+            {"MonitoringExecutionSummaries": [_summary("dq-now", "InProgress", job="dq-job")]},
+            listed,
+        )
+        stub.add_response(
+            "list_monitoring_executions", {"MonitoringExecutionSummaries": []}, listed
+        )
+        # second poll: both ended
+        stub.add_response(
+            "list_monitoring_executions",
+            {
+                "MonitoringExecutionSummaries": [
+                    _summary("dq-now", "CompletedWithViolations", job="dq-job")
+                ]
+            },
+            listed,
+        )
+        stub.add_response(
+            "describe_processing_job",
+            {
+                "ProcessingJobName": "dq-job",
+                "ProcessingJobArn": "arn:aws:sagemaker:us-east-1:1:processing-job/dq-job",
+                "ProcessingJobStatus": "Completed",
+                "CreationTime": "2024-01-01T10:00:01Z",
+                "AppSpecification": {"ImageUri": "model-monitor:latest"},
+                "ProcessingResources": {
+                    "ClusterConfig": {
+                        "InstanceCount": 1,
+                        "InstanceType": "ml.m5.xlarge",
+                        "VolumeSizeInGB": 20,
+                    }
+                },
+                "ProcessingOutputConfig": {
+                    "Outputs": [
+                        {
+                            "OutputName": "result",
+                            "S3Output": {
+                                "S3Uri": reports,
+                                "LocalPath": "/opt/ml/processing/output",
+                                "S3UploadMode": "EndOfJob",
+                            },
+                        }
+                    ]
+                },
+            },
+            {"ProcessingJobName": "dq-job"},
+        )
+        stub.add_response(
+            "list_monitoring_executions",
+            {
+                "MonitoringExecutionSummaries": [
+                    _summary("mq-now", "Failed", reason="no ground truth")
+                ]
+            },
+            listed,
+        )
+        run = monitor.run_now(hours=2)
+        stub.assert_no_pending_responses()
+    assert isinstance(run, MonitorRun) and run.done
+    assert delays == [0], "one poll delay between the two polls"
+    dq, mq = run.executions
+    assert isinstance(dq, MonitoringExecution)
+    assert run.statuses == {"DataQuality": "CompletedWithViolations", "ModelQuality": "Failed"}
+    assert run.status == "Failed"
+    assert run.violations == [violation]
+    assert dq.name == "dq-job" and dq.item_count == 54
+    assert dq.report_uri == reports and run.report_uris == {"DataQuality": reports}
+    assert dq.uris["violations"] == f"{reports}/constraint_violations.json"
+    assert dq.statistics == {"dataset": {"item_count": 54}} and dq.analysis is None
+    assert mq.message == "no ground truth" and mq.violations == {"violations": []}
+    assert set(monitor.once.values()) == {"DataQuality", "ModelQuality"}
+
+
+def test_run_now_without_waiting_returns_the_executions_pending(monkeypatch):
+    from botocore.stub import Stubber
+
+    backend, monitor, *_ = _stubbed_monitor(monkeypatch)
+    with Stubber(backend.requester.client("sagemaker")) as stub:
+        _created(stub)
+        _created(stub)
+        run = monitor.run_now("-PT3H", wait=False)
+        stub.assert_no_pending_responses()  # nothing polled
+    assert run.statuses == {"DataQuality": "Pending", "ModelQuality": "Pending"}
+    assert run.status == "InProgress" and not run.done and run.violations == []
+    assert {e.schedule for e in run.executions} == set(monitor.once)
+
+
+def test_run_now_times_out_with_the_executions_named(monkeypatch):
+    from botocore.stub import ANY, Stubber
+
+    from smkit.errors import SmkitTimeoutError
+
+    backend, monitor, *_ = _stubbed_monitor(monkeypatch)
+    monitor.schedules = {"DataQuality": "churn-data-quality"}
+    with Stubber(backend.requester.client("sagemaker")) as stub:
+        _created(stub)
+        stub.add_response(
+            "list_monitoring_executions",
+            {"MonitoringExecutionSummaries": [_summary("dq-now", "InProgress")]},
+            {"MonitoringScheduleName": ANY, "SortBy": "ScheduledTime", "SortOrder": "Descending"},
+        )
+        with pytest.raises(SmkitTimeoutError, match="still running"):
+            monitor.run_now(wait=True, timeout=0)

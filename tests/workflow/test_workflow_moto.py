@@ -361,3 +361,68 @@ def test_failed_function_update_is_reported(monkeypatch):
         )
         with pytest.raises(ResourceFailedError, match="bad zip"):
             backend.wait_function("echo")
+
+
+def test_plan_mode_stop_execution_is_a_validated_request():
+    from smkit.backends.aws import AwsBackend
+
+    backend = AwsBackend(plan=True, region="eu-west-1", role="arn:aws:iam::123456789012:role/r")
+    arn = "arn:aws:states:eu-west-1:123456789012:execution:flow:run-1"
+    backend.stop_execution(arn, error="smkit.Interrupted", cause="stopped")
+    (request,) = [r for r in backend.plan() if r.operation == "StopExecution"]
+    assert request.params == {"executionArn": arn, "error": "smkit.Interrupted", "cause": "stopped"}
+
+
+def test_run_workflow_reports_the_arn_before_waiting(with_role):
+    aws_backend = with_role
+    seen = []
+
+    class Seen(Exception):
+        pass
+
+    def on_start(arn):
+        seen.append(aws_backend.describe_execution(arn, history=False).status)
+        raise Seen(arn)
+
+    # moto does not run the execution (its interpreter is off): without on_start, the
+    # call would wait until its timeout
+    with pytest.raises(Seen) as info:
+        aws_backend.run_workflow(Workflow("reported", Pass("P")), {}, on_start=on_start)
+    arn = str(info.value)
+    assert arn.startswith("arn:aws:states:") and ":execution:reported:" in arn
+    assert seen == ["RUNNING"]
+    aws_backend.stop_execution(arn)
+    assert aws_backend.describe_execution(arn, history=False).status == "ABORTED"
+
+
+def test_interrupted_run_stops_the_execution_in_flight(with_role, capsys):
+    import os
+    import signal
+    import time
+
+    from smkit.commands.cmd_usecases import _stop_after_interrupt
+    from smkit.session import Session
+    from smkit.usecases._run import Interrupted, RunContext
+
+    aws_backend = with_role
+    ctx = RunContext(Session(aws_backend), stop_timeout=10)
+    arns = []
+
+    def interrupt(arn):  # SIGINT once StartExecution has returned, while the run waits
+        arns.append(arn)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    start = time.perf_counter()
+    with ctx.signals(), pytest.raises(Interrupted) as caught:
+        ctx.session.run_workflow(
+            Workflow("in-flight", Pass("P")), {}, on_start=interrupt, timeout=60
+        )
+    (arn,) = arns
+    assert [item.name for item in ctx.stack] == [arn], "the running execution is tracked"
+    assert _stop_after_interrupt(ctx, caught.value, start) == 130
+    err = capsys.readouterr().err
+    assert "interrupted by SIGINT" in err
+    assert f"stopped: workflow execution {arn}" in err
+    assert aws_backend.describe_execution(arn, history=False).status == "ABORTED"
+    assert ctx.stack == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -363,7 +363,18 @@ class WorkflowBackend(Backend, Protocol):
         ...
 
     def run_workflow(self, workflow: Any, input: Any = None, **options: Any) -> Execution:
-        """Deploy if needed, start an execution and (by default) wait for it."""
+        """Deploy if needed, start an execution and (by default) wait for it.
+
+        Every backend accepts ``on_start``: a callable given the execution ARN as soon as
+        the execution has started, before the wait (an interrupted caller stops it with
+        ``stop_execution``).
+        """
+        ...
+
+    def stop_execution(
+        self, execution_id: str, *, error: str | None = None, cause: str | None = None
+    ) -> None:
+        """Stop a running execution (StopExecution): it ends ``ABORTED``."""
         ...
 
     def describe_execution(self, execution_id: str) -> Any:

@@ -1,8 +1,9 @@
 """Monitoring: data quality, model quality and Clarify explainability, in SageMaker's order.
 
 Build a `MonitorPlan` (capture → baseline → schedule), hand it to
-``session.apply(plan)``, then run executions (``monitor.run_now()``, or when due) and read
-their violations. The specs here import nothing heavy; the analysis runs in the backends.
+``session.apply(plan)`` (a `Monitor`, the same verbs on every backend), then run
+executions (``monitor.run_now()`` returns a `MonitorRun`, or when due) and read their
+violations. The specs here import nothing heavy; the analysis runs in the backends.
 """
 
 from smkit.monitoring.clarify import (
@@ -19,6 +20,7 @@ from smkit.monitoring.files import (
     read_violations,
     write_json_file,
 )
+from smkit.monitoring.handle import Monitor, MonitoringExecution, MonitorRun
 from smkit.monitoring.plan import (
     DataQualityConfig,
     ExplainabilityConfig,
@@ -35,7 +37,10 @@ __all__ = [
     "ExplainabilityConfig",
     "ModelConfig",
     "ModelQualityConfig",
+    "Monitor",
     "MonitorPlan",
+    "MonitorRun",
+    "MonitoringExecution",
     "SHAPConfig",
     "daily",
     "default_num_samples",

@@ -590,6 +590,61 @@ class MonitoringContract(_CapabilityContract):
         listed = [s["MonitoringScheduleName"] for s in session.list("monitoring_schedule")]
         assert name not in listed
 
+    def test_unified_monitor_handle(
+        self, backend: Any, monitored_endpoint: str, baseline_csv: str
+    ) -> None:
+        """``apply_monitor`` returns a ``Monitor``; ``run_now`` returns a ``MonitorRun``."""
+        from smkit.errors import ConfigError, OrderError
+        from smkit.monitoring import Monitor, MonitoringExecution, MonitorPlan, MonitorRun
+
+        plan = MonitorPlan(monitored_endpoint).data_quality(baseline=baseline_csv)
+        monitor = backend.apply_monitor(plan.schedule("hourly"))
+        assert isinstance(monitor, Monitor)
+        assert monitor.endpoint_name == monitored_endpoint
+        assert set(monitor.schedules) == {"DataQuality"}
+        with pytest.raises(OrderError):
+            monitor.latest_violations()  # nothing has run yet
+        with pytest.raises(ConfigError):
+            monitor.run_now("-PT2H", hours=2)
+        run = monitor.run_now(hours=2)
+        assert isinstance(run, MonitorRun)
+        (execution,) = run.executions
+        assert isinstance(execution, MonitoringExecution)
+        assert execution.monitor_type == "DataQuality"
+        assert run.statuses == {"DataQuality": execution.status}
+        if self.plan_only:
+            assert execution.status == "Pending" and not run.done
+            once = [
+                p
+                for p in self.planned(backend, "CreateMonitoringSchedule")
+                if p["MonitoringScheduleConfig"]["ScheduleConfig"]["ScheduleExpression"] == "NOW"
+            ]
+            assert [p["MonitoringScheduleName"] for p in once] == [execution.schedule]
+            later = monitor.run_now(wait=False)
+            assert later.status == "InProgress" and later.violations == []
+            once_names = {execution.schedule, *(e.schedule for e in later.executions)}
+            monitor.delete()
+            deleted = [
+                p["MonitoringScheduleName"]
+                for p in self.planned(backend, "DeleteMonitoringSchedule")
+            ]
+            # the schedule, then the one-time schedules of run_now()
+            assert deleted[0] == monitor.schedules["DataQuality"]
+            assert set(deleted[1:]) == once_names
+            return
+        assert run.done and execution.status in ("Completed", "CompletedWithViolations")
+        assert run.status == execution.status
+        assert run.violations == execution.violations["violations"]
+        assert execution.report_uri and backend.store.list(execution.report_uri)
+        assert run.report_uris == {"DataQuality": execution.report_uri}
+        if execution.status == "CompletedWithViolations":
+            assert run.violations
+        listed = monitor.executions()
+        assert all(isinstance(e, MonitoringExecution) for e in listed)
+        assert execution.name in [e.name for e in listed]
+        assert monitor.latest_violations() == run.violations
+        monitor.delete()
+
 
 class WorkflowContract(_CapabilityContract):
     """Behaviour of a [WorkflowBackend][smkit.backends.WorkflowBackend]."""
@@ -657,6 +712,26 @@ class WorkflowContract(_CapabilityContract):
         lines = session.logs("execution", execution.arn).splitlines()
         assert "ExecutionStarted" in lines[0] and "ExecutionSucceeded" in lines[-1]
         assert any("Shape" in line for line in lines), "state names appear in the log"
+
+    def test_on_start_and_stop_execution(self, backend: Any) -> None:
+        """``on_start`` gets the ARN before the wait; ``stop_execution`` ends it ``ABORTED``
+        (an execution already ended keeps its status)."""
+        from smkit.backends._protocol import WorkflowBackend
+
+        assert callable(getattr(backend, "stop_execution", None))
+        assert "stop_execution" in dir(WorkflowBackend)
+        seen: list[str] = []
+        execution = backend.run_workflow(self.workflow(), {"n": 6}, on_start=seen.append)
+        assert seen == [execution.arn]
+        if self.plan_only:
+            backend.stop_execution(execution.arn, error="Contract.Stop", cause="test")
+            assert self.planned(backend, "StopExecution") == [
+                {"executionArn": execution.arn, "error": "Contract.Stop", "cause": "test"}
+            ]
+            return
+        assert execution.status == "SUCCEEDED"
+        backend.stop_execution(execution.arn)
+        assert backend.describe_execution(execution.arn).status == "SUCCEEDED"
 
     def test_bad_input_refused_before_running(self, backend: Any) -> None:
         from smkit.errors import FormatError

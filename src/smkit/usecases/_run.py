@@ -111,6 +111,13 @@ class RunContext:
                 self.stack.remove(item)
         progress.finished(item.label)
 
+    def forget(self, item: Started) -> None:
+        """Drop ``item`` from the stack without a progress line (it ended as the run
+        unwound)."""
+        with self._lock:
+            if item in self.stack:
+                self.stack.remove(item)
+
     def cleanup(self) -> tuple[list[str], list[str], list[str]]:
         """Stop what still runs, newest first.
 
@@ -334,46 +341,58 @@ class TrackedSession(Session):
     # -- workflows ------------------------------------------------------------------------
     def run_workflow(self, workflow: Any, input: Any = None, **options: Any) -> Execution:
         """Run a workflow (see `Session.run_workflow`), tracking the execution while
-        it runs."""
+        it runs.
+
+        The backend reports the execution's ARN as soon as it has started (``on_start``):
+        from then on an interrupt stops it (StopExecution on AWS, where it would run on;
+        locally the interrupt itself ends it, ``ABORTED``).
+        """
         if self.plan_mode:
             return super().run_workflow(workflow, input, **options)
-        catalog = self.catalog
+        from smkit.backends._protocol import require
+
+        backend = require(self.backend, Capability.WORKFLOWS)
         wf_name = str(getattr(workflow, "name", "workflow"))
         self._executions[wf_name] = count = self._executions.get(wf_name, 0) + 1
-        wf_name = f"{wf_name} #{count}"
+        label = f"workflow execution of {wf_name} #{count}"
+        caller_on_start = options.pop("on_start", None)
+        started: list[Started] = []
 
-        def running_executions() -> set[str]:
-            return {r.name for r in catalog.list("execution", status="RUNNING")}
+        def status(arn: str) -> str:
+            return str(self.describe("execution", arn).get("status", ""))
 
-        def execution_running(name: str) -> bool:
-            return catalog.describe("execution", name).status == "RUNNING"
+        def stop(arn: str) -> None:
+            backend.stop_execution(arn, error="smkit.Interrupted", cause="smkit run interrupted")
+            _wait_stopped(_safe(lambda: status(arn) == "RUNNING"), self.context.stop_timeout)
 
-        def stop_execution(name: str) -> None:
-            stopper = getattr(self.backend, "stop_execution", None)
-            if stopper is not None:
-                stopper(name)
-                return
-            # a local execution runs in this process: once interrupted, nothing runs it
-            from datetime import UTC, datetime
+        def on_start(arn: str) -> None:
+            item = Started(
+                "workflow execution",
+                arn,
+                _safe(lambda: status(arn) == "RUNNING"),
+                lambda: stop(arn),
+                lambda: status(arn),
+            )
+            started.append(self.context.push(item))
+            if caller_on_start is not None:
+                caller_on_start(arn)
 
-            catalog.update(
-                "execution", name, status="ABORTED", message="interrupted",
-                stopDate=datetime.now(UTC).isoformat(timespec="milliseconds"),
-            )  # fmt: skip
-
-        pending = self._pending(
-            "workflow execution", running_executions, stop_execution, execution_running,
-            f"of {wf_name} (running)",
-        )  # fmt: skip
-        if pending is None:
-            progress.running(f"workflow execution of {wf_name}")
+        progress.running(label)
         try:
-            return super().run_workflow(workflow, input, **options)
+            execution = super().run_workflow(workflow, input, on_start=on_start, **options)
+        except BaseException:
+            # an execution that ended as the call unwound (a local one) is not stopped again;
+            # one that still runs (on AWS) stays on the stack for the cleanup
+            for item in started:
+                if not item.running():
+                    self.context.forget(item)
+            raise
+        else:
+            for item in started:
+                self.context.pop(item)
+            return execution
         finally:
-            if pending is not None:
-                self.context.pop(pending)
-            else:
-                progress.finished(f"workflow execution of {wf_name}")
+            progress.finished(label)
 
 
 def describe_run(

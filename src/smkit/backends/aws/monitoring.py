@@ -31,6 +31,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from smkit import sagemaker_api as api
 from smkit import uri as s3uri
 from smkit.errors import (
@@ -38,8 +40,16 @@ from smkit.errors import (
     MissingExtraError,
     OrderError,
     ResourceFailedError,
+    ResourceInUseError,
     ResourceNotFoundError,
     SmkitTimeoutError,
+)
+from smkit.monitoring.handle import (
+    COMPLETED,
+    TERMINAL,
+    Monitor,
+    MonitoringExecution,
+    MonitorRun,
 )
 
 __all__ = ["AwsMonitor", "AwsMonitoring", "analysis_offset", "image_uri"]
@@ -116,7 +126,20 @@ def analysis_offset(value: Any, *, now: datetime | None = None, end: bool = Fals
     return f"-PT{max(whole, 0)}H"
 
 
-class AwsMonitor:
+def _moment(summary: dict[str, Any]) -> float:
+    """An execution summary's ``ScheduledTime`` (else ``CreationTime``) as epoch seconds."""
+    value = summary.get("ScheduledTime") or summary.get("CreationTime")
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return 0.0
+    return 0.0
+
+
+class AwsMonitor(Monitor):
     """Monitoring schedules created on SageMaker for one endpoint.
 
     Attributes:
@@ -124,6 +147,7 @@ class AwsMonitor:
         schedules: ``monitor type → schedule name``.
         baseline_jobs: ``monitor type → baseline processing job name``.
         outputs: ``monitor type → s3:// prefix of the reports``.
+        once: ``one-time schedule name → monitor type`` of the ``run_now()`` calls.
     """
 
     def __init__(
@@ -139,7 +163,7 @@ class AwsMonitor:
         self.schedules = schedules
         self.baseline_jobs = baseline_jobs
         self.outputs = outputs
-        self._once_names: set[str] = set()
+        self.once: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"AwsMonitor(endpoint={self.endpoint_name!r}, schedules={self.schedules})"
@@ -153,21 +177,102 @@ class AwsMonitor:
             for n in self.schedules.values()
         }
 
-    def executions(self) -> list[dict[str, Any]]:
-        """Execution summaries of every schedule, newest first (ListMonitoringExecutions)."""
-        out: list[dict[str, Any]] = []
-        for n in self.schedules.values():
-            resp = self.backend.call(
-                "sagemaker",
-                "ListMonitoringExecutions",
-                {"MonitoringScheduleName": n, "SortBy": "ScheduledTime", "SortOrder": "Descending"},
-            )
-            out.extend(resp.get("MonitoringExecutionSummaries", []))
-        return out
+    def _summaries(self, schedule: str) -> list[dict[str, Any]]:
+        resp = self.backend.call(
+            "sagemaker",
+            "ListMonitoringExecutions",
+            {
+                "MonitoringScheduleName": schedule,
+                "SortBy": "ScheduledTime",
+                "SortOrder": "Descending",
+            },
+        )
+        return list(resp.get("MonitoringExecutionSummaries", []))
+
+    def _kinds(self) -> dict[str, str]:
+        """``schedule name → monitor type``, the one-time schedules included."""
+        return {**{n: k for k, n in self.schedules.items()}, **self.once}
+
+    @staticmethod
+    def _brief(summary: dict[str, Any], kind: str) -> MonitoringExecution:
+        """An execution from its summary alone (no report read)."""
+        arn = summary.get("ProcessingJobArn")
+        schedule = str(summary.get("MonitoringScheduleName", ""))
+        return MonitoringExecution(
+            name=arn.rsplit("/", 1)[-1] if arn else schedule,
+            schedule=schedule,
+            monitor_type=str(summary.get("MonitoringType") or kind),
+            status=str(summary.get("MonitoringExecutionStatus", "Pending")),
+            message=summary.get("FailureReason"),
+            processing_job_arn=arn,
+        )
+
+    def executions(self) -> list[MonitoringExecution]:
+        """Executions of every schedule and of this handle's ``run_now()`` calls, newest
+        first (ListMonitoringExecutions; reports are not read: see `run_now`)."""
+        found: list[tuple[float, MonitoringExecution]] = []
+        for name, kind in self._kinds().items():
+            for summary in self._summaries(name):
+                found.append((_moment(summary), self._brief(summary, kind)))
+        found.sort(key=lambda pair: -pair[0])
+        return [e for _, e in found]
+
+    def _report_folder(self, arn: str) -> str | None:
+        job = self.backend.call(
+            "sagemaker", "DescribeProcessingJob", {"ProcessingJobName": arn.rsplit("/", 1)[-1]}
+        )
+        for o in job.get("ProcessingOutputConfig", {}).get("Outputs", []):
+            uri = (o.get("S3Output") or {}).get("S3Uri")
+            if uri:
+                return str(uri)
+        return None
+
+    def _read(self, uri: str) -> Any:
+        try:
+            return json.loads(self.backend.store.get_bytes(uri))
+        except ResourceNotFoundError:
+            return None
+
+    def _finished(self, summary: dict[str, Any], kind: str) -> MonitoringExecution:
+        """An ended execution with its reports read from its processing job's output."""
+        brief = self._brief(summary, kind)
+        if brief.status not in COMPLETED or not brief.processing_job_arn:
+            return brief
+        folder = self._report_folder(brief.processing_job_arn)
+        if folder is None:
+            return brief
+        found: dict[str, Any] = {}
+        uris: dict[str, str] = {}
+        for key, filename in (
+            ("statistics", "statistics.json"),
+            ("violations", "constraint_violations.json"),
+            ("analysis", "analysis.json"),
+        ):
+            uri = s3uri.join(folder, filename)
+            data = self._read(uri)
+            if data is not None:
+                found[key], uris[key] = data, uri
+        statistics = found.get("statistics")
+        items = (statistics or {}).get("dataset", {}).get("item_count", 0)
+        return attrs.evolve(
+            brief,
+            statistics=statistics,
+            violations=found.get("violations") or {"violations": []},
+            analysis=found.get("analysis"),
+            uris=uris,
+            item_count=int(items or 0),
+            report_uri=folder,
+        )
 
     def run_now(
-        self, start: Any = None, end: Any = None, *, hours: int | None = None
-    ) -> dict[str, str]:
+        self,
+        start: Any = None,
+        end: Any = None,
+        *,
+        hours: int | None = None,
+        wait: bool = True,
+        timeout: float = 3600.0,
+    ) -> MonitorRun:
         """Start an on-demand, one-time (``NOW``) execution of each monitor over a window.
 
         Args:
@@ -175,10 +280,18 @@ class AwsMonitor:
                 an offset such as ``"-PT3H"`` (default: one hour back, or ``hours``).
             end: Window end, the same kinds (default: now).
             hours: Shorthand for ``start=timedelta(hours=hours)``, ``end=now``.
+            wait: Poll ListMonitoringExecutions (with the backend's poll delay) until every
+                execution has ended and read its reports; ``False`` (and plan mode) returns
+                right away with the executions ``Pending``.
+            timeout: Seconds to wait at most.
 
         Returns:
-            ``monitor type → one-time schedule name`` (unique per call, also within one
-            second).
+            One `MonitoringExecution` per monitor; its ``schedule`` is the one-time
+            schedule (unique per call, also within one second).
+
+        Raises:
+            ConfigError: an empty window or both ``hours`` and ``start``.
+            SmkitTimeoutError: an execution still runs after ``timeout`` seconds.
         """
         if hours is not None and start is not None:
             raise ConfigError("pass either hours= or start=, not both")
@@ -194,13 +307,13 @@ class AwsMonitor:
             )
         from smkit.ids import unique_name
 
-        started: dict[str, str] = {}
+        started: list[MonitoringExecution] = []
         for kind, name in self.schedules.items():
             once = unique_name(_name(name[:32], "now"))
-            while once in self._once_names:  # two calls within one millisecond
+            while once in self.once:  # two calls within one millisecond
                 time.sleep(0.001)
                 once = unique_name(_name(name[:32], "now"))
-            self._once_names.add(once)
+            self.once[once] = kind
             definition = self.backend._definition_names.get(name, name)
             self.backend.call(
                 "sagemaker",
@@ -215,35 +328,63 @@ class AwsMonitor:
                 ),
                 resource=once,
             )
-            started[kind] = once
-        return started
+            started.append(MonitoringExecution(once, once, kind, "Pending"))
+        run = MonitorRun(tuple(started))
+        if not wait or self.backend.plan_mode:
+            return run
+        return self.wait(run, timeout=timeout)
+
+    def wait(self, run: MonitorRun, *, timeout: float = 3600.0) -> MonitorRun:
+        """``run`` once each of its executions has ended, with their reports read.
+
+        Raises:
+            SmkitTimeoutError: an execution still runs after ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        current = {e.schedule: e for e in run.executions}
+        attempt = 0
+        while True:
+            for schedule, execution in list(current.items()):
+                if execution.done:
+                    continue
+                summaries = self._summaries(schedule)
+                if not summaries:
+                    continue
+                latest = max(summaries, key=_moment)
+                status = latest.get("MonitoringExecutionStatus")
+                if status in TERMINAL:
+                    current[schedule] = self._finished(latest, execution.monitor_type)
+                else:
+                    current[schedule] = self._brief(latest, execution.monitor_type)
+            if all(e.done for e in current.values()):
+                return MonitorRun(tuple(current[e.schedule] for e in run.executions))
+            if time.monotonic() > deadline:
+                waiting = sorted(s for s, e in current.items() if not e.done)
+                raise SmkitTimeoutError(
+                    f"monitoring executions of {waiting} still running after {timeout:g}s",
+                    hint="pass a larger timeout=, or run_now(wait=False) and wait() later",
+                )
+            time.sleep(self.backend.job_poll_delay(attempt))
+            attempt += 1
 
     def latest_violations(self) -> list[dict[str, Any]]:
-        """Violations of the latest completed execution of each schedule.
+        """Violations of the latest completed execution of each monitor type.
 
         Raises:
             OrderError: no execution has completed yet.
         """
         out: list[dict[str, Any]] = []
-        found = False
-        for summary in self.executions():
-            arn = summary.get("ProcessingJobArn")
-            if not arn or summary.get("MonitoringExecutionStatus") not in (
-                "Completed",
-                "CompletedWithViolations",
-            ):
+        seen: set[str] = set()
+        for execution in self.executions():  # newest first
+            if execution.monitor_type in seen or execution.status not in COMPLETED:
                 continue
-            job = self.backend.call(
-                "sagemaker", "DescribeProcessingJob", {"ProcessingJobName": arn.rsplit("/", 1)[-1]}
-            )
-            for o in job.get("ProcessingOutputConfig", {}).get("Outputs", []):
-                uri = s3uri.join(o["S3Output"]["S3Uri"], "constraint_violations.json")
-                try:
-                    out.extend(json.loads(self.backend.store.get_bytes(uri)).get("violations", []))
-                    found = True
-                except ResourceNotFoundError:
-                    continue
-        if not found:
+            if not execution.processing_job_arn:
+                continue
+            seen.add(execution.monitor_type)
+            folder = self._report_folder(execution.processing_job_arn)
+            data = self._read(s3uri.join(folder, "constraint_violations.json")) if folder else None
+            out.extend((data or {}).get("violations", []))
+        if not seen:
             raise OrderError(
                 f"no completed execution for endpoint {self.endpoint_name!r} yet",
                 hint="wait for the schedule, or call run_now()",
@@ -251,12 +392,26 @@ class AwsMonitor:
             )
         return out
 
+    def stop(self) -> None:
+        """StopMonitoringSchedule for each schedule."""
+        for n in self.schedules.values():
+            self.backend.call("sagemaker", "StopMonitoringSchedule", {"MonitoringScheduleName": n})
+
     def delete(self) -> None:
-        """DeleteMonitoringSchedule for each schedule."""
+        """DeleteMonitoringSchedule for each schedule, then for the one-time schedules of
+        ``run_now()`` (one already gone, or still running its execution, is left)."""
         for n in self.schedules.values():
             self.backend.call(
                 "sagemaker", "DeleteMonitoringSchedule", {"MonitoringScheduleName": n}
             )
+        for n in list(self.once):
+            try:
+                self.backend.call(
+                    "sagemaker", "DeleteMonitoringSchedule", {"MonitoringScheduleName": n}
+                )
+            except (ResourceNotFoundError, ResourceInUseError):
+                continue
+            del self.once[n]
 
 
 class AwsMonitoring:

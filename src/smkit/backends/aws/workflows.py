@@ -8,15 +8,17 @@ requires: GetFunctionConfiguration is polled until ``State`` is ``Active`` and
 ``LastUpdateStatus`` ``Successful`` before UpdateFunctionCode, between it and
 UpdateFunctionConfiguration, and after (so StartExecution never races a pending function);
 a ``ResourceConflictException`` "update in progress" is retried with backoff;
-``run_workflow`` deploys, starts an execution (StartExecution), polls DescribeExecution until
-it ends, and reads GetExecutionHistory. Every request goes through ``self.call`` (validated by
-botocore, recorded, not sent in plan mode).
+``run_workflow`` deploys, starts an execution (StartExecution; its ARN goes to the
+``on_start`` callback at once, so an interrupted caller can stop it), polls DescribeExecution
+until it ends, and reads GetExecutionHistory; ``stop_execution`` sends StopExecution. Every
+request goes through ``self.call`` (validated by botocore, recorded, not sent in plan mode).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from smkit.errors import (
@@ -231,6 +233,31 @@ class AwsWorkflows:
             or f"arn:aws:states:{self.region}:{self.account}:execution:{sm}:{name}"
         )
 
+    def stop_execution(
+        self, execution_arn: str, *, error: str | None = None, cause: str | None = None
+    ) -> None:
+        """StopExecution: the execution ends ``ABORTED``.
+
+        Args:
+            execution_arn: The execution's ARN.
+            error: Error code recorded on the execution (at most 256 characters).
+            cause: Its explanation (at most 32768 characters).
+
+        Raises:
+            ResourceNotFoundError: no such execution.
+        """
+        params: dict[str, Any] = {"executionArn": execution_arn}
+        if error is not None:
+            params["error"] = error
+        if cause is not None:
+            params["cause"] = cause
+        self.call(
+            "stepfunctions",
+            "StopExecution",
+            params,
+            resource=execution_arn.rsplit(":", 1)[-1],
+        )
+
     def execution_history(self, execution_arn: str) -> list[dict[str, Any]]:
         """GetExecutionHistory (all pages), oldest first."""
         events: list[dict[str, Any]] = []
@@ -277,11 +304,25 @@ class AwsWorkflows:
         role_arn: str | None = None,
         lambda_role_arn: str | None = None,
         handlers: dict[str, Any] | None = None,
+        on_start: Callable[[str], None] | None = None,
         **options: Any,
     ) -> Any:
         """Deploy the workflow, start an execution and wait for its end.
 
         In plan mode nothing is sent; the returned execution has status ``RUNNING``.
+
+        Args:
+            workflow: The `smkit.workflow.Workflow` (or its ASL).
+            input: The execution input (dict or JSON text); ``None`` is ``{}``.
+            name: Execution name (default: a UUID).
+            timeout: Seconds to wait for the end (``None``: no limit).
+            poll: Seconds between two DescribeExecution calls.
+            role_arn: Role Step Functions assumes.
+            lambda_role_arn: Execution role of the workflow's functions.
+            handlers: Extra LambdaSpecs by function name.
+            on_start: Called with the execution ARN as soon as StartExecution returns
+                (before the wait), e.g. to stop the execution if the caller is interrupted.
+            **options: Ignored (options of other backends).
 
         Raises:
             SmkitTimeoutError: the execution is still running after ``timeout`` seconds.
@@ -296,6 +337,8 @@ class AwsWorkflows:
             workflow, role_arn=role_arn, lambda_role_arn=lambda_role_arn, handlers=handlers
         )
         execution_arn = self.start_execution(arn, data, name=name)
+        if on_start is not None:
+            on_start(execution_arn)
         if self.plan_mode:
             return Execution(
                 arn=execution_arn,

@@ -202,6 +202,12 @@ class LocalBackend(LocalServing, LocalMonitoring):
         """The recorded execution (name or ARN) as an `smkit.workflow.Execution`."""
         return self.workflows.describe_execution(execution_id)
 
+    def stop_execution(
+        self, execution_id: str, *, error: str | None = None, cause: str | None = None
+    ) -> None:
+        """Record a running execution ``ABORTED`` (see ``LocalWorkflows.stop_execution``)."""
+        self.workflows.stop_execution(execution_id, error=error, cause=cause)
+
     def execution_history(self, execution_id: str) -> list[dict[str, Any]]:
         """The recorded ``GetExecutionHistory``-shaped events of an execution."""
         return self.workflows.execution_history(execution_id)

@@ -24,7 +24,7 @@ import tempfile
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -33,11 +33,13 @@ import attrs
 
 from smkit import uri as s3uri
 from smkit.errors import (
+    ConfigError,
     FormatError,
     OrderError,
     ResourceNotFoundError,
     SourceNotFoundError,
 )
+from smkit.monitoring.handle import Monitor, MonitoringExecution, MonitorRun, window_time
 
 __all__ = [
     "MAX_EXPLAIN_ROWS",
@@ -71,85 +73,7 @@ def _parse_time(text: Any) -> datetime | None:
         return None
 
 
-@attrs.frozen
-class MonitoringExecution:
-    """One monitoring execution's outcome.
-
-    Attributes:
-        name: Execution name (catalog kind ``monitoring_execution``).
-        schedule: Its schedule's name.
-        monitor_type: ``DataQuality``, ``ModelQuality`` or ``ModelExplainability``.
-        status: ``Completed``, ``CompletedWithViolations`` or ``Failed``.
-        message: ``"no data"``, the failure reason, or ``None``.
-        statistics: The statistics computed (data / model quality).
-        violations: The violations file content.
-        analysis: Clarify's analysis.json (explainability).
-        uris: Where each report file is (``statistics``, ``violations``, ``report_html``...).
-        item_count: Records analysed.
-        skipped: Corrupt capture lines skipped.
-        metrics: CloudWatch-style metrics of the execution (``name → {statistic: value}``).
-    """
-
-    name: str
-    schedule: str
-    monitor_type: str
-    status: str
-    message: str | None = None
-    statistics: dict[str, Any] | None = None
-    violations: dict[str, Any] = attrs.field(factory=lambda: {"violations": []})
-    analysis: dict[str, Any] | None = None
-    uris: dict[str, str] = attrs.field(factory=dict)
-    item_count: int = 0
-    skipped: int = 0
-    metrics: dict[str, dict[str, float]] = attrs.field(factory=dict)
-
-
-@attrs.frozen
-class MonitorRun:
-    """The executions of one ``run_now()`` (one per monitor of the plan)."""
-
-    executions: tuple[MonitoringExecution, ...]
-
-    def _of(self, kind: str) -> MonitoringExecution | None:
-        return next((e for e in self.executions if e.monitor_type == kind), None)
-
-    @property
-    def status(self) -> str:
-        """``Failed`` if any failed, else ``CompletedWithViolations`` if any, else ``Completed``."""
-        statuses = {e.status for e in self.executions}
-        for s in ("Failed", "CompletedWithViolations"):
-            if s in statuses:
-                return s
-        return "Completed"
-
-    @property
-    def statistics(self) -> dict[str, Any] | None:
-        """Data-quality statistics of this run."""
-        e = self._of("DataQuality")
-        return e.statistics if e else None
-
-    @property
-    def violations(self) -> list[dict[str, Any]]:
-        """Every violation of every monitor."""
-        return [v for e in self.executions for v in e.violations.get("violations", [])]
-
-    @property
-    def analysis(self) -> dict[str, Any] | None:
-        """Clarify's analysis.json of this run."""
-        e = self._of("ModelExplainability")
-        return e.analysis if e else None
-
-    @property
-    def reports(self) -> dict[str, str]:
-        """``monitor type → report.html URI``."""
-        return {
-            e.monitor_type: e.uris["report_html"]
-            for e in self.executions
-            if "report_html" in e.uris
-        }
-
-
-class LocalMonitor:
+class LocalMonitor(Monitor):
     """The monitors applied to one endpoint on the local backend.
 
     Args:
@@ -179,15 +103,38 @@ class LocalMonitor:
             for n in self.schedules.values()
         }
 
-    def run_now(self, *, start: datetime | None = None, end: datetime | None = None) -> MonitorRun:
+    def run_now(
+        self,
+        start: datetime | timedelta | str | None = None,
+        end: datetime | timedelta | str | None = None,
+        *,
+        hours: int | None = None,
+        wait: bool = True,
+    ) -> MonitorRun:
         """Run every monitor now over the captures in ``[start, end)``.
 
-        ``start`` defaults to the end of the previous execution's window (or the beginning),
-        ``end`` to now.
+        Args:
+            start: Window start: a `datetime`, a `timedelta` back from now or an offset
+                such as ``"-PT3H"`` (default: the end of the previous execution's window,
+                or the beginning).
+            end: Window end, the same kinds (default: now).
+            hours: Shorthand for ``start=timedelta(hours=hours)``.
+            wait: Accepted for the `Monitor` signature: local executions always end
+                before the call returns.
+
+        Raises:
+            ConfigError: both ``hours`` and ``start``, or an unreadable bound.
         """
+        if hours is not None and start is not None:
+            raise ConfigError("pass either hours= or start=, not both")
+        now = datetime.now(UTC)
+        if hours is not None:
+            start = timedelta(hours=hours)
+        first = window_time(start, now=now)
+        last = window_time(end, now=now)
         return MonitorRun(
             tuple(
-                self.backend.run_execution(name, start=start, end=end, plan=self.plan)
+                self.backend.run_execution(name, start=first, end=last, plan=self.plan)
                 for name in self.schedules.values()
             )
         )
@@ -290,6 +237,7 @@ def _execution_from_record(rec: Any) -> MonitoringExecution:
         uris=dict(d.get("ReportUris", {})),
         item_count=int(d.get("ItemCount", 0)),
         skipped=int(d.get("SkippedLines", 0)),
+        report_uri=d.get("ReportUri"),
     )
 
 
@@ -683,15 +631,18 @@ class LocalMonitoring:
                 MonitoringExecutionStatus="Failed",
             )
             self._after_run(schedule, name, "Failed", when, end, reason)
-            return MonitoringExecution(name, schedule, sdata["MonitoringType"], "Failed", reason)
+            return MonitoringExecution(
+                name, schedule, sdata["MonitoringType"], "Failed", reason, report_uri=folder
+            )
         status = "CompletedWithViolations" if result.violations["violations"] else "Completed"
-        result = attrs.evolve(result, name=name, status=status)
+        result = attrs.evolve(result, name=name, status=status, report_uri=folder)
         catalog.update(
             "monitoring_execution",
             name,
             status=status,
             MonitoringExecutionStatus=status,
             ReportUris=result.uris,
+            ReportUri=folder,
             ItemCount=result.item_count,
             SkippedLines=result.skipped,
             Message=result.message,

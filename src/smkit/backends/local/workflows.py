@@ -155,6 +155,7 @@ class LocalWorkflows:
         sleep: Any = None,
         rng: Any = None,
         invoke_endpoint: Any = None,
+        on_start: Any = None,
         **options: Any,
     ) -> Any:
         """Run ``workflow`` in this process and record the execution.
@@ -173,6 +174,8 @@ class LocalWorkflows:
             rng: ``random.Random`` for ``JitterStrategy: FULL``.
             invoke_endpoint: Replaces the local endpoint invoker for
                 ``sagemakerruntime:invokeEndpoint`` tasks.
+            on_start: Called with the execution ARN once the execution is recorded
+                ``RUNNING``, before it runs.
 
         Returns:
             The `Execution` (check ``.status``; it does not raise
@@ -221,6 +224,8 @@ class LocalWorkflows:
         }
         self.catalog.create("execution", executor.name, record, status="RUNNING")
         try:
+            if on_start is not None:
+                on_start(executor.arn)
             execution = executor.run(data)
         except BaseException:
             self.catalog.update(
@@ -231,6 +236,8 @@ class LocalWorkflows:
                 events=executor.events,
             )
             raise
+        if self.catalog.describe("execution", executor.name).status == "ABORTED":
+            return self.describe_execution(executor.arn)  # stopped while it ran: it stays so
         described = execution.describe()
         self.catalog.update(
             "execution",
@@ -241,6 +248,32 @@ class LocalWorkflows:
             **{k: v for k, v in described.items() if k not in ("status", "name")},
         )
         return execution
+
+    def stop_execution(
+        self, execution_id: str, *, error: str | None = None, cause: str | None = None
+    ) -> None:
+        """Record a ``RUNNING`` execution (name or ARN) ``ABORTED``, as StopExecution does.
+
+        The execution runs in the process that started it: an interrupt there ends it (and
+        records it ``ABORTED`` itself); stopped from elsewhere, it keeps ``ABORTED`` when
+        its run ends. An execution already ended is left as it is.
+
+        Raises:
+            ResourceNotFoundError: no such execution.
+        """
+        name = execution_id.rsplit(":", 1)[-1]
+        record = reconcile_execution(self.catalog, name)
+        if record.status != "RUNNING":
+            return
+        self.catalog.update(
+            "execution",
+            name,
+            status="ABORTED",
+            message=cause or "stopped",
+            stopDate=_now(),
+            **({"error": error} if error is not None else {}),
+            **({"cause": cause} if cause is not None else {}),
+        )
 
     def describe_execution(self, execution_id: str) -> Any:
         """The recorded execution (name or ARN) as an `Execution`."""

@@ -20,7 +20,9 @@ measurements, 3 cultivars; shipped with scikit-learn, nothing is downloaded):
    (default +3σ on ``alcohol`` and ``proline``: a mis-calibrated sensor); the ground truth
    of each request is uploaded in Model Monitor's format, matched on the inference id;
 6. **executions**: ``monitor.run_now(start, end)`` per window runs data quality, model
-   quality and explainability over that window's captures;
+   quality and explainability over that window's captures and returns a `MonitorRun`
+   on every backend (on SageMaker it waits for the one-time executions, whose windows are
+   whole hours);
 7. **retraining policy** (`RetrainingPolicy`): the first window whose
    data-quality execution reports ``baseline_drift_check`` or whose model-quality
    execution reports a metric past its threshold (``CompletedWithViolations``) starts a
@@ -216,12 +218,6 @@ class WineMonitoring:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         plan = session.plan_mode
-        if session.name != "local" and not plan:
-            raise ConfigError(
-                "wine-monitoring runs monitoring executions on demand and reads their results "
-                "at once; on AWS they run asynchronously on SageMaker's schedule",
-                hint="run it on the local backend, or list its AWS requests with --plan",
-            )
         report = Report(
             name=self.name,
             title="Wine classifier monitoring: drift, explainability, model quality, retraining",
@@ -794,13 +790,18 @@ class _State:
 
 
 def _teardown(session: Any, config: WineMonitoringConfig, report: Report, state: _State) -> None:
+    from smkit.backends._protocol import Capability
+
     plan = session.plan_mode
+    # schedules run by the caller (local) stay, Stopped, beside their executions' records;
+    # schedules that run on their own (SageMaker) are deleted
+    by_caller = session.supports(Capability.CALLER_SCHEDULER) and not plan
     if state.monitor is not None:
-        if hasattr(state.monitor, "stop"):
+        if by_caller:
             state.monitor.stop()
         if config.keep_endpoint:
             return
-        if not hasattr(state.monitor, "stop") or plan:
+        if not by_caller:
             state.monitor.delete()
         report.details["monitors_stopped"] = True
     if state.endpoint is not None and not config.keep_endpoint:
@@ -874,11 +875,12 @@ def _relax_model_quality(session: Any, monitor: Any, tolerance: float) -> None:
     from smkit.monitoring.files import dumps_jackson
 
     for record in monitor.describe().values():
-        if record["MonitoringType"] != "ModelQuality":
+        if record.get("MonitoringType") != "ModelQuality":
             continue
-        uri = record["MonitoringScheduleConfig"]["MonitoringJobDefinition"]["BaselineConfig"][
-            "ConstraintsResource"
-        ]["S3Uri"]
+        inline = record["MonitoringScheduleConfig"].get("MonitoringJobDefinition")
+        if not inline:  # a named job definition (SageMaker): its baseline is left as is
+            continue
+        uri = inline["BaselineConfig"]["ConstraintsResource"]["S3Uri"]
         relaxed = relax_model_quality(json.loads(session.store.get_bytes(uri)), tolerance)
         session.store.put_bytes(uri, (dumps_jackson(relaxed) + "\n").encode())
 
