@@ -40,7 +40,7 @@ def _now() -> str:
 def parse_offset(text: str) -> timedelta:
     """``-PT1H`` / ``-P1DT2H`` / ``-PT30M`` (a negative ISO 8601 duration) as a timedelta.
 
-    Example:
+    Examples:
         >>> parse_offset("-PT2H")
         datetime.timedelta(days=-1, seconds=79200)
     """

@@ -75,7 +75,7 @@ def framework_of_image(image_uri: str) -> tuple[str, str | None]:
 
     The version is the tag up to its first ``-cpu`` / ``-gpu`` / ``-py`` part.
 
-    Example:
+    Examples:
         >>> framework_of_image(
         ...     "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
         ... )

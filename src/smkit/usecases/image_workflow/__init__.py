@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from smkit.backends import Capability
 from smkit.errors import ConfigError
 from smkit.report import Report
 from smkit.usecases._base import UseCaseConfig
@@ -373,7 +374,7 @@ class ImageWorkflow:
 
         bucket, key_prefix = s3uri.parse(prefix + "/")
         plan = session.plan_mode
-        local = session.name == "local"
+        local = session.supports(Capability.IN_PROCESS_HANDLERS)
         handlers = ImageWorkflow.local_handlers(session, endpoint_name, workflow) if local else None
         records: list[dict[str, Any]] = []
         state_machine_arn = None

@@ -54,6 +54,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from smkit.backends import Capability
 from smkit.errors import ConfigError, ModelError, SourceNotFoundError
 from smkit.report import Report
 from smkit.usecases._base import UseCaseConfig
@@ -338,7 +339,7 @@ class PneumoniaCalibration:
             instance_type=config.endpoint_instance_type,
             startup_timeout=180.0,
         )
-        pipeline = session.name == "aws" and config.serial_pipeline
+        pipeline = session.supports(Capability.INFERENCE_PIPELINES) and config.serial_pipeline
         deployable: Any = [classifier, calibrator] if pipeline else classifier
         report.details["deployment"] = (
             "serial inference pipeline: classifier container (inference.py, calibrator off) "
@@ -424,7 +425,7 @@ class PneumoniaCalibration:
             )
         else:
             base = job.model(entry_point="inference.py", source_dir=str(SCRIPTS_DIR))
-        if session.name == "aws" and config.serial_pipeline:
+        if session.supports(Capability.INFERENCE_PIPELINES) and config.serial_pipeline:
             classifier = base.with_(env={"CALIBRATOR": "off"})
         else:
             classifier = base

@@ -44,6 +44,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from smkit.backends import Capability
 from smkit.errors import ConfigError, FormatError, ModelError, SmkitError, SourceNotFoundError
 from smkit.report import Report
 from smkit.usecases._base import UseCaseConfig
@@ -423,7 +424,7 @@ class ReviewEndpoint:
         url = None if plan else endpoint.url
         report.details["endpoint_deleted"] = False
         report.details["endpoint_url"] = url
-        if session.name == "local":
+        if session.supports(Capability.IDLE_SHUTDOWN):
             report.details["endpoint_idle_timeout"] = config.idle_timeout
             note = f"deletes itself after {config.idle_timeout:g}s without requests"
         else:

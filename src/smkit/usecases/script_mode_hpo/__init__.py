@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
+from smkit.backends import Capability
 from smkit.errors import ConfigError
 from smkit.report import Report
 from smkit.usecases._base import UseCaseConfig
@@ -263,7 +264,7 @@ class ScriptModeHpo:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         plan = session.plan_mode
-        local = session.name == "local"
+        local = session.supports(Capability.LOCAL_FILES)
         report = Report(
             name=self.name, title="Script-mode tuning with Debugger rules and the Profiler"
         )
@@ -514,7 +515,7 @@ def _check_image(
 
     hps = {"epochs": 1, "batch-size": 64, "lr": 0.01, "hidden": 8, "num-threads": 1}
     code = out_dir / "image" / "code"
-    if session.name == "local":
+    if session.supports(Capability.LOCAL_FILES):
         inputs = {k: staged.channels[k] for k in ("train", "validation")}
         job = images.check(
             session,
