@@ -9,8 +9,20 @@ emulated S3 to their ``LocalPath`` (mapped below the job's directory instead of
 ``{"sagemakerCaptureJson": ...}``) and ``output_path``. Without ``baseline_constraints`` the
 job suggests a baseline (``statistics.json`` + ``constraints.json``); with it, it also checks
 the data (``constraint_violations.json``, against ``baseline_statistics`` for drift). The
-output folder is copied to each ``ProcessingOutputs``' ``S3Uri``. Other images answer
-``Failed`` with the reason.
+output folder is copied to each ``ProcessingOutputs``' ``S3Uri``.
+
+With ``analysis_type=MODEL_QUALITY`` (``ModelQualityMonitor.suggest_baseline``) the
+analyzer reads the CSV's ``ground_truth_attribute``, ``inference_attribute`` and
+``probability_attribute`` columns and writes the model-quality ``statistics.json`` and
+``constraints.json`` (`smkit.monitoring.engines.model_quality`).
+
+The Clarify image (``sagemaker-clarify-processing``) reads the dataset from
+``/opt/ml/processing/input/data`` and ``analysis_config.json`` from
+``/opt/ml/processing/input/config``, explains the model with SHAP
+(`smkit.monitoring.engines.clarify`) calling the config's ``predictor.endpoint_name`` (a
+local endpoint of the emulator) and writes ``analysis.json`` (and
+``explanations_shap/out.csv``) to ``/opt/ml/processing/output`` (the ``analysis_result``
+output). Other images answer ``Failed`` with the reason.
 """
 
 from __future__ import annotations
@@ -22,9 +34,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MODEL_MONITOR_REPOSITORY", "run_processing_job"]
+__all__ = [
+    "CLARIFY_REPOSITORY",
+    "MODEL_MONITOR_REPOSITORY",
+    "analyze_model_quality",
+    "explain_dataset",
+    "run_processing_job",
+]
 
 MODEL_MONITOR_REPOSITORY = "sagemaker-model-monitor-analyzer"
+CLARIFY_REPOSITORY = "sagemaker-clarify-processing"
 CONTAINER_ROOT = "/opt/ml/processing"
 
 
@@ -106,9 +125,112 @@ def analyze(env: dict[str, str], base: Path) -> None:
     (output / "constraint_violations.json").write_text(json.dumps(violations, indent=2))
 
 
-def run_processing_job(job: dict[str, Any], bridge: Any, workdir: Path, lock: threading.RLock
-                       ) -> None:
-    """Run one processing job to its end, updating ``job`` (the DescribeProcessingJob view)."""
+def _joined_csv(files: list[Path], dest: Path, header: bool) -> Path:
+    with open(dest, "wb") as out:
+        for i, f in enumerate(files):
+            data = f.read_bytes()
+            if header and i > 0:
+                data = data.split(b"\n", 1)[1] if b"\n" in data else b""
+            out.write(data.rstrip(b"\n") + b"\n")
+    return dest
+
+
+def analyze_model_quality(env: dict[str, str], base: Path) -> None:
+    """The model-quality baseline (``analysis_type=MODEL_QUALITY``): statistics and
+    suggested constraints of the dataset's label / prediction / probability columns."""
+    from types import SimpleNamespace
+
+    from smkit.monitoring.engines.model_quality import (
+        baseline_columns,
+        model_quality_statistics,
+        suggest_model_quality_constraints,
+    )
+
+    source = _local(env.get("dataset_source", f"{CONTAINER_ROOT}/input"), base)
+    output = _local(env.get("output_path", f"{CONTAINER_ROOT}/output"), base)
+    output.mkdir(parents=True, exist_ok=True)
+    files = _files(source)
+    if not files:
+        raise RuntimeError(f"no data files under dataset_source {env.get('dataset_source')}")
+    if not env.get("problem_type") or not env.get("ground_truth_attribute"):
+        raise RuntimeError("a MODEL_QUALITY job needs problem_type and ground_truth_attribute")
+    fmt = json.loads(env.get("dataset_format") or '{"csv": {"header": true}}')
+    if "csv" not in fmt or not (fmt.get("csv") or {}).get("header", True):
+        raise RuntimeError("the emulator's MODEL_QUALITY baseline reads a CSV with a header")
+    joined = _joined_csv(files, output.parent / ".smkit-mq-dataset.csv", header=True)
+    cfg = SimpleNamespace(
+        ground_truth_attribute=env["ground_truth_attribute"],
+        inference_attribute=env.get("inference_attribute") or None,
+        probability_attribute=env.get("probability_attribute") or None,
+        probability_threshold=float(env.get("probability_threshold_attribute") or 0.5),
+    )
+    labels, preds, probs = baseline_columns(str(joined), cfg)
+    stats = model_quality_statistics(env["problem_type"], labels, preds, probs)
+    (output / "statistics.json").write_text(json.dumps(stats, indent=2))
+    constraints = suggest_model_quality_constraints(stats)
+    (output / "constraints.json").write_text(json.dumps(constraints, indent=2))
+
+
+def endpoint_predict(backend: Any, endpoint: str | None) -> Any:
+    """Clarify's ``predict_fn`` over the emulator's local endpoint ``endpoint``."""
+    from smkit.backends.local.monitoring import endpoint_predict_fn
+
+    if not endpoint:
+        raise RuntimeError("analysis_config.json has no predictor.endpoint_name")
+    return endpoint_predict_fn(backend.predictor(endpoint, serializer="csv", deserializer="csv"))
+
+
+def explain_dataset(base: Path, backend: Any) -> None:
+    """The Clarify job: SHAP values of the dataset's rows, from the endpoint's answers."""
+    from types import SimpleNamespace
+
+    from smkit.backends.local.monitoring import _feature_rows
+    from smkit.monitoring.clarify import ExplainabilityAnalysisConfig
+    from smkit.monitoring.engines.clarify import analysis_document, explain, local_values_csv
+
+    config_files = [p for p in _files(base / "input" / "config") if p.suffix == ".json"]
+    if not config_files:
+        raise RuntimeError(
+            f"no analysis_config.json under {CONTAINER_ROOT}/input/config"
+        )
+    config = json.loads(config_files[0].read_text())
+    data_files = _files(base / "input" / "data")
+    if not data_files:
+        raise RuntimeError(f"no dataset under {CONTAINER_ROOT}/input/data")
+    if config.get("dataset_type", "text/csv") != "text/csv":
+        raise RuntimeError("the emulator's Clarify jobs read text/csv datasets")
+    headers = config.get("headers")
+    path = data_files[0]
+    if len(data_files) > 1:
+        path = _joined_csv(data_files, base / ".smkit-clarify-dataset.csv", header=False)
+    data_cfg = SimpleNamespace(headers=headers)
+    rows, names = _feature_rows(path, data_cfg, config.get("label"), None)
+    analysis_cfg = ExplainabilityAnalysisConfig.from_dict(config)
+    result = explain(
+        rows,
+        analysis_cfg.shap,
+        feature_names=names,
+        predict_fn=endpoint_predict(backend, analysis_cfg.model.endpoint_name),
+        label_headers=list(analysis_cfg.model.label_headers or []) or None,
+    )
+    output = base / "output"
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "analysis.json").write_text(json.dumps(analysis_document(result), indent=2))
+    if analysis_cfg.shap.save_local_shap_values:
+        shap_dir = output / "explanations_shap"
+        shap_dir.mkdir(parents=True, exist_ok=True)
+        (shap_dir / "out.csv").write_text(local_values_csv(result, names))
+
+
+def run_processing_job(
+    job: dict[str, Any],
+    bridge: Any,
+    workdir: Path,
+    lock: threading.RLock,
+    backend: Any = None,
+) -> None:
+    """Run one processing job to its end, updating ``job`` (the DescribeProcessingJob view);
+    ``backend`` (the local backend) serves the endpoint a Clarify job calls."""
     from smkit import uri as s3uri
 
     req = job["request"]
@@ -118,10 +240,11 @@ def run_processing_job(job: dict[str, Any], bridge: Any, workdir: Path, lock: th
     try:
         image = req["AppSpecification"]["ImageUri"]
         repo = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
-        if repo != MODEL_MONITOR_REPOSITORY:
+        if repo not in (MODEL_MONITOR_REPOSITORY, CLARIFY_REPOSITORY):
             raise RuntimeError(
                 f"image {image!r}: the emulator runs processing jobs with the Model Monitor "
-                f"analyzer image ({MODEL_MONITOR_REPOSITORY})"
+                f"analyzer image ({MODEL_MONITOR_REPOSITORY}) or the Clarify image "
+                f"({CLARIFY_REPOSITORY})"
             )
         with lock:
             job["ProcessingStartTime"] = _now()
@@ -143,7 +266,14 @@ def run_processing_job(job: dict[str, Any], bridge: Any, workdir: Path, lock: th
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_bytes(bridge.get_bytes(s3uri.to_uri(bucket, key)))
         env = {k: str(v) for k, v in (req.get("Environment") or {}).items()}
-        analyze(env, base)
+        if repo == CLARIFY_REPOSITORY:
+            if backend is None:
+                raise RuntimeError("Clarify jobs need the emulator's endpoints")
+            explain_dataset(base, backend)
+        elif env.get("analysis_type", "").upper() == "MODEL_QUALITY":
+            analyze_model_quality(env, base)
+        else:
+            analyze(env, base)
         for out in (req.get("ProcessingOutputConfig") or {}).get("Outputs") or []:
             s3 = out.get("S3Output")
             if not s3:

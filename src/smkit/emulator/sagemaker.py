@@ -706,8 +706,10 @@ class SageMakerEmulator(MonitoringOps):
     @operation(SERVICE, "CreateProcessingJob")
     def create_processing_job(self, params: dict[str, Any]) -> dict[str, Any]:
         """Runs the Model Monitor analyzer image with smkit's data-quality engine (baseline
-        statistics and constraints, or a check with violations); inputs from and outputs to
-        the emulated S3."""
+        statistics and constraints, or a check with violations) or, with
+        ``analysis_type=MODEL_QUALITY``, its model-quality engine, and the Clarify image
+        with its SHAP engine over the endpoint (``analysis.json``); inputs from and outputs
+        to the emulated S3."""
         from smkit.emulator.processing import run_processing_job
 
         name = params["ProcessingJobName"]
@@ -729,7 +731,7 @@ class SageMakerEmulator(MonitoringOps):
             self.processing[name] = job
         threading.Thread(
             target=run_processing_job,
-            args=(job, self.bridge, self.root / "processing" / name, self.lock),
+            args=(job, self.bridge, self.root / "processing" / name, self.lock, self.backend),
             daemon=True,
             name=f"processing-{name}",
         ).start()

@@ -262,7 +262,33 @@ class AwsMonitor(Monitor):
             uris=uris,
             item_count=int(items or 0),
             report_uri=folder,
+            metrics=self._ndcg_metrics(found.get("analysis"), brief.monitor_type),
         )
+
+    def _ndcg_metrics(self, analysis: Any, kind: str) -> dict[str, Any]:
+        """``feature_attribution_ndcg_<label>`` of an explainability execution's
+        ``analysis.json`` against its baseline job's (as the local backend reports it)."""
+        if kind != "ModelExplainability" or not analysis:
+            return {}
+        if not hasattr(self, "_clarify_baseline"):
+            job = self.baseline_jobs.get(kind)
+            folder = self._report_folder(job) if job else None
+            self._clarify_baseline = (
+                self._read(s3uri.join(folder, "analysis.json")) if folder else None
+            )
+        if not self._clarify_baseline:
+            return {}
+        from smkit.monitoring.engines.clarify import ndcg
+
+        base = self._clarify_baseline.get("explanations", {}).get("kernel_shap", {})
+        current = analysis.get("explanations", {}).get("kernel_shap", {})
+        return {
+            f"feature_attribution_ndcg_{label}": {
+                "Average": ndcg(base[label]["global_shap_values"], values["global_shap_values"])
+            }
+            for label, values in current.items()
+            if label in base
+        }
 
     def run_now(
         self,

@@ -42,11 +42,13 @@ from smkit.errors import (
 from smkit.monitoring.handle import Monitor, MonitoringExecution, MonitorRun, window_time
 
 __all__ = [
+    "CLARIFY_INFERENCE_PREFIX",
     "MAX_EXPLAIN_ROWS",
     "LocalMonitor",
     "LocalMonitoring",
     "MonitorRun",
     "MonitoringExecution",
+    "endpoint_predict_fn",
 ]
 
 #: Rows explained per Clarify baseline or execution (a seeded sample above this).
@@ -514,8 +516,6 @@ class LocalMonitoring:
 
     def _predictor_fn(self, analysis_cfg: Any, plan: Any) -> tuple[Any, Any]:
         """(predict_fn, model) for Clarify: in-process callables first, then the endpoint."""
-        import numpy as np
-
         model_cfg = (
             plan.explainability_config.model if plan and plan.explainability_config else None
         )
@@ -525,21 +525,7 @@ class LocalMonitoring:
             return model_cfg.predict_fn, model_cfg.model
         endpoint = analysis_cfg.model.endpoint_name
         predictor = self.predictor(endpoint, serializer="csv", deserializer="csv")
-
-        def predict(rows: Any) -> Any:
-            out = np.asarray(
-                predictor.predict(
-                    np.asarray(rows).tolist(), inference_id=f"{CLARIFY_INFERENCE_PREFIX}{uuid4()}"
-                ),
-                dtype=np.float64,
-            )
-            return (
-                out.reshape(len(rows), -1)[:, 0]
-                if out.size == len(rows)
-                else out.reshape(len(rows), -1)
-            )
-
-        return predict, None
+        return endpoint_predict_fn(predictor), None
 
     def _explain(self, rows: Any, names: list[str], analysis_cfg: Any, plan: Any) -> dict[str, Any]:
         from smkit.monitoring.engines.clarify import explain
@@ -841,6 +827,7 @@ class LocalMonitoring:
     ) -> MonitoringExecution:
         from smkit.monitoring.engines.model_quality import (
             check_model_quality,
+            execution_columns,
             merge_ground_truth,
             model_quality_statistics,
         )
@@ -853,15 +840,9 @@ class LocalMonitoring:
         preds, labels, counts = merge_ground_truth(lines, truth)
         if not preds:
             return self._no_data(sdata, folder, name, schedule, counts["skipped"])
-        probs = None
-        if cfg["problem_type"] == "BinaryClassification":
-            values = [float(p) for p in preds]
-            if any(0 < v < 1 for v in values):
-                probs = values
-                preds = [1 if v >= cfg["probability_threshold"] else 0 for v in values]
-            labels = [float(v) for v in labels]
-        elif cfg["problem_type"] == "Regression":
-            preds, labels = [float(p) for p in preds], [float(v) for v in labels]
+        labels, preds, probs = execution_columns(
+            cfg["problem_type"], preds, labels, cfg["probability_threshold"]
+        )
         stats = model_quality_statistics(cfg["problem_type"], labels, preds, probs)
         baseline_cfg = sdata["MonitoringScheduleConfig"]["MonitoringJobDefinition"][
             "BaselineConfig"
@@ -1018,6 +999,30 @@ class LocalMonitoring:
                 due = nxt
             out.append(self.run_execution(rec.name, end=now, plan=plan, scheduled=due))
         return out
+
+
+def endpoint_predict_fn(predictor: Any) -> Any:
+    """Clarify's ``predict_fn`` over an endpoint `smkit.serving.Predictor` (CSV in and out).
+
+    Each request carries an inference id starting with ``CLARIFY_INFERENCE_PREFIX``, so
+    the executions that read the endpoint's capture skip Clarify's own requests.
+    """
+    import numpy as np
+
+    def predict(rows: Any) -> Any:
+        out = np.asarray(
+            predictor.predict(
+                np.asarray(rows).tolist(), inference_id=f"{CLARIFY_INFERENCE_PREFIX}{uuid4()}"
+            ),
+            dtype=np.float64,
+        )
+        return (
+            out.reshape(len(rows), -1)[:, 0]
+            if out.size == len(rows)
+            else out.reshape(len(rows), -1)
+        )
+
+    return predict
 
 
 def _registries() -> tuple[Any, Any]:

@@ -28,6 +28,7 @@ __all__ = [
     "baseline_columns",
     "binary_curves",
     "check_model_quality",
+    "execution_columns",
     "merge_ground_truth",
     "model_quality_statistics",
     "suggest_model_quality_constraints",
@@ -402,6 +403,31 @@ def merge_ground_truth(
             "skipped": skipped,
         },
     )
+
+
+def execution_columns(
+    problem_type: str, preds: list[Any], labels: list[Any], probability_threshold: float
+) -> tuple[list[Any], list[Any], list[float] | None]:
+    """``(labels, predictions, probabilities)`` of an execution from merged capture values.
+
+    A binary classifier whose captured outputs are scores in (0, 1) gets them as
+    probabilities, and predictions thresholded at ``probability_threshold``; labels of
+    binary and regression problems are read as floats.
+
+    Examples:
+        >>> execution_columns("BinaryClassification", ["0.8", "0.2"], ["1", "0"], 0.5)
+        ([1.0, 0.0], [1, 0], [0.8, 0.2])
+    """
+    probs = None
+    if problem_type == "BinaryClassification":
+        values = [float(p) for p in preds]
+        if any(0 < v < 1 for v in values):
+            probs = values
+            preds = [1 if v >= probability_threshold else 0 for v in values]
+        labels = [float(v) for v in labels]
+    elif problem_type == "Regression":
+        preds, labels = [float(p) for p in preds], [float(v) for v in labels]
+    return labels, preds, probs
 
 
 def baseline_columns(path: str, config: Any) -> tuple[list[Any], list[Any], list[float] | None]:

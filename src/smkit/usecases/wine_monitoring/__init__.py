@@ -675,10 +675,7 @@ class WineMonitoring:
 
         schedules = monitor.describe()
         baseline_cfg = {
-            s["MonitoringType"]: s["MonitoringScheduleConfig"]["MonitoringJobDefinition"][
-                "BaselineConfig"
-            ]
-            for s in schedules.values()
+            s["MonitoringType"]: _baseline_config(monitor, s) for s in schedules.values()
         }
         dq_base = json.loads(
             session.store.get_bytes(baseline_cfg["DataQuality"]["StatisticsResource"]["S3Uri"])
@@ -869,6 +866,23 @@ def _auc(y: Any, p: Any) -> float | None:
     return round(float(roc_auc_score(y, p)), 4) if len(set(y.tolist())) == 2 else None
 
 
+def _baseline_config(monitor: Any, record: dict[str, Any]) -> dict[str, Any]:
+    """The ``BaselineConfig`` of a schedule (a DescribeMonitoringSchedule record): inline
+    (the local backend), else that of its named job definition (SageMaker's
+    ``Describe<MonitoringType>JobDefinition``)."""
+    config = record["MonitoringScheduleConfig"]
+    inline = config.get("MonitoringJobDefinition")
+    if inline:
+        return dict(inline["BaselineConfig"])
+    kind = record["MonitoringType"]
+    definition = monitor.backend.call(
+        "sagemaker",
+        f"Describe{kind}JobDefinition",
+        {"JobDefinitionName": config["MonitoringJobDefinitionName"]},
+    )
+    return dict(definition[f"{kind}BaselineConfig"])
+
+
 def _relax_model_quality(session: Any, monitor: Any, tolerance: float) -> None:
     """Give the suggested model-quality constraints ``tolerance`` of slack (in place, as one
     edits a baseline job's ``constraints.json`` on S3 before the schedule uses it)."""
@@ -877,10 +891,12 @@ def _relax_model_quality(session: Any, monitor: Any, tolerance: float) -> None:
     for record in monitor.describe().values():
         if record.get("MonitoringType") != "ModelQuality":
             continue
-        inline = record["MonitoringScheduleConfig"].get("MonitoringJobDefinition")
-        if not inline:  # a named job definition (SageMaker): its baseline is left as is
-            continue
-        uri = inline["BaselineConfig"]["ConstraintsResource"]["S3Uri"]
+        baseline = _baseline_config(monitor, record)
+        job = baseline.get("BaseliningJobName")
+        wait = getattr(getattr(monitor, "backend", None), "_wait_processing_job", None)
+        if job and wait is not None:  # SageMaker: the baseline job writes the file first
+            wait(job)
+        uri = baseline["ConstraintsResource"]["S3Uri"]
         relaxed = relax_model_quality(json.loads(session.store.get_bytes(uri)), tolerance)
         session.store.put_bytes(uri, (dumps_jackson(relaxed) + "\n").encode())
 
