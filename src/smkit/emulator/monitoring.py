@@ -32,7 +32,7 @@ import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smkit.emulator.operations import operation
 from smkit.emulator.protocol import EmulatorError
@@ -90,6 +90,12 @@ class MonitoringOps:
     processing: dict[str, dict[str, Any]]
     backend: Any
 
+    if TYPE_CHECKING:  # provided by the host class (SageMakerEmulator)
+
+        def arn(self, kind: str, name: str) -> str: ...
+
+        def _copy_capture(self, ep: Any, *, flush: bool) -> int: ...
+
     def _monitoring_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
         if not hasattr(self, "_dq_definitions"):
             self._dq_definitions: dict[str, dict[str, Any]] = {}
@@ -108,7 +114,7 @@ class MonitoringOps:
     def _create_definition(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
         defs = self._definitions(kind)
         name = params["JobDefinitionName"]
-        arn = self.arn(_ARN_KIND[kind], name)  # type: ignore[attr-defined]
+        arn = self.arn(_ARN_KIND[kind], name)
         with self.lock:
             if name in defs:
                 raise EmulatorError("ResourceInUse", f"Job definition {arn} already exists")
@@ -147,8 +153,11 @@ class MonitoringOps:
                 and params.get("NameContains", "") in d["JobDefinitionName"]
             ]
         items.sort(
-            key=lambda d: d["CreationTime" if params.get("SortBy") == "CreationTime" else
-                            "MonitoringJobDefinitionName"],
+            key=lambda d: d[
+                "CreationTime"
+                if params.get("SortBy") == "CreationTime"
+                else "MonitoringJobDefinitionName"
+            ],
             reverse=params.get("SortOrder", "Descending") == "Descending",
         )
         return {"JobDefinitionSummaries": items}
@@ -243,9 +252,7 @@ class MonitoringOps:
             name = config.get("MonitoringJobDefinitionName")
             job = self._definitions(kind).get(name or "")
             if job is None:
-                raise EmulatorError(
-                    "ResourceNotFound", f"{kind} job definition {name} not found"
-                )
+                raise EmulatorError("ResourceNotFound", f"{kind} job definition {name} not found")
             baseline = job.get(f"{kind}BaselineConfig") or {}
             job_input = job[f"{kind}JobInput"]
             endpoint_input = job_input["EndpointInput"]
@@ -278,13 +285,13 @@ class MonitoringOps:
         executions, or one at once for ``ScheduleExpression: NOW`` (on-demand monitoring)."""
         _, schedules = self._monitoring_state()
         name = params["MonitoringScheduleName"]
-        arn = self.arn("monitoring-schedule", name)  # type: ignore[attr-defined]
+        arn = self.arn("monitoring-schedule", name)
         config = params["MonitoringScheduleConfig"]
         job = self._job_of(config)
         if job["endpoint"] not in self.endpoints:
             raise EmulatorError(
                 "ValidationException",
-                f"Could not find endpoint \"{self.arn('endpoint', job['endpoint'])}\".",  # type: ignore[attr-defined]
+                f'Could not find endpoint "{self.arn("endpoint", job["endpoint"])}".',
             )
         with self.lock:
             if name in schedules:
@@ -413,8 +420,10 @@ class MonitoringOps:
         while not (stop is not None and stop.wait(15.0)):
             hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
             for name, sched in list(schedules.items()):
-                expression = sched["MonitoringScheduleConfig"].get("ScheduleConfig", {}).get(
-                    "ScheduleExpression", ""
+                expression = (
+                    sched["MonitoringScheduleConfig"]
+                    .get("ScheduleConfig", {})
+                    .get("ScheduleExpression", "")
                 )
                 if sched["MonitoringScheduleStatus"] != "Scheduled" or expression.upper() == "NOW":
                     continue
@@ -434,7 +443,12 @@ class MonitoringOps:
         endpoint = job["endpoint"]
         proc_name = f"model-monitoring-{scheduled:%Y%m%d%H%M}-{name[:20]}-{time.time_ns() % 10**6}"
         folder = s3uri.join(
-            job["output"], endpoint, name, f"{start:%Y}", f"{start:%m}", f"{start:%d}",
+            job["output"],
+            endpoint,
+            name,
+            f"{start:%Y}",
+            f"{start:%m}",
+            f"{start:%d}",
             f"{start:%H}",
         )
         summary = {
@@ -443,7 +457,7 @@ class MonitoringOps:
             "CreationTime": _now(),
             "LastModifiedTime": _now(),
             "MonitoringExecutionStatus": "InProgress",
-            "ProcessingJobArn": self.arn("processing-job", proc_name),  # type: ignore[attr-defined]
+            "ProcessingJobArn": self.arn("processing-job", proc_name),
             "EndpointName": endpoint,
             "MonitoringType": job["kind"],
         }
@@ -468,7 +482,9 @@ class MonitoringOps:
             },
             "ProcessingResources": {
                 "ClusterConfig": {
-                    "InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30
+                    "InstanceCount": 1,
+                    "InstanceType": "ml.m5.xlarge",
+                    "VolumeSizeInGB": 30,
                 }
             },
             "RoleArn": f"arn:aws:iam::{summary['ProcessingJobArn'].split(':')[4]}:role/monitoring",
@@ -478,7 +494,7 @@ class MonitoringOps:
         }
         with self.lock:
             sched["executions"].append(summary)
-            self.processing[proc_name] = processing  # type: ignore[attr-defined]
+            self.processing[proc_name] = processing
         base = self.root / "monitoring" / proc_name
         try:
             self._window_capture(endpoint, start, end, base / "input" / "endpoint")
@@ -522,7 +538,7 @@ class MonitoringOps:
         capture = (ep.config.get("DataCaptureConfig") or {}) if ep is not None else {}
         if ep is not None and capture.get("EnableCapture"):
             try:
-                self._copy_capture(ep, flush=True)  # type: ignore[attr-defined]
+                self._copy_capture(ep, flush=True)
             except Exception:
                 pass
         if not capture.get("DestinationS3Uri"):
@@ -541,7 +557,8 @@ class MonitoringOps:
             bucket = s3uri.parse(prefix)[0]
             data = self.bridge.get_bytes(s3uri.to_uri(bucket, key))
             lines = [
-                line for line in data.splitlines(keepends=True)
+                line
+                for line in data.splitlines(keepends=True)
                 if marker not in line.replace(b" ", b"").decode("utf-8", "replace")
             ]
             if not any(line.strip() for line in lines):
@@ -561,8 +578,10 @@ class MonitoringOps:
             "dataset_source": f"{CONTAINER_ROOT}/input/endpoint",
             "output_path": f"{CONTAINER_ROOT}/output",
         }
-        for key, uri in (("baseline_constraints", job["constraints"]),
-                         ("baseline_statistics", job["statistics"])):
+        for key, uri in (
+            ("baseline_constraints", job["constraints"]),
+            ("baseline_statistics", job["statistics"]),
+        ):
             if uri:
                 dest = base / "baseline" / f"{key}.json"
                 dest.parent.mkdir(parents=True, exist_ok=True)
@@ -657,7 +676,7 @@ class MonitoringOps:
             x,
             analysis_cfg.shap,
             feature_names=names,
-            predict_fn=endpoint_predict(self.backend, endpoint),  # type: ignore[attr-defined]
+            predict_fn=endpoint_predict(self.backend, endpoint),
             label_headers=list(analysis_cfg.model.label_headers or []) or None,
         )
         doc = analysis_document(result)
