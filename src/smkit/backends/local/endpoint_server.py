@@ -21,7 +21,25 @@ Routes (SageMaker's container contract, FORMATS.md §5):
   hook answers 500 with its message and traceback, as the container does (the Runtime API,
   here the gateway and the predictor's transport, reports it as 424 ``ModelError`` with
   ``OriginalStatusCode``);
-- ``POST /_smkit/flush``: returns once every captured request so far is in the store.
+- ``POST /_smkit/flush``: returns once every captured request so far is in the store
+  (with several workers, every worker's).
+
+Model-server variables, read as the inference toolkit reads them (`model_server_settings`):
+
+- ``SAGEMAKER_MODEL_SERVER_WORKERS=N``: N worker processes behind the one port
+  (`smkit.backends.local.workers`); unset, one process (the toolkit's model server would
+  start one per CPU; one uvloop process is the fast path on small models);
+- ``SAGEMAKER_MODEL_SERVER_TIMEOUT`` (default 60 s, the toolkit's
+  ``DEFAULT_MODEL_SERVER_TIMEOUT``, written to MMS's ``default_response_timeout``): a
+  prediction running longer answers 500 ``WorkerTimeout`` and other requests go on. What
+  the model server does was read in MMS's frontend ``WorkerThread`` (public code): it polls
+  the backend's reply for ``responseTimeout`` seconds, then throws "Backend worker did not
+  respond in given time", answers the pending request ``sendError(req, "Worker died.",
+  status)`` with ``status`` = 500 ``INTERNAL_SERVER_ERROR`` (507 only when the worker was
+  OOM-killed), and restarts the worker with a back-off. smkit answers the same status
+  (the gateway turns it into 424 ``ModelError``) but cannot stop the prediction's thread,
+  which finishes in the background. With the variable unset, small requests are predicted
+  inline in the event loop (not interruptible) and only large ones get the 60 s bound.
 
 Shutdown (SIGTERM, SIGINT or the idle timeout) stops accepting connections, finishes
 in-flight requests, then drains the capture queue. After an idle timeout the server
@@ -313,7 +331,7 @@ class EndpointApp:
             return await asyncio.wait_for(fut, self.timeout)
         except TimeoutError:
             raise PredictTimeoutError(
-                f"Backend worker did not respond in given time ({self.timeout:g} s, "
+                f"Worker died. Backend worker did not respond in given time ({self.timeout:g} s, "
                 "SAGEMAKER_MODEL_SERVER_TIMEOUT)"
             ) from None
 
