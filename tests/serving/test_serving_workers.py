@@ -180,3 +180,49 @@ def test_timeout_answers_an_error_and_other_requests_go_on(session, tmp_path):
         assert fast_s < 1.0  # not queued behind the sleeping prediction
     finally:
         ep.delete()
+
+
+def test_a_dead_worker_is_restarted_and_idle_stops_the_pool(session, tmp_path):
+    ep = session.deploy(
+        ModelSpec(
+            model_data=str(build_wine(tmp_path)),
+            framework="xgboost",
+            env={"SAGEMAKER_MODEL_SERVER_WORKERS": "2"},
+        ),
+        EndpointSpec(name="restart", idle_timeout=3.0),
+    )
+    parent = psutil.Process(ep.describe()["Pid"])
+    first = {p.pid for p in parent.children()}
+    assert len(first) == 2
+    victim = psutil.Process(sorted(first)[0])
+    victim.kill()
+    victim.wait(5)
+    deadline = time.monotonic() + 30
+    now = first
+    while time.monotonic() < deadline:
+        now = {p.pid for p in parent.children() if p.status() != psutil.STATUS_ZOMBIE}
+        if len(now) == 2 and victim.pid not in now:
+            break
+        time.sleep(0.1)
+    assert len(now) == 2 and victim.pid not in now  # replaced
+    assert ep.describe()["EndpointStatus"] == "InService"
+    procs = [parent, *(psutil.Process(p) for p in now)]
+    r = httpx.post(
+        ep.url + "/invocations",
+        content=WINE_CSV,
+        headers={"Content-Type": "text/csv"},
+        trust_env=False,
+        timeout=30,
+    )
+    assert r.status_code == 200
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and ep.status != "Deleted":
+        time.sleep(0.2)
+    d = ep.describe()
+    assert d["EndpointStatus"] == "Deleted" and "idle timeout" in d["DeletionReason"]
+    statuses = [t.status for t in session.catalog.describe("endpoint", "restart").transitions]
+    assert statuses[-2:] == ["Deleting", "Deleted"]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(p.is_running() for p in procs):
+        time.sleep(0.05)
+    assert [p.pid for p in procs if p.is_running() and p.status() != "zombie"] == []
