@@ -8,6 +8,8 @@ One XGBoost model trained on scikit-learn's wine data is served by
 - a minimal Starlette app on uvicorn (httptools + uvloop) doing the same parse/predict/format
   with no checks and no capture (the "bare minimal server" reference);
 - ``mlflow models serve`` (1 worker, ``--env-manager local``) when mlflow is importable;
+- at the same worker count, smkit's endpoint with ``SAGEMAKER_MODEL_SERVER_WORKERS=2`` and
+  100% capture against ``mlflow models serve --workers 2`` (``--workers 1`` skips them);
 - at concurrency 8 only, a stdlib ``ThreadingHTTPServer`` (the other stack considered).
 
 Each server runs in its own process; an external closed-loop keep-alive load generator,
@@ -241,7 +243,9 @@ def build_model(tmp: Path) -> tuple[Path, Path]:
     return model, tar
 
 
-def start_mlflow(tmp: Path, model_json: Path) -> tuple[subprocess.Popen, str] | None:
+def start_mlflow(
+    tmp: Path, model_json: Path, workers: int = 1
+) -> tuple[subprocess.Popen, str] | None:
     try:
         import mlflow.xgboost
         import xgboost as xgb
@@ -249,8 +253,9 @@ def start_mlflow(tmp: Path, model_json: Path) -> tuple[subprocess.Popen, str] | 
         return None
     booster = xgb.Booster()
     booster.load_model(str(model_json))
-    path = tmp / "mlflow-model"
-    mlflow.xgboost.save_model(booster, str(path))
+    path = tmp / f"mlflow-model-{workers}"
+    if not path.exists():
+        mlflow.xgboost.save_model(booster, str(path))
     port = free_port()
     exe = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
     env = {
@@ -274,10 +279,10 @@ def start_mlflow(tmp: Path, model_json: Path) -> tuple[subprocess.Popen, str] | 
             "--env-manager",
             "local",
             "-w",
-            "1",
+            str(workers),
         ],
         stdout=subprocess.DEVNULL,
-        stderr=open(tmp / "mlflow.log", "wb"),  # noqa: SIM115
+        stderr=open(tmp / f"mlflow-{workers}.log", "wb"),  # noqa: SIM115
         env=env,
         start_new_session=True,
     )
@@ -285,7 +290,7 @@ def start_mlflow(tmp: Path, model_json: Path) -> tuple[subprocess.Popen, str] | 
         wait_ready(f"http://127.0.0.1:{port}/ping", proc, timeout=180)
     except (RuntimeError, TimeoutError) as exc:
         proc.kill()
-        tail = (tmp / "mlflow.log").read_text(errors="replace")[-1500:]
+        tail = (tmp / f"mlflow-{workers}.log").read_text(errors="replace")[-1500:]
         print(f"mlflow models serve did not start ({exc}); log tail:\n{tail}")
         return None
     return proc, f"http://127.0.0.1:{port}/invocations"
@@ -311,6 +316,12 @@ def main() -> int:
     parser.add_argument("--windows", type=int, default=5, help="windows per level")
     parser.add_argument("--no-mlflow", action="store_true", help="skip the MLflow reference")
     parser.add_argument("--json", help="also write the results to this JSON file")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="worker count of the multi-worker pair (smkit and mlflow); 1 skips it",
+    )
     parser.add_argument("--quick", action="store_true", help="3 s per level, concurrency 8 only")
     parser.add_argument(
         "--loadgen",
@@ -341,6 +352,18 @@ def main() -> int:
                 EndpointSpec(name=name.replace("+", "-"), data_capture=capture),
             )
             servers[name] = (ep.url + "/invocations", csv_body, "text/csv")
+        multi = f"smkit+capture, {args.workers} workers"
+        mlflow_multi = f"mlflow, {args.workers} workers"
+        if args.workers > 1:
+            ep = session.deploy(
+                ModelSpec(
+                    model_data=str(tar),
+                    framework="xgboost",
+                    env={"SAGEMAKER_MODEL_SERVER_WORKERS": str(args.workers)},
+                ),
+                EndpointSpec(name="smkit-workers", data_capture=DataCaptureSpec(100)),
+            )
+            servers[multi] = (ep.url + "/invocations", csv_body, "text/csv")
         proc, url = start_script(tmp, "starlette_ref", REFERENCE_APP, model_json)
         procs.append(proc)
         servers["starlette-minimal"] = (url, csv_body, "text/csv")
@@ -359,6 +382,11 @@ def main() -> int:
                     }
                 ).encode()
                 servers["mlflow"] = (started[1], mlflow_body, "application/json")
+                if args.workers > 1:
+                    started = start_mlflow(tmp, model_json, args.workers)
+                    if started is not None:
+                        procs.append(started[0])
+                        servers[mlflow_multi] = (started[1], mlflow_body, "application/json")
         results: dict[str, dict[int, dict]] = {name: {} for name in servers}
         for c in args.concurrency:
             for name, r in measure_interleaved(servers, c, args.duration, args.windows).items():
@@ -379,11 +407,11 @@ def main() -> int:
             f"request; rps = median of {args.windows} windows, servers interleaved; "
             f"load generator: {args.loadgen}"
         )
-        print(f"{'server':<18} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8}")
+        print(f"{'server':<28} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8}")
         for name, by_c in results.items():
             for c, r in by_c.items():
                 print(
-                    f"{name:<18} {c:>4} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
+                    f"{name:<28} {c:>4} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
                     f"{r['non200']:>8}"
                 )
         print("\nratios (same run):")
@@ -398,6 +426,12 @@ def main() -> int:
                 ml = results["mlflow"][c]["rps"]
                 line += f"   smkit+capture/mlflow {on / ml:5.1f}x   smkit/mlflow {off / ml:5.1f}x"
             print(line)
+            if multi in results:
+                mw = results[multi][c]["rps"]
+                line = f"  c={c:<3} {args.workers} workers: smkit+capture/1 worker {mw / on:5.2f}x"
+                if mlflow_multi in results:
+                    line += f"   smkit+capture/mlflow {mw / results[mlflow_multi][c]['rps']:5.1f}x"
+                print(line)
         if stdlib_ratio is not None:
             print(f"  c=8   stdlib ThreadingHTTPServer/starlette-minimal {stdlib_ratio:5.2f}x")
         from _common import emit
@@ -433,6 +467,17 @@ def main() -> int:
                     "req/s",
                     ratio=on / ml,
                     note="reference: mlflow models serve, same model",
+                )
+            if multi in results and mlflow_multi in results:
+                mw, ml = results[multi][c]["rps"], results[mlflow_multi][c]["rps"]
+                emit(
+                    "serving",
+                    f"throughput with capture vs MLflow, {args.workers} workers each, c={c}",
+                    mw,
+                    ml,
+                    "req/s",
+                    ratio=mw / ml,
+                    note=f"reference: mlflow models serve --workers {args.workers}, same model",
                 )
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=2))

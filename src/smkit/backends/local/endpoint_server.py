@@ -21,7 +21,25 @@ Routes (SageMaker's container contract, FORMATS.md §5):
   hook answers 500 with its message and traceback, as the container does (the Runtime API,
   here the gateway and the predictor's transport, reports it as 424 ``ModelError`` with
   ``OriginalStatusCode``);
-- ``POST /_smkit/flush``: returns once every captured request so far is in the store.
+- ``POST /_smkit/flush``: returns once every captured request so far is in the store
+  (with several workers, every worker's).
+
+Model-server variables, read as the inference toolkit reads them (`model_server_settings`):
+
+- ``SAGEMAKER_MODEL_SERVER_WORKERS=N``: N worker processes behind the one port
+  (`smkit.backends.local.workers`); unset, one process (the toolkit's model server would
+  start one per CPU; one uvloop process is the fast path on small models);
+- ``SAGEMAKER_MODEL_SERVER_TIMEOUT`` (default 60 s, the toolkit's
+  ``DEFAULT_MODEL_SERVER_TIMEOUT``, written to MMS's ``default_response_timeout``): a
+  prediction running longer answers 500 ``WorkerTimeout`` and other requests go on. What
+  the model server does was read in MMS's frontend ``WorkerThread`` (public code): it polls
+  the backend's reply for ``responseTimeout`` seconds, then throws "Backend worker did not
+  respond in given time", answers the pending request ``sendError(req, "Worker died.",
+  status)`` with ``status`` = 500 ``INTERNAL_SERVER_ERROR`` (507 only when the worker was
+  OOM-killed), and restarts the worker with a back-off. smkit answers the same status
+  (the gateway turns it into 424 ``ModelError``) but cannot stop the prediction's thread,
+  which finishes in the background. With the variable unset, small requests are predicted
+  inline in the event loop (not interruptible) and only large ones get the 60 s bound.
 
 Shutdown (SIGTERM, SIGINT or the idle timeout) stops accepting connections, finishes
 in-flight requests, then drains the capture queue. After an idle timeout the server
@@ -67,6 +85,16 @@ class EndpointApp:
         on_idle: Called when the idle timeout expires.
         auth_sha256: Hex SHA-256 of the bearer token every route but ``/ping`` requires
             (``None``: no token).
+        timeout: Seconds a prediction may take (``SAGEMAKER_MODEL_SERVER_TIMEOUT``): a
+            prediction running longer answers 500 ``WorkerTimeout`` while other requests go
+            on (`predict_timeout`).
+        timeout_all: Run every prediction in a worker thread under ``timeout`` (the
+            variable is set); otherwise small requests are predicted inline in the event
+            loop (not interruptible) and only large ones get the timeout.
+        peers: Unix socket paths of the sibling worker processes, whose capture queues
+            ``/_smkit/flush`` drains too (several workers).
+        worker_pid: Sent back as ``X-Smkit-Worker-Pid`` (several workers; ``None``: no header).
+        on_request: Called at each invocation (several workers: the shared idle clock).
     """
 
     def __init__(
@@ -79,8 +107,20 @@ class EndpointApp:
         on_startup: Any = None,
         on_idle: Any = None,
         auth_sha256: str | None = None,
+        timeout: float | None = None,
+        timeout_all: bool = False,
+        peers: list[str] | None = None,
+        worker_pid: int | None = None,
+        on_request: Any = None,
     ) -> None:
         self.handler = handler
+        self.timeout = timeout
+        self.timeout_all = timeout_all and timeout is not None
+        self.peers = list(peers or [])
+        self.on_request = on_request
+        self.worker_header = (
+            None if worker_pid is None else (b"x-smkit-worker-pid", str(worker_pid).encode())
+        )
         self.auth_sha256 = auth_sha256
         self.unauthorized = 0
         self.variant_header = (b"x-amzn-invoked-production-variant", variant.encode())
@@ -114,6 +154,19 @@ class EndpointApp:
                     loop = asyncio.get_running_loop()
                     ok = await loop.run_in_executor(None, self.capture.flush, 60.0)
                     stats = self.capture.stats()
+                if self.peers and not _header(scope, b"x-smkit-local"):
+                    # several workers: each holds its own queue; drain the siblings' too
+                    auth = _header(scope, b"authorization")
+                    answers = await asyncio.gather(
+                        *(_flush_peer(path, auth) for path in self.peers)
+                    )
+                    stats = {"Workers": [stats, *(a[1].get("stats", {}) for a in answers)]}
+                    for code, answer in answers:
+                        if code != 200:
+                            ok = False
+                            stats.update(
+                                {k: v for k, v in answer.items() if k in ("Held", "LastError")}
+                            )
                 if ok:
                     status, body = 200, json.dumps({"flushed": True, "stats": stats}).encode()
                 elif stats.get("Held"):
@@ -172,6 +225,8 @@ class EndpointApp:
 
     async def _invocations(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         self.last_request = time.monotonic()
+        if self.on_request is not None:
+            self.on_request()
         ctype = accept = attrs_in = inference_id = None
         length = None
         for k, v in scope["headers"]:
@@ -217,24 +272,24 @@ class EndpointApp:
             for k, v in scope["headers"]
             if k != b"authorization"
         }
+        inline = size <= INLINE_BODY and not self.timeout_all
         try:
             if respond is not None:  # a Handler: the toolkit's own status and error body
-                if size <= INLINE_BODY:
+                if inline:
                     status, out, out_type, extra = respond(body, ctype, accept, req_headers)
                 else:
-                    loop = asyncio.get_running_loop()
-                    status, out, out_type, extra = await loop.run_in_executor(
-                        None, respond, body, ctype, accept, req_headers
+                    status, out, out_type, extra = await self._threaded(
+                        respond, body, ctype, accept, req_headers
                     )
             else:
                 status = 200
-                if size <= INLINE_BODY:
+                if inline:
                     out, out_type, extra = self.handler(body, ctype, accept)
                 else:
-                    loop = asyncio.get_running_loop()
-                    out, out_type, extra = await loop.run_in_executor(
-                        None, self.handler, body, ctype, accept
-                    )
+                    out, out_type, extra = await self._threaded(self.handler, body, ctype, accept)
+        except PredictTimeoutError as exc:
+            await _respond(send, *_error(500, "WorkerTimeout", str(exc)), _JSON)
+            return
         except RequestError as exc:
             await _respond(send, *_error(exc.status, exc.code, exc.message), _JSON)
             return
@@ -254,11 +309,69 @@ class EndpointApp:
         headers = [(b"content-type", out_type.encode("latin-1")), self.variant_header]
         for k, v in extra.items():
             headers.append((k.lower().encode("latin-1"), v.encode("latin-1")))
+        if self.worker_header is not None:
+            headers.append(self.worker_header)
         cap = self.capture
         if cap is not None and cap.sampled():  # queued before the caller sees the answer
             cap.submit((time.time(), body, ctype, out, out_type, inference_id))
         await _respond(send, 200, out, headers)
         self.requests += 1
+
+    async def _threaded(self, fn: Any, *args: Any) -> Any:
+        """``fn(*args)`` in a worker thread (with this request's context), bounded by
+        `timeout`: past it the request answers `PredictTimeoutError` and the event loop goes on
+        serving (the thread cannot be interrupted and finishes in the background)."""
+        import contextvars
+
+        loop = asyncio.get_running_loop()
+        fut = loop.run_in_executor(None, contextvars.copy_context().run, fn, *args)
+        if self.timeout is None:
+            return await fut
+        try:
+            return await asyncio.wait_for(fut, self.timeout)
+        except TimeoutError:
+            raise PredictTimeoutError(
+                f"Worker died. Backend worker did not respond in given time ({self.timeout:g} s, "
+                "SAGEMAKER_MODEL_SERVER_TIMEOUT)"
+            ) from None
+
+
+class PredictTimeoutError(Exception):
+    """A prediction ran past ``SAGEMAKER_MODEL_SERVER_TIMEOUT``."""
+
+
+def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
+    for k, v in scope["headers"]:
+        if k == name:
+            return bytes(v)
+    return None
+
+
+async def _flush_peer(path: str, auth: bytes | None) -> tuple[int, dict[str, Any]]:
+    """``POST /_smkit/flush`` to a sibling worker over its Unix socket."""
+    try:
+        reader, writer = await asyncio.open_unix_connection(path)
+    except OSError as exc:
+        return 503, {"LastError": f"worker at {path} unreachable: {exc}"}
+    head = b"POST /_smkit/flush HTTP/1.1\r\nhost: worker\r\nx-smkit-local: 1\r\n"
+    if auth:
+        head += b"authorization: " + auth + b"\r\n"
+    writer.write(head + b"content-length: 0\r\nconnection: close\r\n\r\n")
+    try:
+        await writer.drain()
+        data = await reader.read()
+    finally:
+        writer.close()
+    status_line, _, rest = data.partition(b"\r\n")
+    _, _, payload = rest.partition(b"\r\n\r\n")
+    try:
+        code = int(status_line.split()[1])
+        answer = json.loads(payload or b"{}")
+    except (IndexError, ValueError):
+        return 503, {"LastError": f"worker at {path} answered {data[:200]!r}"}
+    if code != 200:
+        answer = {"LastError": answer.get("message"), "Held": 1}
+    return code, answer
 
 
 _CHALLENGE = (b"www-authenticate", b"Bearer")
@@ -476,24 +589,19 @@ def serve(root: str, name: str) -> int:
         _stage_dependencies(model.get("Dependencies") or [], workdir / "dependencies")
         if model.get("InstallRequirements", True):
             _install_code_requirements(backend.root, model_dir, model.get("SourceDir"), workdir)
-        from smkit.backends.local.handlers import Handler
-
-        handler = Handler(
-            model_dir,
-            model.get("Framework", "custom"),
-            entry_point=model.get("EntryPoint"),
-            source_dir=model.get("SourceDir"),
-        )
+        workers, timeout, timeout_set = model_server_settings()
         variant = config["ProductionVariants"][0]["VariantName"]
-        capture = None
         cap_cfg = endpoint.get("DataCaptureConfig") or {}
-        if cap_cfg.get("EnableCapture"):
+
+        def make_capture(on_stats: Any) -> Any:
+            if not cap_cfg.get("EnableCapture"):
+                return None
             from smkit.backends.local.capture import CaptureWriter
             from smkit.serving.spec import DataCaptureSpec
 
             spec = DataCaptureSpec.from_request(config["DataCaptureConfig"])
             assert spec is not None
-            capture = CaptureWriter(
+            return CaptureWriter(
                 backend.store,
                 f"{cap_cfg['DestinationS3Uri'].rstrip('/')}/{name}/{variant}",
                 sampling_percentage=cap_cfg.get("CurrentSamplingPercentage", 100),
@@ -501,8 +609,25 @@ def serve(root: str, name: str) -> int:
                 capture_output=spec.capture_output,
                 csv_types=spec.csv_content_types,
                 json_types=spec.json_content_types,
-                on_stats=lambda stats: catalog.update("endpoint", name, CaptureStats=stats),
+                on_stats=on_stats,
             )
+
+        def make_handler() -> Any:
+            from smkit.backends.local.handlers import Handler
+
+            return Handler(
+                model_dir,
+                model.get("Framework", "custom"),
+                entry_point=model.get("EntryPoint"),
+                source_dir=model.get("SourceDir"),
+            )
+
+        handler = make_handler() if workers == 1 else None
+        capture = (
+            make_capture(lambda stats: catalog.update("endpoint", name, CaptureStats=stats))
+            if workers == 1
+            else None
+        )
         host = endpoint.get("Host") or "127.0.0.1"
         sock = _free_socket(host)
     except Exception as exc:
@@ -522,13 +647,83 @@ def serve(root: str, name: str) -> int:
 
     def started() -> None:
         catalog.update("endpoint", name, status="InService", Port=port, Url=url)
-        print(f"endpoint {name} in service at {url} (pid {os.getpid()})", flush=True)
+        print(
+            f"endpoint {name} in service at {url} (pid {os.getpid()}"
+            + (f", {workers} workers" if workers > 1 else "")
+            + ")",
+            flush=True,
+        )
         if host != "127.0.0.1" and not host.startswith("127.") and host not in ("::1", "localhost"):
             print(
                 f"WARNING: endpoint {name} binds {host}, reachable from other machines"
                 + ("" if endpoint.get("AuthTokenSha256") else " without an auth token"),
                 flush=True,
             )
+
+    from smkit.backends.local.http_guard import raise_fd_limit, uvicorn_options
+
+    raise_fd_limit()  # idle connections must not exhaust descriptors below the cap
+    config_kw: dict[str, Any] = {
+        "lifespan": "on",
+        "log_level": "warning",
+        "access_log": False,
+        **uvicorn_options(),  # bounded heads, head/body timeouts, a connection cap (503)
+    }
+    if workers > 1:
+        from smkit.backends.local.workers import WorkerPool
+
+        def make_app(i: int, pid: int, peers: list[str], on_request: Any, on_ready: Any) -> Any:
+            # in the worker process: its own catalog connection, handler and capture writer
+            wcatalog = LocalBackend(root).catalog
+            return EndpointApp(
+                make_handler(),
+                variant=variant,
+                capture=make_capture(
+                    lambda stats: wcatalog.update(
+                        "endpoint", name, **{f"CaptureStatsWorker{i}": stats}
+                    )
+                ),
+                on_startup=on_ready,
+                auth_sha256=endpoint.get("AuthTokenSha256"),
+                timeout=timeout,
+                timeout_all=timeout_set,
+                peers=peers,
+                worker_pid=pid,
+                on_request=on_request,
+            )
+
+        pool = WorkerPool(
+            workers,
+            sock,
+            workdir / "workers",
+            make_app=make_app,
+            config_kw=config_kw,
+            idle_timeout=idle,
+        )
+        outcome = pool.run(on_ready=started)
+        status = catalog.describe("endpoint", name).status
+        if outcome == "idle":
+            catalog.update(
+                "endpoint",
+                name,
+                status="Deleting",
+                message=f"idle timeout: no invocations for {idle:g}s",
+            )
+            teardown_records(
+                catalog,
+                name,
+                reason=f"idle timeout: no invocations for {idle:g}s; deleted itself",
+            )
+        elif outcome.startswith("failed:"):
+            reason = outcome[len("failed:") :][:1024]
+            catalog.update(
+                "endpoint", name, status="Failed", message=reason, FailureReason=reason, Pid=None
+            )
+            return 1
+        elif status in ("InService", "Creating"):
+            reason = "endpoint server stopped by a signal outside smkit"
+            catalog.update("endpoint", name, status="Failed", message=reason, FailureReason=reason)
+        return 0
 
     def on_idle() -> None:
         catalog.update(
@@ -547,16 +742,9 @@ def serve(root: str, name: str) -> int:
         on_startup=started,
         on_idle=on_idle,
         auth_sha256=endpoint.get("AuthTokenSha256"),
+        timeout=timeout,
+        timeout_all=timeout_set,
     )
-    from smkit.backends.local.http_guard import raise_fd_limit, uvicorn_options
-
-    raise_fd_limit()  # idle connections must not exhaust descriptors below the cap
-    config_kw: dict[str, Any] = {
-        "lifespan": "on",
-        "log_level": "warning",
-        "access_log": False,
-        **uvicorn_options(),  # bounded heads, head/body timeouts, a connection cap (503)
-    }
     server = uvicorn.Server(uvicorn.Config(app, **config_kw))
     try:
         server.run(sockets=[sock])  # on SIGTERM/SIGINT uvicorn re-raises the signal at the end
@@ -580,6 +768,43 @@ def serve(root: str, name: str) -> int:
     return 0
 
 
+#: The inference toolkit's ``DEFAULT_MODEL_SERVER_TIMEOUT`` (``sagemaker_inference.environment``).
+DEFAULT_MODEL_SERVER_TIMEOUT = 60.0
+
+
+def model_server_settings(env: Any = None) -> tuple[int, float, bool]:
+    """``(workers, timeout_s, timeout_set)`` from the model's environment, as the toolkit reads it.
+
+    The inference toolkit (``sagemaker_inference.environment`` / ``model_server``) writes
+    ``SAGEMAKER_MODEL_SERVER_WORKERS`` into MMS's ``default_workers_per_model`` (unset: MMS
+    starts one worker per CPU) and ``SAGEMAKER_MODEL_SERVER_TIMEOUT`` (default ``"60"``)
+    into ``default_response_timeout``. Here the variable unset keeps one process (a single
+    uvloop process already saturates this machine's cores on small models, and the fast
+    path stays as it is); ``SAGEMAKER_MODEL_SERVER_WORKERS=N`` starts N worker processes.
+
+    Raises:
+        ValueError: a variable is not a positive integer.
+    """
+    env = os.environ if env is None else env
+    raw_workers = (env.get("SAGEMAKER_MODEL_SERVER_WORKERS") or "").strip()
+    raw_timeout = (env.get("SAGEMAKER_MODEL_SERVER_TIMEOUT") or "").strip()
+    workers = 1
+    if raw_workers:
+        if not raw_workers.isdigit() or int(raw_workers) < 1:
+            raise ValueError(
+                f"SAGEMAKER_MODEL_SERVER_WORKERS={raw_workers!r} must be a positive integer"
+            )
+        workers = int(raw_workers)
+    timeout = DEFAULT_MODEL_SERVER_TIMEOUT
+    if raw_timeout:
+        if not raw_timeout.isdigit() or int(raw_timeout) < 1:
+            raise ValueError(
+                f"SAGEMAKER_MODEL_SERVER_TIMEOUT={raw_timeout!r} must be a positive integer"
+            )
+        timeout = float(raw_timeout)
+    return workers, timeout, bool(raw_timeout)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m smkit.backends.local.endpoint_server")
@@ -589,8 +814,11 @@ def main(argv: list[str] | None = None) -> int:
         "--daemon", action="store_true", help="fork and return at once (the child serves)"
     )
     args = parser.parse_args(argv)
-    if args.daemon and os.fork() > 0:
-        os._exit(0)  # the parent returns at once; the child is re-parented and serves
+    if args.daemon:
+        if os.fork() > 0:
+            os._exit(0)  # the parent returns at once; the child is re-parented and serves
+        # its own session and process group: a delete that must kill reaches every worker
+        os.setsid()
     return serve(args.root, args.name)
 
 

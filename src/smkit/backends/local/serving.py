@@ -571,7 +571,10 @@ class LocalServing:
                 return
             time.sleep(0.05)
         try:
-            os.kill(int(pid), signal.SIGKILL)
+            if os.getpgid(int(pid)) == int(pid):  # a server leading its group: its workers too
+                os.killpg(int(pid), signal.SIGKILL)
+            else:
+                os.kill(int(pid), signal.SIGKILL)
         except ProcessLookupError:
             pass
 
