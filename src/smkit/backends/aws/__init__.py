@@ -385,20 +385,26 @@ class AwsBackend:
         mixin; see `AwsMonitoring`)."""
         self.monitoring._wait_processing_job(job, timeout=timeout, poll=poll)
 
-    def _dq(self, *args: Any) -> None:
+    def _dq(
+        self, plan: Any, job: str, definition: str, base: str, reports: str, region: str, role: str
+    ) -> None:
         """The data-quality baseline job and job definition (kept for callers of the former
-        mixin)."""
-        self.monitoring._dq(*args)
+        mixin; see `AwsMonitoring`)."""
+        self.monitoring._dq(plan, job, definition, base, reports, region, role)
 
-    def _mq(self, *args: Any) -> None:
+    def _mq(
+        self, plan: Any, job: str, definition: str, base: str, reports: str, region: str, role: str
+    ) -> None:
         """The model-quality baseline job and job definition (kept for callers of the former
-        mixin)."""
-        self.monitoring._mq(*args)
+        mixin; see `AwsMonitoring`)."""
+        self.monitoring._mq(plan, job, definition, base, reports, region, role)
 
-    def _clarify(self, *args: Any) -> None:
-        """The explainability baseline job and job definition (kept for callers of the
-        former mixin)."""
-        self.monitoring._clarify(*args)
+    def _clarify(
+        self, plan: Any, job: str, definition: str, base: str, reports: str, region: str, role: str
+    ) -> None:
+        """The explainability baseline job and job definition (kept for callers of the former
+        mixin; see `AwsMonitoring`)."""
+        self.monitoring._clarify(plan, job, definition, base, reports, region, role)
 
     # -- workflows: delegates to ``self.workflows`` --------------------------------------
     def deploy_function(self, spec: Any, *, role_arn: str | None = None) -> str:
