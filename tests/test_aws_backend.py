@@ -115,6 +115,35 @@ def test_plan_mode_creates_no_bucket():
     assert s.plan() == []
 
 
+def test_backend_is_composed_of_components_sharing_its_context():
+    from smkit.backends.aws import AwsBackend
+
+    backend = AwsBackend(plan=True, region="eu-west-1", bucket="bkt", debugger=False)
+    parts = [backend.training, backend.serving, backend.monitoring, backend.workflows]
+    assert [type(p).__name__ for p in parts] == [
+        "AwsTraining",
+        "AwsServing",
+        "AwsMonitoring",
+        "AwsWorkflows",
+    ]
+    assert all(p.backend is backend for p in parts)
+    assert not isinstance(backend, type(backend.training))  # composed, not a mixin
+    # settings are read through the context at call time
+    backend.debugger = True
+    assert backend.training.debugger is True
+    assert {p.bucket for p in parts} == {"bkt"} and {p.region for p in parts} == {"eu-west-1"}
+    # the backend's verbs delegate to the components; handles call the backend back
+    assert backend.job_poll_delay(3) == backend.training.job_poll_delay(3) == 8.0
+    assert backend.training_job("j1").backend is backend
+    assert backend.endpoint("ep").backend is backend
+    backend.stop_training_job("j1")
+    assert [(p.operation, p.params) for p in backend.plan()] == [
+        ("StopTrainingJob", {"TrainingJobName": "j1"})
+    ]
+    backend._definition_names = {"s": "d"}
+    assert backend.monitoring._definition_names == {"s": "d"}
+
+
 def test_staging_demo_honours_bucket(tmp_path, capsys):
     import json
 

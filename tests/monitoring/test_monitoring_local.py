@@ -348,3 +348,18 @@ def test_cli_check_of_capture_maps_columns_to_a_named_baseline_by_position(tmp_p
         f["name"] for f in json.loads((tmp_path / "c" / "statistics.json").read_text())["features"]
     ]
     assert names == ["prediction", "age", "fare"]
+
+
+def test_monitoring_is_a_component_sharing_the_backend(setup):
+    from smkit.backends.local.monitoring import LocalMonitoring
+
+    _session, backend, tmp, _rng = setup
+    assert isinstance(backend.monitoring, LocalMonitoring)
+    assert not isinstance(backend, LocalMonitoring)  # composed, not a mixin
+    assert backend.monitoring.backend is backend
+    assert backend.monitoring.catalog is backend.catalog
+    monitor = backend.apply_monitor(
+        MonitorPlan("ep").data_quality(baseline=str(tmp / "train.csv")).schedule("hourly")
+    )
+    assert monitor.backend is backend  # the handle calls the backend's delegates back
+    assert backend.monitoring.monitor("ep").schedules == {"DataQuality": "ep-data-quality"}

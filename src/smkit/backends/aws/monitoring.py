@@ -1,4 +1,5 @@
-"""AWS backend verbs for monitoring (a mixin of `AwsBackend`).
+"""AWS backend verbs for monitoring: the ``backend.monitoring`` component of `AwsBackend`
+(whose monitoring methods delegate to it).
 
 ``apply_monitor(plan)`` sends, per monitor of the plan (request shapes from
 `smkit.sagemaker_api`):
@@ -26,15 +27,15 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from smkit import sagemaker_api as api
 from smkit import uri as s3uri
+from smkit.backends.aws.component import AwsComponent
 from smkit.errors import (
     ConfigError,
     MissingExtraError,
@@ -51,6 +52,9 @@ from smkit.monitoring.handle import (
     MonitoringExecution,
     MonitorRun,
 )
+
+if TYPE_CHECKING:
+    from smkit.backends.aws import AwsBackend
 
 __all__ = ["AwsMonitor", "AwsMonitoring", "analysis_offset", "image_uri"]
 
@@ -340,7 +344,7 @@ class AwsMonitor(Monitor):
                 time.sleep(0.001)
                 once = unique_name(_name(name[:32], "now"))
             self.once[once] = kind
-            definition = self.backend._definition_names.get(name, name)
+            definition = self.backend.monitoring._definition_names.get(name, name)
             self.backend.call(
                 "sagemaker",
                 "CreateMonitoringSchedule",
@@ -440,20 +444,21 @@ class AwsMonitor(Monitor):
             del self.once[n]
 
 
-class AwsMonitoring:
-    """Monitoring verbs of the aws backend."""
+class AwsMonitoring(AwsComponent):
+    """Monitoring verbs of the aws backend, a component sharing the backend as its context.
 
-    # provided by AwsBackend (declared so the mixin's reads are typed)
-    _definition_names: dict[str, str]
-    plan_mode: bool
-    store: Any
-    bucket: str
-    region: str
-    role: str
-    call: Callable[..., dict[str, Any]]
+    Args:
+        backend: The backend whose requester, store, bucket, region, role and plan mode it
+            uses, and which the `AwsMonitor` handles it returns call back.
+    """
+
+    def __init__(self, backend: AwsBackend) -> None:
+        super().__init__(backend)
+        #: ``schedule name → job definition name`` of the schedules created so far.
+        self._definition_names: dict[str, str] = {}
 
     def _check_capture(self, plan: Any) -> None:
-        if getattr(self, "plan_mode", False):
+        if self.plan_mode:
             return
         resp = self.call("sagemaker", "DescribeEndpoint", {"EndpointName": plan.endpoint_name})
         if not (resp.get("DataCaptureConfig") or {}).get("EnableCapture"):
@@ -480,8 +485,6 @@ class AwsMonitoring:
         """
         plan.check_complete()
         self._check_capture(plan)
-        if not hasattr(self, "_definition_names"):
-            self._definition_names = {}
         output = plan.output or f"s3://{self.bucket}/monitoring"
         region = self.region
         role = self.role
@@ -512,7 +515,7 @@ class AwsMonitoring:
             )
             self._definition_names[name] = definition
             schedules[kind], jobs[kind], outputs[kind] = name, job, reports
-        return AwsMonitor(self, plan.endpoint_name, schedules, jobs, outputs)
+        return AwsMonitor(self.backend, plan.endpoint_name, schedules, jobs, outputs)
 
     def _processing_job(
         self,

@@ -1,4 +1,5 @@
-"""AWS backend verbs for serving (a mixin of `smkit.backends.aws.AwsBackend`).
+"""AWS backend verbs for serving: the ``backend.serving`` component of
+`smkit.backends.aws.AwsBackend` (whose serving methods delegate to it).
 
 ``deploy`` sends CreateModel (given a list of model specs: a serial inference pipeline,
 ``Containers`` + ``InferenceExecutionConfig={"Mode": "Serial"}``), CreateEndpointConfig (with
@@ -15,11 +16,11 @@ from __future__ import annotations
 import io
 import tarfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from smkit import sagemaker_api as api
+from smkit.backends.aws.component import AwsComponent
 from smkit.backends.aws.training import dependency_members
 from smkit.errors import (
     AwsError,
@@ -70,16 +71,13 @@ def default_image_uri(framework: str, version: str | None, region: str, instance
     return str(image_uris.retrieve(_IMAGE_FRAMEWORK[framework], **kwargs))
 
 
-class AwsServing:
-    """Serving verbs of the aws backend."""
+class AwsServing(AwsComponent):
+    """Serving verbs of the aws backend, a component sharing the backend as its context.
 
-    # provided by AwsBackend (declared so the mixin's reads are typed)
-    plan_mode: bool
-    store: Any
-    bucket: str
-    region: str
-    role: str
-    call: Callable[..., dict[str, Any]]
+    Args:
+        backend: The backend whose requester, store, bucket, region, role and plan mode it
+            uses, and which the endpoint handles it returns call back.
+    """
 
     # -- deploy --------------------------------------------------------------------------
     def _upload_source(self, model_name: str, source_dir: str, dependencies: Any = ()) -> str:
@@ -307,7 +305,7 @@ class AwsServing:
             api.create_endpoint(spec.name, spec.config_name),
             resource=spec.name,
         )
-        endpoint = Endpoint(self, spec.name)
+        endpoint = Endpoint(self.backend, spec.name)
         if wait and not self.plan_mode:
             self.wait_endpoint(spec.name, timeout=max(spec.startup_timeout, 1800))
         return endpoint
@@ -369,7 +367,7 @@ class AwsServing:
         """The `smkit.serving.Endpoint` handle of an existing endpoint."""
         from smkit.serving import Endpoint
 
-        return Endpoint(self, name)
+        return Endpoint(self.backend, name)
 
     # -- invoke --------------------------------------------------------------------------
     def endpoint_transport(self, name: str) -> Any:

@@ -1,4 +1,5 @@
-"""AWS backend verbs for training (a mixin of `AwsBackend`).
+"""AWS backend verbs for training: the ``backend.training`` component of `AwsBackend`
+(whose training methods delegate to it).
 
 ``train`` sends ``CreateTrainingJob`` and ``tune`` ``CreateHyperParameterTuningJob``, built
 from the same specs the local backend runs:
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from smkit import sagemaker_api as api
 from smkit import uri as s3uri
+from smkit.backends.aws.component import AwsComponent
 from smkit.errors import ConfigError, ResourceNotFoundError, SourceNotFoundError
 from smkit.training.images import image_uri_for
 
@@ -110,16 +112,18 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class AwsTraining:
-    """Training verbs of the aws backend."""
+class AwsTraining(AwsComponent):
+    """Training verbs of the aws backend, a component sharing the backend as its context.
 
-    call: Callable[..., dict[str, Any]]
-    store: Any
-    region: str
-    role: str
-    bucket: str
-    plan_mode: bool
-    debugger: bool
+    Args:
+        backend: The backend whose requester, store, bucket, region, role, plan mode and
+            ``debugger`` setting it uses, and which the job handles it returns call back.
+    """
+
+    @property
+    def debugger(self) -> bool:
+        """Whether SageMaker Debugger rules and the profiler are sent (the backend's setting)."""
+        return bool(self.backend.debugger)
 
     def job_poll_delay(self, attempt: int) -> float:
         """1 s doubling to 30 s (Describe* calls are throttled)."""
@@ -172,7 +176,7 @@ class AwsTraining:
             image=image_uri_for(spec, self.region),
             extra_hyperparameters=extra,
         )
-        debugger = bool(getattr(self, "debugger", False))
+        debugger = self.debugger
         if spec.rules and not debugger:
             _log.warning(
                 "training job %s: Debugger rules %s not sent (SageMaker Debugger is opt-in on "
@@ -200,14 +204,14 @@ class AwsTraining:
         name = check_name(name) if name else job_name(spec.job_name_prefix())
         params = self.training_request(spec, name)
         self.call("sagemaker", "CreateTrainingJob", params, resource=name)
-        job = TrainingJob(self, name, spec)
+        job = TrainingJob(self.backend, name, spec)
         return job.wait() if wait and not self.plan_mode else job
 
     def training_job(self, name: str) -> TrainingJob:
         """A handle on an existing training job."""
         from smkit.training.job import TrainingJob
 
-        return TrainingJob(self, name)
+        return TrainingJob(self.backend, name)
 
     def describe_training_job(self, name: str) -> dict[str, Any]:
         """``DescribeTrainingJob``."""
@@ -293,14 +297,14 @@ class AwsTraining:
         check_name(name)
         params = self.tuning_request(spec, name)
         self.call("sagemaker", "CreateHyperParameterTuningJob", params, resource=name)
-        job = TuningJob(self, name, spec)
+        job = TuningJob(self.backend, name, spec)
         return job.wait() if wait and not self.plan_mode else job
 
     def tuning_job(self, name: str) -> TuningJob:
         """A handle on an existing tuning job."""
         from smkit.training.job import TuningJob
 
-        return TuningJob(self, name)
+        return TuningJob(self.backend, name)
 
     def describe_tuning_job(self, name: str) -> dict[str, Any]:
         """``DescribeHyperParameterTuningJob``."""

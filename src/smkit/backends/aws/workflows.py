@@ -1,4 +1,5 @@
-"""AWS backend verbs for workflows (a mixin of `smkit.backends.aws.AwsBackend`).
+"""AWS backend verbs for workflows: the ``backend.workflows`` component of
+`smkit.backends.aws.AwsBackend` (whose workflow methods delegate to it).
 
 ``deploy_workflow`` creates (or updates) one Lambda function per
 `smkit.workflow.LambdaSpec` attached to the workflow's tasks (CreateFunction with
@@ -21,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from smkit.backends.aws.component import AwsComponent
 from smkit.errors import (
     ConfigError,
     ResourceExistsError,
@@ -46,16 +48,12 @@ def _json(text: Any) -> Any:
         return text
 
 
-class AwsWorkflows:
-    """Workflows verbs of the aws backend."""
+class AwsWorkflows(AwsComponent):
+    """Workflows verbs of the aws backend, a component sharing the backend as its context.
 
-    call: Any
-    region: str
-    account: str
-    role: str
-    lambda_role: str
-    states_role: str
-    plan_mode: bool
+    Args:
+        backend: The backend whose requester, region, account, roles and plan mode it uses.
+    """
 
     # -- Lambda ---------------------------------------------------------------------------------
     def deploy_function(self, spec: Any, *, role_arn: str | None = None) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,8 @@ from smkit.backends.local.training import LocalTraining
 from smkit.backends.local.workflows import LocalWorkflows
 
 if TYPE_CHECKING:
+    from smkit.backends.local.monitoring import LocalMonitor, MonitoringExecution
+    from smkit.monitoring.plan import MonitorPlan
     from smkit.training.job import TrainingJob, TuningJob
     from smkit.training.spec import TrainingSpec
     from smkit.training.tuning import TuningSpec
@@ -40,13 +43,13 @@ def default_root() -> Path:
     return Path(os.environ.get("SMKIT_HOME") or DEFAULT_ROOT).resolve()
 
 
-class LocalBackend(LocalServing, LocalMonitoring):
+class LocalBackend(LocalServing):
     """Runs everything on this machine, below ``root``.
 
-    Training and workflows are components sharing this backend as their context:
-    ``backend.training`` (``training.py``) and ``backend.workflows`` (``workflows.py``); the
-    backend's training and workflow methods delegate to them. Serving and monitoring are
-    still mixins (``serving.py``, ``monitoring.py`` beside this file).
+    Training, monitoring and workflows are components sharing this backend as their context:
+    ``backend.training`` (``training.py``), ``backend.monitoring`` (``monitoring.py``) and
+    ``backend.workflows`` (``workflows.py``); the backend's training, monitoring and workflow
+    methods delegate to them. Serving is still a mixin (``serving.py`` beside this file).
 
     Args:
         root: The local root directory; defaults to `default_root`.
@@ -81,6 +84,7 @@ class LocalBackend(LocalServing, LocalMonitoring):
         self.options = options
         self.plan_mode = False
         self.training = LocalTraining(self)
+        self.monitoring = LocalMonitoring(self)
         self.workflows = LocalWorkflows(self)
 
     def __repr__(self) -> str:
@@ -184,6 +188,40 @@ class LocalBackend(LocalServing, LocalMonitoring):
     def stop_tuning_job(self, name: str) -> None:
         """Stop a tuning job and its running training jobs."""
         self.training.stop_tuning_job(name)
+
+    # -- monitoring: delegates to ``self.monitoring`` ------------------------------------
+    def apply_monitor(self, plan: MonitorPlan) -> LocalMonitor:
+        """Carry out a `MonitorPlan`: baseline jobs, then one schedule per monitor type.
+
+        Raises:
+            OrderError: a step is missing (capture, baseline, schedule).
+            ResourceNotFoundError: the endpoint does not exist.
+        """
+        return self.monitoring.apply_monitor(plan)
+
+    def monitor(self, endpoint_name: str) -> LocalMonitor:
+        """Reopen the monitors of an endpoint from the catalog."""
+        return self.monitoring.monitor(endpoint_name)
+
+    def run_execution(
+        self,
+        schedule: str,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        plan: Any = None,
+        scheduled: datetime | None = None,
+    ) -> MonitoringExecution:
+        """Run one execution of ``schedule`` over the captures in ``[start, end)``."""
+        return self.monitoring.run_execution(
+            schedule, start=start, end=end, plan=plan, scheduled=scheduled
+        )
+
+    def run_due(
+        self, now: datetime | None = None, *, names: list[str] | None = None, plan: Any = None
+    ) -> list[MonitoringExecution]:
+        """Run every ``Scheduled`` schedule whose cron time has come since its last run."""
+        return self.monitoring.run_due(now, names=names, plan=plan)
 
     # -- workflows: delegates to ``self.workflows`` --------------------------------------
     def deploy_workflow(self, workflow: Any, *, role_arn: str | None = None) -> dict[str, Any]:

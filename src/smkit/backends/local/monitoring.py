@@ -1,4 +1,5 @@
-"""Local backend verbs for monitoring (a mixin of `LocalBackend`).
+"""Local backend verbs for monitoring: the ``backend.monitoring`` component of
+`smkit.backends.local.LocalBackend` (whose monitoring methods delegate to it).
 
 ``apply_monitor(plan)`` checks the endpoint's data capture (catalog record ``endpoint``),
 runs each monitor's baseline job (recorded as a ``processing_job``), writes the baseline
@@ -23,10 +24,10 @@ import re
 import tempfile
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
 import attrs
@@ -40,6 +41,9 @@ from smkit.errors import (
     SourceNotFoundError,
 )
 from smkit.monitoring.handle import Monitor, MonitoringExecution, MonitorRun, window_time
+
+if TYPE_CHECKING:
+    from smkit.backends.local import LocalBackend
 
 __all__ = [
     "CLARIFY_INFERENCE_PREFIX",
@@ -178,7 +182,7 @@ class LocalMonitor(Monitor):
         """CloudWatch-style metric records of every execution, oldest first."""
         records: list[dict[str, Any]] = []
         for name in self.schedules.values():
-            records.extend(self.backend._metric_history(name))
+            records.extend(self.backend.monitoring._metric_history(name))
         return sorted(records, key=lambda r: r["Timestamp"])
 
     def run_due(self, now: datetime | None = None) -> list[MonitoringExecution]:
@@ -244,13 +248,26 @@ def _execution_from_record(rec: Any) -> MonitoringExecution:
 
 
 class LocalMonitoring:
-    """Monitoring verbs of the local backend."""
+    """Monitoring verbs of the local backend, a component sharing the backend as its context.
 
-    # provided by LocalBackend and its serving mixin (declared so the reads are typed)
-    root: Path
-    store: Any
-    catalog: Any
-    predictor: Callable[..., Any]
+    Args:
+        backend: The backend whose ``store`` and ``catalog`` it uses, whose ``predictor``
+            Clarify calls when a plan has no in-process model, and which the `LocalMonitor`
+            handles it returns call back.
+    """
+
+    def __init__(self, backend: LocalBackend) -> None:
+        self.backend = backend
+
+    @property
+    def store(self) -> Any:
+        """The backend's object store."""
+        return self.backend.store
+
+    @property
+    def catalog(self) -> Any:
+        """The backend's catalog."""
+        return self.backend.catalog
 
     # -- helpers ---------------------------------------------------------------------------
     def _json_put(self, uri: str, data: Any) -> str:
@@ -386,7 +403,7 @@ class LocalMonitoring:
                 catalog.create("monitoring_schedule", name, data, status="Pending")
                 catalog.update("monitoring_schedule", name, status="Scheduled")
             schedules[monitor_type] = name
-        return LocalMonitor(self, plan.endpoint_name, schedules, plan)
+        return LocalMonitor(self.backend, plan.endpoint_name, schedules, plan)
 
     def monitor(self, endpoint_name: str) -> LocalMonitor:
         """Reopen the monitors of an endpoint from the catalog."""
@@ -397,7 +414,7 @@ class LocalMonitoring:
         }
         if not schedules:
             raise ResourceNotFoundError(f"no monitoring schedule on endpoint {endpoint_name!r}")
-        return LocalMonitor(self, endpoint_name, schedules)
+        return LocalMonitor(self.backend, endpoint_name, schedules)
 
     def _baseline_job(self, plan: Any, monitor_type: str, base: str) -> dict[str, Any]:
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:-3]
@@ -524,7 +541,7 @@ class LocalMonitoring:
         ):
             return model_cfg.predict_fn, model_cfg.model
         endpoint = analysis_cfg.model.endpoint_name
-        predictor = self.predictor(endpoint, serializer="csv", deserializer="csv")
+        predictor = self.backend.predictor(endpoint, serializer="csv", deserializer="csv")
         return endpoint_predict_fn(predictor), None
 
     def _explain(self, rows: Any, names: list[str], analysis_cfg: Any, plan: Any) -> dict[str, Any]:
