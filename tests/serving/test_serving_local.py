@@ -103,6 +103,22 @@ def test_deploy_records_endpoint_config_and_model(session, wine):
         )
 
 
+def test_serving_is_a_component_sharing_the_backend(session, wine):
+    from smkit.backends.local.serving import LocalServing
+
+    backend = session.backend
+    assert isinstance(backend.serving, LocalServing)
+    assert not isinstance(backend, LocalServing)  # composed, not a mixin
+    assert backend.serving.backend is backend
+    assert backend.serving.catalog is backend.catalog
+    assert backend.serving.store is backend.store and backend.serving.root == backend.root
+    assert wine.backend is backend  # the handle calls the backend's delegates back
+    assert backend.serving.endpoint("wine").backend is backend
+    assert backend.serving.describe_endpoint("wine") == backend.describe_endpoint("wine")
+    assert backend._url("wine") == wine.url
+    assert "wine" in [e["EndpointName"] for e in backend.serving.list_endpoints()]
+
+
 def test_ping_and_content_types(wine):
     r = httpx.get(wine.url + "/ping", trust_env=False)
     assert r.status_code == 200 and r.content == b""

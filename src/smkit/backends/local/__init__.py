@@ -43,13 +43,13 @@ def default_root() -> Path:
     return Path(os.environ.get("SMKIT_HOME") or DEFAULT_ROOT).resolve()
 
 
-class LocalBackend(LocalServing):
+class LocalBackend:
     """Runs everything on this machine, below ``root``.
 
-    Training, monitoring and workflows are components sharing this backend as their context:
-    ``backend.training`` (``training.py``), ``backend.monitoring`` (``monitoring.py``) and
-    ``backend.workflows`` (``workflows.py``); the backend's training, monitoring and workflow
-    methods delegate to them. Serving is still a mixin (``serving.py`` beside this file).
+    Training, serving, monitoring and workflows are components sharing this backend as their
+    context: ``backend.training`` (``training.py``), ``backend.serving`` (``serving.py``),
+    ``backend.monitoring`` (``monitoring.py``) and ``backend.workflows`` (``workflows.py``);
+    the backend's training, serving, monitoring and workflow methods delegate to them.
 
     Args:
         root: The local root directory; defaults to `default_root`.
@@ -84,6 +84,7 @@ class LocalBackend(LocalServing):
         self.options = options
         self.plan_mode = False
         self.training = LocalTraining(self)
+        self.serving = LocalServing(self)
         self.monitoring = LocalMonitoring(self)
         self.workflows = LocalWorkflows(self)
 
@@ -188,6 +189,150 @@ class LocalBackend(LocalServing):
     def stop_tuning_job(self, name: str) -> None:
         """Stop a tuning job and its running training jobs."""
         self.training.stop_tuning_job(name)
+
+    # -- serving: delegates to ``self.serving`` ------------------------------------------
+    def deploy(self, model: Any, spec: Any, *, wait: bool = True) -> Any:
+        """Record the model, endpoint config and endpoint, and start the endpoint's server.
+
+        Args:
+            model: A `ModelSpec` or anything with ``.model()``.
+            spec: The `EndpointSpec`.
+            wait: Block until ``InService`` (up to ``spec.startup_timeout``).
+
+        Returns:
+            The `Endpoint` handle.
+
+        Raises:
+            ResourceExistsError: an endpoint of that name exists (delete it first).
+            SourceNotFoundError: the artifact or the inference script does not exist.
+            ResourceFailedError: the server failed to start (the reason attached).
+        """
+        return self.serving.deploy(model, spec, wait=wait)
+
+    def describe_endpoint(self, name: str) -> dict[str, Any]:
+        """The endpoint's DescribeEndpoint-shaped record (liveness checked).
+
+        Raises:
+            ResourceNotFoundError: no endpoint of that name was ever created.
+        """
+        return self.serving.describe_endpoint(name)
+
+    def list_endpoints(self, *, include_deleted: bool = False) -> list[dict[str, Any]]:
+        """Every endpoint's record, newest first (liveness checked)."""
+        return self.serving.list_endpoints(include_deleted=include_deleted)
+
+    def endpoint(self, name: str, auth_token: str | None = None) -> Any:
+        """The `Endpoint` handle of an existing endpoint.
+
+        Args:
+            name: The endpoint.
+            auth_token: Its bearer token, when it was deployed with one.
+        """
+        return self.serving.endpoint(name, auth_token)
+
+    def endpoint_transport(
+        self, name: str, timeout: float = 65.0, auth_token: str | None = None
+    ) -> Any:
+        """A predictor transport posting to the endpoint's ``/invocations``.
+
+        Args:
+            name: The endpoint.
+            timeout: Seconds per request.
+            auth_token: Bearer token of an endpoint deployed with one (default: the
+                ``SMKIT_ENDPOINT_TOKEN`` environment variable).
+        """
+        return self.serving.endpoint_transport(name, timeout, auth_token)
+
+    def predictor(
+        self,
+        name: str,
+        serializer: Any = "csv",
+        deserializer: Any = None,
+        auth_token: str | None = None,
+        **options: Any,
+    ) -> Any:
+        """A `Predictor` for endpoint ``name``.
+
+        Args:
+            auth_token: Bearer token of an endpoint deployed with one (default: the
+                ``SMKIT_ENDPOINT_TOKEN`` environment variable).
+
+        Raises:
+            ValidationError: no such endpoint, or it is not in service.
+        """
+        return self.serving.predictor(name, serializer, deserializer, auth_token, **options)
+
+    def flush_endpoint_capture(
+        self, name: str, timeout: float = 30.0, auth_token: str | None = None
+    ) -> None:
+        """Block until the endpoint's capture queue so far is in the store.
+
+        An endpoint no longer in service flushed its queue when it stopped.
+        """
+        self.serving.flush_endpoint_capture(name, timeout, auth_token)
+
+    def delete_endpoint(self, name: str, *, force: bool = False) -> None:
+        """Stop the endpoint's server (draining its capture) and delete the endpoint,
+        its endpoint config and its model.
+
+        Raises:
+            ResourceNotFoundError: no such endpoint (or already deleted).
+            ResourceInUseError: a monitoring schedule uses it and ``force`` is false.
+        """
+        self.serving.delete_endpoint(name, force=force)
+
+    def gateway(
+        self, timeout: float = 30.0, *, host: str = "127.0.0.1", auth_token: str | None = None
+    ) -> str:
+        """The URL of the local SageMaker Runtime gateway (started if not running).
+
+        Args:
+            timeout: Seconds to wait for it to start.
+            host: Address it binds when started (default: this machine only; any other
+                address logs a warning).
+            auth_token: Bearer token it then requires (``Authorization: Bearer ...``; only its
+                SHA-256 is recorded). The header is passed on to the endpoints, so an
+                endpoint with a token needs the same one.
+        """
+        return self.serving.gateway(timeout, host=host, auth_token=auth_token)
+
+    def stop_gateway(self) -> None:
+        """Stop the local gateway (no error when none runs)."""
+        self.serving.stop_gateway()
+
+    # the serving component's private helpers, kept reachable on the backend
+    def _resolve_model(self, mspec: Any) -> tuple[str, str | None, str | None]:
+        return self.serving._resolve_model(mspec)
+
+    def _launch(
+        self,
+        name: str,
+        log_path: Path,
+        module: str = "endpoint_server",
+        extra_args: list[str] | None = None,
+        extra_env: dict[str, str] | None = None,
+        inherit_env: bool = True,
+    ) -> None:
+        self.serving._launch(name, log_path, module, extra_args, extra_env, inherit_env)
+
+    def _wait_in_service(self, endpoint: Any, timeout: float, log_path: Path) -> None:
+        self.serving._wait_in_service(endpoint, timeout, log_path)
+
+    def _checked(self, rec: Any) -> Any:
+        return self.serving._checked(rec)
+
+    def _endpoint_dict(self, rec: Any) -> dict[str, Any]:
+        return self.serving._endpoint_dict(rec)
+
+    def _url(self, name: str) -> str:
+        return self.serving._url(name)
+
+    def _schedules_using(self, name: str) -> list[str]:
+        return self.serving._schedules_using(name)
+
+    @staticmethod
+    def _stop_pid(pid: int | None, start_time: float | None, grace: float = 30.0) -> None:
+        LocalServing._stop_pid(pid, start_time, grace)
 
     # -- monitoring: delegates to ``self.monitoring`` ------------------------------------
     def apply_monitor(self, plan: MonitorPlan) -> LocalMonitor:

@@ -1,4 +1,5 @@
-"""Local backend verbs for serving (a mixin of `LocalBackend`).
+"""Local backend verbs for serving: the ``backend.serving`` component of
+`smkit.backends.local.LocalBackend` (whose serving methods delegate to it).
 
 ``deploy(model, spec)`` records a model, an endpoint config and an endpoint (catalog kinds
 ``model``, ``endpoint_config``, ``endpoint``, shaped like SageMaker's Describe* responses),
@@ -21,7 +22,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smkit import sagemaker_api as api
 from smkit.errors import (
@@ -34,6 +35,9 @@ from smkit.errors import (
     ValidationError,
 )
 from smkit.training.record import resolve_dependencies
+
+if TYPE_CHECKING:
+    from smkit.backends.local import LocalBackend
 
 __all__ = ["LocalServing", "endpoint_records", "pid_alive", "teardown_records"]
 
@@ -120,12 +124,33 @@ def _log_tail(path: Path, n: int = 2000) -> str:
 
 
 class LocalServing:
-    """Serving verbs of the local backend."""
+    """Serving verbs of the local backend, a component sharing the backend as its context.
 
-    # set by LocalBackend
-    root: Path
-    store: Any
-    catalog: Any
+    Args:
+        backend: The backend whose ``root``, ``store`` and ``catalog`` it uses, and which the
+            `Endpoint` handles it returns call back.
+    """
+
+    def __init__(self, backend: LocalBackend) -> None:
+        self.backend = backend
+
+    def __repr__(self) -> str:
+        return f"LocalServing({self.backend!r})"
+
+    @property
+    def root(self) -> Path:
+        """The backend's root directory."""
+        return self.backend.root
+
+    @property
+    def store(self) -> Any:
+        """The backend's object store."""
+        return self.backend.store
+
+    @property
+    def catalog(self) -> Any:
+        """The backend's catalog."""
+        return self.backend.catalog
 
     # -- deploy --------------------------------------------------------------------------
     def deploy(self, model: Any, spec: Any, *, wait: bool = True) -> Any:
@@ -257,7 +282,7 @@ class LocalServing:
         self.catalog.create("endpoint", name, endpoint_data, status="Creating")
         warn_exposed(f"endpoint {name!r}", spec.host, spec.auth_token)
         self._launch(name, log_path, inherit_env=bool(getattr(mspec, "inherit_env", False)))
-        endpoint = Endpoint(self, name, auth_token=spec.auth_token)
+        endpoint = Endpoint(self.backend, name, auth_token=spec.auth_token)
         if wait:
             self._wait_in_service(endpoint, spec.startup_timeout, log_path)
         return endpoint
@@ -408,7 +433,7 @@ class LocalServing:
         from smkit.serving import Endpoint
 
         self.catalog.describe("endpoint", name)
-        return Endpoint(self, name, auth_token=auth_token)
+        return Endpoint(self.backend, name, auth_token=auth_token)
 
     # -- invoke --------------------------------------------------------------------------
     def _url(self, name: str) -> str:
