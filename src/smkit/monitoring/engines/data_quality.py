@@ -49,6 +49,7 @@ import io
 import json
 import math
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -608,6 +609,40 @@ def _iter_csv(
 _SUSPECT = b" \tXx+"
 
 
+_SCRATCH = threading.local()  # per-thread work buffers of `_text_suspect`
+
+
+def _text_suspect(buf: bytes) -> bool:
+    """Whether a chunk's bytes hold one of `_SUSPECT` or a dot with a non-digit on either
+    side (``5.``, ``.5``, ``1.e5``; a chunk starts and ends at a line break)."""
+    import numpy as np
+
+    if not buf:
+        return False
+    edge = _SUSPECT + b"."
+    if buf[0] in edge or buf[-1] in edge:
+        return True
+    if any(buf.find(bytes([c])) >= 0 for c in _SUSPECT):  # memchr: fast
+        return True
+    a = np.frombuffer(buf, dtype=np.uint8)
+    n = len(a)
+    if n < 3:
+        return buf.find(b".") >= 0
+    # ufuncs into reused buffers: no new 4 MB arrays (their page faults cost more than
+    # the arithmetic)
+    scratch = getattr(_SCRATCH, "arrays", None)
+    if scratch is None or len(scratch[0]) < n:
+        scratch = _SCRATCH.arrays = (np.empty(n, np.uint8), np.empty(n, bool), np.empty(n, bool))
+    u8, dot, dig = (x[:n] for x in scratch)
+    np.equal(a, 46, out=dot)
+    if not dot.any():
+        return False
+    np.subtract(a, np.uint8(48), out=u8)  # wraps below '0': >= 10 unless a digit
+    np.less(u8, np.uint8(10), out=dig)
+    both = np.logical_and(dig[:-2], dig[2:], out=u8.view(bool)[: n - 2])
+    return bool(np.greater(dot[1:-1], both, out=both).any())
+
+
 def _check_numeric_text(buf: bytes, table: Any, parse: Any) -> None:
     """Raise `_RetypeError` (to text) for a numeric column of this chunk whose text
     Deequ would not read as pyarrow did.
@@ -619,7 +654,6 @@ def _check_numeric_text(buf: bytes, table: Any, parse: Any) -> None:
     fails it is parsed again with its numeric columns as text and matched with the
     patterns. A column that fails is re-read as text, where each value is classified.
     """
-    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -638,15 +672,7 @@ def _check_numeric_text(buf: bytes, table: Any, parse: Any) -> None:
             and not pc.all(pc.is_finite(col)).as_py()  # "nan", "inf": Strings to Deequ
         ):
             raise _RetypeError(i, "text")
-    suspect = any(buf.find(bytes([c])) >= 0 for c in _SUSPECT)  # memchr: fast
-    if not suspect:
-        # a dot with a non-digit on either side ("5.", ".5", "1.e5"), edges of the chunk too
-        padded = np.frombuffer(b"0" + buf + b"0", dtype=np.uint8)
-        dots = np.flatnonzero(padded == 46)
-        if len(dots):
-            before = padded[dots - 1] - np.uint8(48)  # wraps below '0': > 9 unless a digit
-            after = padded[dots + 1] - np.uint8(48)
-            suspect = bool((np.maximum(before, after) > 9).any())
+    suspect = _text_suspect(buf)
     if not suspect:
         return
     text = parse(buf, numeric)
