@@ -148,8 +148,11 @@ def _moments_jit() -> Any:
 
         @numba.njit(cache=False, nogil=True)
         def kernel(values, n, total, mean, m2, lo, hi):  # type: ignore[no-untyped-def]
+            whole = 0  # values equal to their floor: free in this latency-bound loop
             for i in range(values.shape[0]):
                 v = values[i]
+                if math.floor(v) == v:
+                    whole += 1
                 n += 1.0
                 total += v
                 d = v - mean
@@ -160,19 +163,24 @@ def _moments_jit() -> Any:
                     lo = v
                 if v > hi:
                     hi = v
-            return n, total, mean, m2, lo, hi
+            return n, total, mean, m2, lo, hi, whole
 
         _JIT = kernel
     return _JIT
 
 
-def _moments(values: Any, state: list[float]) -> None:
+def _moments(values: Any, state: list[float]) -> int:
+    """Update ``state`` with ``values`` (finite float64); the count of whole numbers."""
     if len(values) >= _JIT_MIN:
         kernel = _moments_jit()
         if kernel:
-            state[:] = list(kernel(values, *state))
-            return
+            out = kernel(values, *state)
+            state[:] = list(out[:6])
+            return int(out[6])
+    import numpy as np
+
     _moments_py(values, state)
+    return int(np.count_nonzero(np.floor(values) == values))
 
 
 # --------------------------------------------------------------------------------------
@@ -199,15 +207,16 @@ class _Column:
     def numeric_n(self) -> int:
         return int(self.moments[0])
 
-    def _add_numbers(self, values: Any) -> None:
-        """Add finite float64 values (row order)."""
+    def _add_numbers(self, values: Any) -> int:
+        """Add finite float64 values (row order); the count of whole numbers among them."""
         if not len(values):
-            return
+            return 0
         if self.sketch is None:
             self.sketch = DeequKLL(KLL_K, KLL_C)
-        _moments(values, self.moments)
+        whole = _moments(values, self.moments)
         self.sketch.update(values)
         self._final = None
+        return whole
 
     def _add_categories(self, values: Any, counts: Any) -> None:
         cats = self.categories
@@ -254,12 +263,12 @@ class _Column:
                 nan = np.isnan(values)
                 kept = values[~nan]
                 nulls += int(nan.sum())
-                fin = values[finite]
+                # nulls only (the CSV reader's case: it re-reads "inf" as text): one copy
+                fin = kept if len(kept) == np.count_nonzero(finite) else values[finite]
             self.missing += nulls
             self.present += len(kept)
             self.n_frac += len(kept)
-            self.n_whole += int(np.count_nonzero(np.floor(fin) == fin))
-            self._add_numbers(fin)
+            self.n_whole += self._add_numbers(fin)
             return
         if pa.types.is_boolean(typ):
             array = pc.cast(array, pa.string())
