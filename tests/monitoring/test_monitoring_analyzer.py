@@ -479,6 +479,17 @@ def test_type_inference_follows_deequs_patterns(tmp_path, values, expected):
         assert {b["value"] for b in cats["buckets"]} == set(values)  # the text as written
 
 
+def test_a_bare_dot_at_the_start_of_a_chunk_is_seen(tmp_path):
+    # ".5" as the first field of a chunk (right after the header) and no other dot that
+    # lacks a digit: the byte scan must treat the chunk's edges as line breaks
+    path = tmp_path / "edge.csv"
+    path.write_text("a\n.5\n1.5\n")
+    assert compute_statistics(path)["features"][0]["inferred_type"] == "String"
+    path.write_text("a,b\n1.5,2\n3.25,4.\n")
+    stats = compute_statistics(path)
+    assert [f["inferred_type"] for f in stats["features"]] == ["Fractional", "String"]
+
+
 def test_deequ_types_through_capture_jsonl():
     from smkit.monitoring.engines.capture import ReadStats  # noqa: F401
 

@@ -147,8 +147,11 @@ def _moments_jit() -> Any:
 
         @numba.njit(cache=False, nogil=True)
         def kernel(values, n, total, mean, m2, lo, hi):  # type: ignore[no-untyped-def]
+            whole = 0  # values equal to their floor: free in this latency-bound loop
             for i in range(values.shape[0]):
                 v = values[i]
+                if math.floor(v) == v:
+                    whole += 1
                 n += 1.0
                 total += v
                 d = v - mean
@@ -159,19 +162,24 @@ def _moments_jit() -> Any:
                     lo = v
                 if v > hi:
                     hi = v
-            return n, total, mean, m2, lo, hi
+            return n, total, mean, m2, lo, hi, whole
 
         _JIT = kernel
     return _JIT
 
 
-def _moments(values: Any, state: list[float]) -> None:
+def _moments(values: Any, state: list[float]) -> int:
+    """Update ``state`` with ``values`` (finite float64); the count of whole numbers."""
     if len(values) >= _JIT_MIN:
         kernel = _moments_jit()
         if kernel:
-            state[:] = list(kernel(values, *state))
-            return
+            out = kernel(values, *state)
+            state[:] = list(out[:6])
+            return int(out[6])
+    import numpy as np
+
     _moments_py(values, state)
+    return int(np.count_nonzero(np.floor(values) == values))
 
 
 # --------------------------------------------------------------------------------------
@@ -198,15 +206,16 @@ class _Column:
     def numeric_n(self) -> int:
         return int(self.moments[0])
 
-    def _add_numbers(self, values: Any) -> None:
-        """Add finite float64 values (row order)."""
+    def _add_numbers(self, values: Any) -> int:
+        """Add finite float64 values (row order); the count of whole numbers among them."""
         if not len(values):
-            return
+            return 0
         if self.sketch is None:
             self.sketch = DeequKLL(KLL_K, KLL_C)
-        _moments(values, self.moments)
+        whole = _moments(values, self.moments)
         self.sketch.update(values)
         self._final = None
+        return whole
 
     def _add_categories(self, values: Any, counts: Any) -> None:
         cats = self.categories
@@ -253,12 +262,12 @@ class _Column:
                 nan = np.isnan(values)
                 kept = values[~nan]
                 nulls += int(nan.sum())
-                fin = values[finite]
+                # nulls only (the CSV reader's case: it re-reads "inf" as text): one copy
+                fin = kept if len(kept) == np.count_nonzero(finite) else values[finite]
             self.missing += nulls
             self.present += len(kept)
             self.n_frac += len(kept)
-            self.n_whole += int(np.count_nonzero(np.floor(fin) == fin))
-            self._add_numbers(fin)
+            self.n_whole += self._add_numbers(fin)
             return
         if pa.types.is_boolean(typ):
             array = pc.cast(array, pa.string())
@@ -608,6 +617,43 @@ def _iter_csv(
 _SUSPECT = b" \tXx+"
 
 
+#: Bytes per step of `_text_suspect`'s scan: its passes stay in the core's cache.
+_SCAN_BLOCK = 1 << 16
+
+
+def _text_suspect(buf: bytes) -> bool:
+    """Whether a chunk's bytes hold one of `_SUSPECT` or a dot with a non-digit on either
+    side (``5.``, ``.5``, ``1.e5``; a chunk starts and ends at a line break)."""
+    import numpy as np
+
+    if not buf:
+        return False
+    edge = _SUSPECT + b"."
+    if buf[0] in edge or buf[-1] in edge:
+        return True
+    a = np.frombuffer(buf, dtype=np.uint8)
+    n = len(a)
+    suspects = [bytes([c]) for c in _SUSPECT]
+    # bytes 1 .. n-2 (the edges are tested above), in cache-sized steps, by ufuncs into
+    # reused buffers (a pass over 4 MB at once, or new arrays, cost 3x more)
+    width = _SCAN_BLOCK + 2
+    u8, dot, dig = np.empty(width, np.uint8), np.empty(width, bool), np.empty(width, bool)
+    for start in range(0, n - 2, _SCAN_BLOCK):
+        x = a[start : start + width]
+        m = len(x)
+        if any(buf.find(c, start, start + m) >= 0 for c in suspects):  # memchr
+            return True
+        d = np.equal(x, 46, out=dot[:m])
+        if not d.any():
+            continue
+        np.subtract(x, np.uint8(48), out=u8[:m])  # wraps below '0': >= 10 unless a digit
+        g = np.less(u8[:m], np.uint8(10), out=dig[:m])
+        both = np.logical_and(g[:-2], g[2:], out=u8.view(bool)[: m - 2])
+        if np.greater(d[1:-1], both, out=both).any():
+            return True
+    return False
+
+
 def _check_numeric_text(buf: bytes, table: Any, parse: Any) -> None:
     """Raise `_RetypeError` (to text) for a numeric column of this chunk whose text
     Deequ would not read as pyarrow did.
@@ -619,7 +665,6 @@ def _check_numeric_text(buf: bytes, table: Any, parse: Any) -> None:
     fails it is parsed again with its numeric columns as text and matched with the
     patterns. A column that fails is re-read as text, where each value is classified.
     """
-    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -638,15 +683,7 @@ def _check_numeric_text(buf: bytes, table: Any, parse: Any) -> None:
             and not pc.all(pc.is_finite(col)).as_py()  # "nan", "inf": Strings to Deequ
         ):
             raise _RetypeError(i, "text")
-    suspect = any(buf.find(bytes([c])) >= 0 for c in _SUSPECT)  # memchr: fast
-    if not suspect:
-        # a dot with a non-digit on either side ("5.", ".5", "1.e5"), edges of the chunk too
-        padded = np.frombuffer(b"0" + buf + b"0", dtype=np.uint8)
-        dots = np.flatnonzero(padded == 46)
-        if len(dots):
-            before = padded[dots - 1] - np.uint8(48)  # wraps below '0': > 9 unless a digit
-            after = padded[dots + 1] - np.uint8(48)
-            suspect = bool((np.maximum(before, after) > 9).any())
+    suspect = _text_suspect(buf)
     if not suspect:
         return
     text = parse(buf, numeric)

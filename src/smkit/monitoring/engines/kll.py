@@ -272,7 +272,8 @@ def _compact_many(stream: Any, events: list[tuple[int, int, int]]) -> Any:
     All of them are one 2-D sort: row ``i`` holds event ``i``'s items, padded with NaN to
     the longest (NaN sorts after every number in numpy as in Java's ``Double.compare``, so
     the padding stays past each row's own items); row ``i`` then gives its ``even_i / 2``
-    items at ``offset_i, offset_i + 2, ...``.
+    items at ``offset_i, offset_i + 2, ...``. Rows are filled and read by slices (a level's
+    events cover consecutive runs of its stream), with no index arrays.
     """
     import numpy as np
 
@@ -284,24 +285,27 @@ def _compact_many(stream: Any, events: list[tuple[int, int, int]]) -> Any:
         row = np.sort(stream[start : start + even])[None, :]
         _order_signed_zeros(row)
         return row[0, offset::2].copy()
-    starts = np.array([e[0] for e in events], dtype=np.int64)
-    evens = np.array([e[1] for e in events], dtype=np.int64)
-    offsets = np.array([e[2] for e in events], dtype=np.int64)
-    width = int(evens.max())
-    span = np.arange(width, dtype=np.int64)
-    if int(evens.min()) == width:  # the common case: equal lengths, no padding
-        block = stream[starts[:, None] + span]
+    width = max(e[1] for e in events)
+    first = events[0][0]
+    if all(e[1] == width for e in events) and all(
+        e[0] == first + i * width for i, e in enumerate(events)
+    ):  # equal lengths, consecutive: a reshape, no padding
+        block = stream[first : first + len(events) * width].reshape(len(events), width)
+        block = np.sort(block, axis=1)
     else:
-        inside = span[None, :] < evens[:, None]
-        block = stream[np.where(inside, starts[:, None] + span, 0)]
-        block[~inside] = np.nan
-    block.sort(axis=1)
+        block = np.empty((len(events), width), dtype=np.float64)
+        for i, (start, even, _offset) in enumerate(events):
+            block[i, :even] = stream[start : start + even]
+            block[i, even:] = np.nan
+        block.sort(axis=1)
     _order_signed_zeros(block)
-    half = np.arange(width // 2, dtype=np.int64)
-    picked = np.take_along_axis(block, offsets[:, None] + 2 * half, axis=1)
-    if int(evens.min()) == width:
-        return picked.ravel()
-    return picked[half[None, :] < (evens // 2)[:, None]]
+    out = np.empty(sum(e[1] // 2 for e in events), dtype=np.float64)
+    pos = 0
+    for i, (_start, even, offset) in enumerate(events):
+        half = even // 2
+        out[pos : pos + half] = block[i, offset : offset + 2 * half : 2]
+        pos += half
+    return out
 
 
 def _order_signed_zeros(block: Any) -> None:
