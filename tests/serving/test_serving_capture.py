@@ -134,3 +134,41 @@ def test_fast_line_equals_json_dumps(event, cin, cout):
     rec = capture_record(event, event_id="e-1", **kw)
     expected = json.dumps(rec, separators=(",", ":"))
     assert capture_line(event, "e-1", rec["eventMetadata"]["inferenceTime"], **kw) == expected
+
+
+def test_flush_returns_only_after_the_recovered_counts_are_reported():
+    """A flush that ends a disk-full episode returns after the writer has reported the new
+    counts (the endpoint's CaptureStats), not as soon as the held list empties."""
+    import time
+
+    from smkit.backends.local.capture import CaptureWriter
+
+    class FlakyStore:
+        def __init__(self) -> None:
+            self.full = True
+            self.objects: dict[str, bytes] = {}
+
+        def put_bytes(self, uri: str, data: bytes, content_type: str | None = None) -> None:
+            if self.full:
+                raise OSError(28, "No space left on device")
+            self.objects[uri] = data
+
+    reported: list[dict] = []
+
+    def on_stats(stats: dict) -> None:
+        time.sleep(0.3)  # a slow catalog write: the race the old flush lost
+        reported.append(stats)
+
+    store = FlakyStore()
+    writer = CaptureWriter(
+        store, "s3://b/capture/ep/AllTraffic", on_stats=on_stats, retry_delay=0.0
+    )
+    try:
+        for _ in range(3):
+            writer.submit((time.time(), b"1,2", "text/csv", b"0.5", "text/csv", None))
+        assert writer.flush(10) is False  # held: the disk is full
+        store.full = False
+        assert writer.flush(10) is True
+        assert reported and reported[-1]["Written"] == 3 and reported[-1]["Held"] == 0
+    finally:
+        writer.close()

@@ -282,9 +282,15 @@ class CaptureWriter:
         with self._cond:
             target = self._submitted
             first_pass = self._passes + 2  # a whole pass that starts after this call
+            # with records held, wait for that whole pass: it retries them and then reports
+            # the new counts (a wait that ended when the held list emptied returned before
+            # the report, so the endpoint's CaptureStats could still show the old counts)
+            had_held = bool(self._held)
             self._flush_wanted = True
             self._cond.notify_all()
-            while self._attempted < target or (self._held and self._passes < first_pass):
+            while self._attempted < target or (
+                (had_held or self._held) and self._passes < first_pass
+            ):
                 if not self._thread.is_alive():
                     return False
                 left = None if deadline is None else deadline - time.monotonic()
