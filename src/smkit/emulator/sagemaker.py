@@ -201,6 +201,14 @@ class SageMakerEmulator(MonitoringOps):
         page = items[start : start + size]
         return page, (str(start + size) if start + size < len(items) else None)
 
+    @classmethod
+    def _listing(
+        cls, items: list[dict[str, Any]], params: dict[str, Any], by: str, key: str
+    ) -> dict[str, Any]:
+        """A List* answer: ``items`` sorted (SortBy/SortOrder), paged, under ``key``."""
+        page, token = cls._page(cls._sorted(items, params, by), params)
+        return {key: page, **({"NextToken": token} if token else {})}
+
     @staticmethod
     def _sorted(items: list[dict[str, Any]], params: dict[str, Any], by: str) -> list[Any]:
         key = {"Name": by, "CreationTime": "CreationTime", "Status": "Status"}.get(
@@ -759,8 +767,7 @@ class SageMakerEmulator(MonitoringOps):
                 ):
                     continue
                 items.append(dict(job))
-        page, token = self._page(self._sorted(items, params, "ProcessingJobName"), params)
-        return {"ProcessingJobSummaries": page, **({"NextToken": token} if token else {})}
+        return self._listing(items, params, "ProcessingJobName", "ProcessingJobSummaries")
 
     # -- models --------------------------------------------------------------------------------
     @operation(SERVICE, "CreateModel")
@@ -791,8 +798,7 @@ class SageMakerEmulator(MonitoringOps):
         """Model summaries (NameContains, sorting, paging)."""
         items = [m for m in self.models.values()
                  if params.get("NameContains", "") in m["ModelName"]]
-        page, token = self._page(self._sorted(items, params, "ModelName"), params)
-        return {"Models": page, **({"NextToken": token} if token else {})}
+        return self._listing(items, params, "ModelName", "Models")
 
     @operation(SERVICE, "DeleteModel")
     def delete_model(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -837,8 +843,7 @@ class SageMakerEmulator(MonitoringOps):
         """Endpoint configuration summaries (NameContains, sorting, paging)."""
         items = [c for c in self.configs.values()
                  if params.get("NameContains", "") in c["EndpointConfigName"]]
-        page, token = self._page(self._sorted(items, params, "EndpointConfigName"), params)
-        return {"EndpointConfigs": page, **({"NextToken": token} if token else {})}
+        return self._listing(items, params, "EndpointConfigName", "EndpointConfigs")
 
     @operation(SERVICE, "DeleteEndpointConfig")
     def delete_endpoint_config(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -893,8 +898,7 @@ class SageMakerEmulator(MonitoringOps):
             if params.get("StatusEquals") and ep.status != params["StatusEquals"]:
                 continue
             items.append(self._endpoint_view(ep))
-        page, token = self._page(self._sorted(items, params, "EndpointName"), params)
-        return {"Endpoints": page, **({"NextToken": token} if token else {})}
+        return self._listing(items, params, "EndpointName", "Endpoints")
 
     @operation(SERVICE, "DeleteEndpoint")
     def delete_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
