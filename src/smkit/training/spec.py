@@ -361,7 +361,8 @@ class TrainingSpec:
         hyperparameters: Passed to the script as ``--key value``.
         inputs: Channel name -> ``s3://`` URI, local path or `Channel`.
         instance_type: ``ml.*`` instance type (``local`` is accepted for the local backend).
-        instance_count: Number of instances (the local backend runs one).
+        instance_count: Number of instances; the local backend runs one process per host
+            (`algo-1` ... `algo-N`, see `smkit.backends.local.hosts`).
         volume_size_gb: Storage volume (AWS).
         max_runtime: Seconds after which the job is stopped.
         output_path: ``s3://`` prefix for ``<job>/output/model.tar.gz``; default: the bucket.

@@ -48,6 +48,18 @@ def _reflink(src: Path, dest: Path) -> bool:
 
 def _pack(directory: Path, target: Path) -> None:
     """``tar czf target -C directory .`` with entries relative to the directory."""
+    _pack_merged([directory], target)
+
+
+def _pack_merged(directories: list[Path], target: Path) -> None:
+    """One tarball of several directories laid over each other, in order: where two hold
+    the same relative path, the later one's entry is packed (one entry per path)."""
+    entries: dict[str, Path] = {}
+    for directory in directories:
+        if not directory.is_dir():
+            continue
+        for path in directory.rglob("*"):
+            entries[path.relative_to(directory).as_posix()] = path
     with tarfile.open(target, "w:gz") as tar:
-        for path in sorted(directory.rglob("*")):
-            tar.add(path, arcname=path.relative_to(directory).as_posix(), recursive=False)
+        for arcname in sorted(entries, key=lambda name: name.split("/")):
+            tar.add(entries[arcname], arcname=arcname, recursive=False)

@@ -35,7 +35,7 @@ def reconcile(catalog: Any, name: str, *, grace: float = 30.0) -> Any:
         return res
     if _alive(pid, data.get("SupervisorStartTime")):
         return res
-    _kill_group(data.get("ScriptPid"), data.get("ScriptStartTime"))
+    _kill_scripts(data)
     now = now_iso()
     reason = (
         "InternalServerError: the job's supervisor process "
@@ -72,5 +72,11 @@ def stop(catalog: Any, name: str) -> None:
         catalog.update(KIND, name, status="Stopping", TrainingJobStatus="Stopping")
     except ValidationError:
         return
-    data = catalog.describe(KIND, name).data
-    _kill_group(data.get("ScriptPid"), data.get("ScriptStartTime"), signal.SIGTERM)
+    _kill_scripts(catalog.describe(KIND, name).data, signal.SIGTERM)
+
+
+def _kill_scripts(data: dict[str, Any], sig: int = signal.SIGKILL) -> None:
+    """Signal the script of every host (``ScriptPid`` is algo-1's, ``HostPids`` the rest)."""
+    _kill_group(data.get("ScriptPid"), data.get("ScriptStartTime"), sig)
+    for pid, started in data.get("HostPids") or []:
+        _kill_group(int(pid), started, sig)

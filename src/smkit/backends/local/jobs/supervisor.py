@@ -21,13 +21,29 @@ from typing import Any
 from smkit import uri as s3uri
 from smkit.backends.local.jobs._common import KIND, STOP_GRACE_SECONDS, arn
 from smkit.backends.local.jobs.metrics import MetricReader
-from smkit.backends.local.jobs.packaging import _pack, _private_copy
+from smkit.backends.local.jobs.packaging import _pack_merged, _private_copy
 from smkit.errors import RequirementsError, SourceNotFoundError
 from smkit.ids import now_iso
-from smkit.training.contract import DEFAULT_HOST, JobPaths, training_env
+from smkit.training.contract import JobPaths, training_env
 from smkit.training.spec import check_channel_name
 
 __all__ = ["run_supervisor"]
+
+#: What the PyTorch training container (``sagemaker_pytorch_container.training``) sets
+#: before it runs the entry point, on one host or many.
+PYTORCH_MASTER_PORT = "7777"
+
+
+def _framework_env(framework: str | None, master: str, interface: str) -> dict[str, str]:
+    if framework != "pytorch":
+        return {}
+    return {
+        "MASTER_ADDR": master,
+        "MASTER_PORT": PYTORCH_MASTER_PORT,
+        "NCCL_SOCKET_IFNAME": interface,
+        "NCCL_IB_DISABLE": "1",
+        "NCCL_DEBUG": "WARN",
+    }
 
 
 class _Supervisor:
@@ -41,12 +57,25 @@ class _Supervisor:
         self.store = LocalStore(root / "s3")
         self.data = self.catalog.describe(KIND, name).data
         self.paths = JobPaths(self.data["JobDir"])
+        from smkit.backends.local.hosts import host_names
+
+        # one /opt/ml per host: algo-1's is the job directory itself, the others' below it
+        count = int((self.data.get("ResourceConfig") or {}).get("InstanceCount") or 1)
+        self.hosts = host_names(count)
+        self.host_paths = [self.paths] + [
+            JobPaths(self.paths.base / "hosts" / host) for host in self.hosts[1:]
+        ]
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.failed_host: int | None = None
+        self.host_tails: list[list[str]] = [[] for _ in self.hosts]
+        self._log_lock = threading.Lock()
         self.transitions: list[dict[str, Any]] = list(self.data["SecondaryStatusTransitions"])
         self.proc: subprocess.Popen[bytes] | None = None
         self.runtime_exceeded = False
         self.log_tail: list[str] = []
         self.log_fh: Any = None
         self.layer: Path | None = None
+        self.warnings: list[str] = []
 
     # status helpers
     def secondary(self, status: str, message: str, **fields: Any) -> None:
@@ -64,66 +93,107 @@ class _Supervisor:
         )
 
     def log(self, line: str) -> None:
-        if self.log_fh is not None:
-            self.log_fh.write(line + "\n")
-            self.log_fh.flush()
-        self.log_tail.append(line)
-        del self.log_tail[:-50]
+        with self._log_lock:  # one reader thread per host
+            if self.log_fh is not None:
+                self.log_fh.write(line + "\n")
+                self.log_fh.flush()
+            self.log_tail.append(line)
+            del self.log_tail[:-50]
 
     def stop_requested(self) -> bool:
         return self.catalog.describe(KIND, self.name).status == "Stopping"
 
     # phases
+    def prepare_hosts(self) -> None:
+        """Every host after the first gets its own ``/opt/ml``, with its own copy of the code."""
+        for hp in self.host_paths[1:]:
+            if hp.base.exists():
+                shutil.rmtree(hp.base)
+            hp.create()
+            shutil.copytree(self.paths.code, hp.code, dirs_exist_ok=True, symlinks=True)
+
     def download(self) -> None:
+        """Each channel's objects into each host's ``input/data/<channel>``.
+
+        ``FullyReplicated`` gives every host every object. ``ShardedByS3Key`` gives each
+        host about 1/N of the objects: SageMaker documents the split, not its rule; here the
+        objects sorted by key go round-robin to the hosts (object ``k`` to host ``k mod N``).
+        """
         self.secondary("Downloading", "Downloading input data")
+        count = len(self.hosts)
         for channel in self.data["InputDataConfig"]:
             cname = check_channel_name(channel["ChannelName"])
-            source = channel["DataSource"]["S3DataSource"]["S3Uri"]
-            target = self.paths.channel(cname)
-            target.mkdir(parents=True, exist_ok=True)
-            if source.startswith("s3://"):
-                head = self.store.head(source)
-                objects = [head] if head is not None else []
-                prefix = source if source.endswith("/") else source + "/"
-                if not objects:
-                    objects = self.store.list(prefix)
-                for obj in objects:
-                    rel = (
-                        obj.uri[len(prefix) :]
-                        if obj.uri.startswith(prefix)
-                        else obj.uri.rsplit("/", 1)[-1]
-                    )
+            s3_source = channel["DataSource"]["S3DataSource"]
+            source = s3_source["S3Uri"]
+            sharded = s3_source.get("S3DataDistributionType") == "ShardedByS3Key"
+            if not sharded and not source.startswith("s3://") and Path(source).is_dir():
+                for hp in self.host_paths:  # the whole tree, empty folders included
+                    shutil.copytree(source, hp.channel(cname), dirs_exist_ok=True, symlinks=False)
+                continue
+            files = self._channel_files(cname, source)
+            for index, hp in enumerate(self.host_paths):
+                target = hp.channel(cname)
+                target.mkdir(parents=True, exist_ok=True)
+                for k, (rel, src) in enumerate(files):
+                    if sharded and k % count != index:
+                        continue
                     dest = target / rel
                     dest.parent.mkdir(parents=True, exist_ok=True)
-                    _private_copy(self.store.path_for(obj.uri), dest)
-            else:
-                src = Path(source)
-                if src.is_dir():
-                    shutil.copytree(src, target, dirs_exist_ok=True, symlinks=False)
-                elif src.is_file():
-                    _private_copy(src, target / src.name)
-                else:
-                    raise SourceNotFoundError(f"channel {cname!r}: {source!r} is gone")
+                    _private_copy(src, dest)
 
-    def write_config(self) -> tuple[dict[str, str], list[str]]:
+    def _channel_files(self, cname: str, source: str) -> list[tuple[str, Path]]:
+        """``(relative path, file)`` of every object a channel holds, sorted by key."""
+        files: list[tuple[str, Path]] = []
+        if source.startswith("s3://"):
+            head = self.store.head(source)
+            objects = [head] if head is not None else []
+            prefix = source if source.endswith("/") else source + "/"
+            if not objects:
+                objects = self.store.list(prefix)
+            for obj in objects:
+                rel = (
+                    obj.uri[len(prefix) :]
+                    if obj.uri.startswith(prefix)
+                    else obj.uri.rsplit("/", 1)[-1]
+                )
+                files.append((rel, self.store.path_for(obj.uri)))
+        else:
+            src = Path(source)
+            if src.is_dir():
+                for folder, _, names in os.walk(src, followlinks=True):
+                    for fname in names:
+                        path = Path(folder) / fname
+                        if path.is_file():
+                            files.append((path.relative_to(src).as_posix(), path))
+            elif src.is_file():
+                files.append((src.name, src))
+            else:
+                raise SourceNotFoundError(f"channel {cname!r}: {source!r} is gone")
+        return sorted(files)
+
+    def write_config(self, index: int = 0) -> tuple[dict[str, str], list[str]]:
+        """The ``input/config`` files of host ``index`` and its script's environment."""
         d = self.data
+        paths = self.host_paths[index]
+        host = self.hosts[index]
         hps: dict[str, str] = dict(d["HyperParameters"])
-        (self.paths.config / "hyperparameters.json").write_text(json.dumps(hps))
+        (paths.config / "hyperparameters.json").write_text(json.dumps(hps))
+        instance_type = d["ResourceConfig"]["InstanceType"]
         resource = {
-            "current_host": DEFAULT_HOST,
+            "current_host": host,
             "current_group_name": "homogeneousCluster",
-            "hosts": [DEFAULT_HOST],
+            "hosts": list(self.hosts),
             "instance_groups": [
                 {
                     "instance_group_name": "homogeneousCluster",
-                    "instance_type": d["ResourceConfig"]["InstanceType"],
-                    "hosts": [DEFAULT_HOST],
+                    "instance_type": instance_type,
+                    "hosts": list(self.hosts),
                 }
             ],
             "network_interface_name": "eth0",
-            "current_instance_type": d["ResourceConfig"]["InstanceType"],
+            "current_instance_type": instance_type,
         }
-        (self.paths.config / "resourceconfig.json").write_text(json.dumps(resource))
+        (paths.config / "resourceconfig.json").write_text(json.dumps(resource))
         input_config = {
             c["ChannelName"]: {
                 **({"ContentType": c["ContentType"]} if c.get("ContentType") else {}),
@@ -133,17 +203,17 @@ class _Supervisor:
             }
             for c in d["InputDataConfig"]
         }
-        (self.paths.config / "inputdataconfig.json").write_text(json.dumps(input_config))
-        (self.paths.config / "debughookconfig.json").write_text(
+        (paths.config / "inputdataconfig.json").write_text(json.dumps(input_config))
+        (paths.config / "debughookconfig.json").write_text(
             json.dumps(
                 {
-                    "LocalPath": str(self.paths.tensors),
+                    "LocalPath": str(paths.tensors),
                     "S3OutputPath": d.get("DebugHookConfig", {}).get("S3OutputPath", ""),
                 }
             )
         )
         env, argv = training_env(
-            self.paths,
+            paths,
             job_name=self.name,
             job_arn=d["TrainingJobArn"],
             hyperparameters=hps,
@@ -169,49 +239,68 @@ class _Supervisor:
             return
         self.layer = install_layer(requirements, self.root, log=self.log, workdir=self.paths.base)
 
-    def run_script(self, env_extra: dict[str, str], argv: list[str]) -> int:
+    def run_script(self, host_envs: list[dict[str, str]], argv: list[str]) -> int:
+        """Run the entry point once per host and wait for all; the job's exit code.
+
+        Each host is its own process group, in its own namespaces where the machine allows
+        (`smkit.backends.local.hosts`). The first host that fails ends the others (SageMaker
+        stops the whole cluster when one instance's algorithm fails); its exit code is the
+        job's.
+        """
         import psutil
 
-        from smkit.backends.local.isolation import clean_environment, redact_argv
+        from smkit.backends.local.hosts import hosts_file_text, namespace_support, wrap_command
+        from smkit.backends.local.isolation import redact_argv
         from smkit.training.profiler import SystemSampler
 
-        # only what the job defines plus what Python needs (SageMaker gives a container
-        # nothing of the caller's environment); InheritEnvironment opts into all of it
-        env = clean_environment(
-            {
-                **env_extra,
-                **(self.data.get("Environment") or {}),
-                **(self.data.get("ExtraEnvironment") or {}),
-            },
-            inherit=bool(self.data.get("InheritEnvironment")),
-        )
-        env["PYTHONUNBUFFERED"] = "1"
-        code = str(self.paths.code)
-        layer = str(self.layer) if self.layer is not None else None
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, layer, env.get("PYTHONPATH")]))
         entry = self.data["EntryPoint"]
         cmd = ["/bin/sh", entry, *argv] if entry.endswith(".sh") else [sys.executable, entry, *argv]
         reader = MetricReader(self.data["AlgorithmSpecification"].get("MetricDefinitions", []))
         self.reader = reader
+        no_namespaces = namespace_support()
+        hosts_file = self.paths.base / "hosts.txt"
+        if no_namespaces is None:
+            hosts_file.write_text(hosts_file_text(self.hosts), encoding="utf-8")
+        elif len(self.hosts) > 1:
+            warning = (
+                f"the hosts {', '.join(self.hosts)} run as plain processes ({no_namespaces}): "
+                "their names resolve only if this machine resolves them, so a script that "
+                "connects to another host by name may fail"
+            )
+            self.log(f"smkit: WARNING: {warning}")
+            self.warnings.append(warning)
         start = time.time()
         self.catalog.update(KIND, self.name, TrainingStartTime=now_iso())
         self.secondary("Training", "Training image download completed. Training in progress.")
+        code = str(self.paths.code)
         self.log(f"smkit: running {' '.join(redact_argv(cmd))} in {code}")
-        self.proc = subprocess.Popen(
-            cmd,
-            cwd=code,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            script_started = psutil.Process(self.proc.pid).create_time()
-        except psutil.Error:
-            script_started = time.time()
+        if len(self.hosts) > 1:
+            self.log(f"smkit: {len(self.hosts)} hosts: {', '.join(self.hosts)}")
+        pids: list[list[float]] = []
+        for index, host in enumerate(self.hosts):
+            full = cmd if no_namespaces is not None else wrap_command(cmd, host, hosts_file)
+            proc = subprocess.Popen(
+                full,
+                cwd=str(self.host_paths[index].code),
+                env=self._script_env(host_envs[index], index),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            self.procs.append(proc)
+            try:
+                started = psutil.Process(proc.pid).create_time()
+            except psutil.Error:
+                started = time.time()
+            pids.append([proc.pid, started])
+        self.proc = self.procs[0]
         self.catalog.update(
-            KIND, self.name, ScriptPid=self.proc.pid, ScriptStartTime=script_started
+            KIND,
+            self.name,
+            ScriptPid=pids[0][0],
+            ScriptStartTime=pids[0][1],
+            HostPids=pids[1:],
         )
         profiler = self.data.get("ProfilerConfig")
         sampler = None
@@ -224,31 +313,97 @@ class _Supervisor:
         )
         watchdog.start()
         with open(self.paths.metrics, "a", encoding="utf-8") as metrics_fh:
-            assert self.proc.stdout is not None
-            for raw in self.proc.stdout:
-                line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                self.log(line)
-                for mname, value in reader.feed(line):
-                    metrics_fh.write(
-                        json.dumps({"name": mname, "value": value, "time": time.time()}) + "\n"
-                    )
-                    metrics_fh.flush()
-        rc = self.proc.wait()
+            readers = [
+                threading.Thread(
+                    target=self._read_host,
+                    args=(index, metrics_fh if index == 0 else None),
+                    daemon=True,
+                    name=f"smkit-{self.hosts[index]}",
+                )
+                for index in range(1, len(self.hosts))
+            ]
+            for thread in readers:
+                thread.start()
+            self._read_host(0, metrics_fh)
+            for thread in readers:
+                thread.join()
+        codes = [proc.wait() for proc in self.procs]
         self.samples = sampler.stop() if sampler is not None else None
-        return rc
+        if self.failed_host is None:
+            self.failed_host = next((i for i, rc in enumerate(codes) if rc != 0), None)
+        return codes[self.failed_host] if self.failed_host is not None else 0
+
+    def _script_env(self, host_env: dict[str, str], index: int) -> dict[str, str]:
+        from smkit.backends.local.isolation import clean_environment
+
+        # only what the job defines plus what Python needs (SageMaker gives a container
+        # nothing of the caller's environment); InheritEnvironment opts into all of it
+        env = clean_environment(
+            {
+                **host_env,
+                **(self.data.get("Environment") or {}),
+                **(self.data.get("ExtraEnvironment") or {}),
+            },
+            inherit=bool(self.data.get("InheritEnvironment")),
+        )
+        # the PyTorch container sets these in its own process after the job's environment
+        # is in place, so they win over a job variable of the same name
+        env.update(
+            _framework_env(
+                self.data.get("Framework"),
+                host_env["SM_MASTER_HOSTNAME"],
+                host_env["SM_NETWORK_INTERFACE_NAME"],
+            )
+        )
+        env["PYTHONUNBUFFERED"] = "1"
+        code = str(self.host_paths[index].code)
+        layer = str(self.layer) if self.layer is not None else None
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, layer, env.get("PYTHONPATH")]))
+        return env
+
+    def _read_host(self, index: int, metrics_fh: Any) -> None:
+        """Stream one host's output into the job log (``[algo-N] `` first when there are
+        several hosts); the master's lines feed the metric regexes."""
+        proc = self.procs[index]
+        prefix = f"[{self.hosts[index]}] " if len(self.hosts) > 1 else ""
+        tail = self.host_tails[index]
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            self.log(prefix + line)
+            tail.append(line)
+            del tail[:-50]
+            if metrics_fh is None:
+                continue
+            for mname, value in self.reader.feed(line):
+                metrics_fh.write(
+                    json.dumps({"name": mname, "value": value, "time": time.time()}) + "\n"
+                )
+                metrics_fh.flush()
 
     def _watch(self, deadline: float) -> None:
-        """Stop the script past its max runtime, or when a stop was requested (also one that
-        arrived before the script's pid was recorded, so no SIGTERM could reach it)."""
-        proc = self.proc
-        assert proc is not None
+        """Stop the scripts past the max runtime, when a stop was requested (also one that
+        arrived before the pids were recorded, so no SIGTERM could reach them), or when one
+        host failed while others still run."""
         next_check = 0.0
-        while proc.poll() is None:
+        while any(proc.poll() is None for proc in self.procs):
             now = time.time()
             if now >= deadline:
                 self.runtime_exceeded = True
                 self.terminate()
                 return
+            if len(self.procs) > 1 and self.failed_host is None:
+                failed = next(
+                    (i for i, p in enumerate(self.procs) if p.poll() not in (None, 0)), None
+                )
+                if failed is not None:
+                    self.failed_host = failed
+                    self.log(
+                        f"smkit: {self.hosts[failed]} failed (exit code "
+                        f"{self.procs[failed].returncode}): stopping the other hosts"
+                    )
+                    self.terminate()
+                    return
             if now >= next_check:
                 next_check = now + 1.0
                 try:
@@ -260,33 +415,37 @@ class _Supervisor:
             time.sleep(0.2)
 
     def terminate(self) -> None:
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(STOP_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
+        """SIGTERM every host's process group, SIGKILL what is left after the grace."""
+        running = [proc for proc in self.procs if proc.poll() is None]
+        for proc in running:
             try:
-                os.killpg(proc.pid, signal.SIGKILL)
+                os.killpg(proc.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for proc in running:
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
     def upload(self) -> dict[str, Any]:
         self.secondary("Uploading", "Uploading generated training model")
         output = self.data["OutputDataConfig"]["S3OutputPath"]
         prefix = s3uri.join(output, self.name, "output")
         fields: dict[str, Any] = {}
+        # every host's model/ and output/data merged in host order (a later host's file wins),
+        # as SageMaker local mode merges its containers' folders
         model_tar = self.paths.base / "model.tar.gz"
-        _pack(self.paths.model, model_tar)
+        _pack_merged([hp.model for hp in self.host_paths], model_tar)
         info, _ = self.store.put_file(s3uri.join(prefix, "model.tar.gz"), model_tar)
         fields["ModelArtifacts"] = {"S3ModelArtifacts": info.uri}
         fields["ModelArtifactSha256"] = info.sha256
         out_tar = self.paths.base / "output.tar.gz"
-        _pack(self.paths.output_data, out_tar)
+        _pack_merged([hp.output_data for hp in self.host_paths], out_tar)
         out_info, _ = self.store.put_file(s3uri.join(prefix, "output.tar.gz"), out_tar)
         fields["OutputArtifacts"] = {"S3OutputArtifacts": out_info.uri}
         return fields
@@ -352,11 +511,17 @@ class _Supervisor:
         rc: int | None = None
         error: str | None = None
         try:
+            self.prepare_hosts()
             self.download()
-            env, argv = self.write_config()
+            configs = [self.write_config(i) for i in range(len(self.hosts))]
+            argv = configs[0][1]
             if not self.stop_requested():
                 self.install_requirements()
-            rc = -signal.SIGTERM if self.stop_requested() else self.run_script(env, argv)
+            rc = (
+                -signal.SIGTERM
+                if self.stop_requested()
+                else self.run_script([env for env, _ in configs], argv)
+            )
         except RequirementsError as exc:
             # the training toolkit's own error name for a failed pip install -r
             error = f"AlgorithmError: InstallRequirementsError: {exc}"
@@ -401,7 +566,9 @@ class _Supervisor:
                 + " (check their regexes against logs.txt)"
             )
             self.log(f"smkit: WARNING: {warning}")
-            fields["SmkitWarnings"] = [warning]
+            self.warnings.append(warning)
+        if self.warnings:
+            fields["SmkitWarnings"] = list(self.warnings)
         fields["FinalMetricDataList"] = [
             {"MetricName": k, "Value": v, "Timestamp": end} for k, v in self.reader.last.items()
         ]
@@ -450,8 +617,11 @@ class _Supervisor:
         self.catalog.update(KIND, self.name, status=status, message=reason, **fields)
 
     def failure_reason(self, rc: int) -> str:
-        if self.paths.failure.is_file():
-            text = self.paths.failure.read_text(encoding="utf-8", errors="replace").strip()
+        """The failed host's ``output/failure``, else its exit code and last log lines."""
+        index = self.failed_host or 0
+        failure = self.host_paths[index].failure
+        if failure.is_file():
+            text = failure.read_text(encoding="utf-8", errors="replace").strip()
             if text:
                 return text[:1024]
         if rc < 0:
@@ -460,7 +630,8 @@ class _Supervisor:
             except ValueError:
                 signame = str(-rc)
             return f"AlgorithmError: the training process was killed by signal {signame}"
-        tail = "\n".join(line for line in self.log_tail[-10:] if not line.startswith("smkit: "))
+        lines = self.host_tails[index] if self.procs else self.log_tail
+        tail = "\n".join(line for line in lines[-10:] if not line.startswith("smkit: "))
         return f'AlgorithmError: ExecuteUserScriptError: ExitCode {rc}, ErrorMessage "{tail}"'[
             :1024
         ]
