@@ -355,3 +355,32 @@ def test_stop_and_a_killed_supervisor_reach_every_host(local_session, tmp_path):
     assert _wait_for(lambda: job.status == "Failed")
     pids = [record["ScriptPid"], *(p for p, _ in record["HostPids"])]
     assert _wait_for(lambda: all(_gone(p) for p in pids), 10)  # no orphaned host left
+
+
+def test_cli_instance_count_runs_every_host(tmp_path, capsys):
+    from smkit.cli import main
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "train.py").write_text(
+        "import os\n"
+        "me = os.environ['SM_CURRENT_HOST']\n"
+        "open(os.path.join(os.environ['SM_MODEL_DIR'], me), 'w').write(me)\n"
+        "print('trained on', me)\n"
+    )
+    out = tmp_path / "out"
+    rc = main(
+        [
+            "train", "--entry-point", "train.py", "--source-dir", str(src),
+            "--instance-count", "2", "--out", str(out), "--root", str(tmp_path / "root"),
+        ]
+    )  # fmt: skip
+    assert rc == 0
+    record = json.loads((out / "job.json").read_text())
+    assert record["ResourceConfig"]["InstanceCount"] == 2
+    with tarfile.open(out / "model.tar.gz") as tar:
+        assert tar.getnames() == ["algo-1", "algo-2"]
+    assert "[algo-2] trained on algo-2" in capsys.readouterr().out
+    assert main(["train", "--entry-point", "train.py", "--source-dir", str(src),
+                 "--instance-count", "0", "--root", str(tmp_path / "root")]) == 2  # fmt: skip
+    assert "--instance-count must be >= 1" in capsys.readouterr().err

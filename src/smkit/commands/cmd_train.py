@@ -47,6 +47,12 @@ def _add_spec_args(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--rule", action="append", help="Debugger rule (e.g. loss_not_decreasing)")
     g.add_argument("--instance-type", default="ml.m5.xlarge")
+    g.add_argument(
+        "--instance-count",
+        type=int,
+        default=1,
+        help="instances (local: one process per host, algo-1 ... algo-N)",
+    )
     g.add_argument("--max-runtime", type=int, default=86400, help="seconds")
     g.add_argument("--output-path", help="s3:// prefix for the model artifact")
     g.add_argument("--env", action="append", metavar="KEY=VALUE", help="environment variable")
@@ -80,6 +86,7 @@ _FLAGS = {
     "inputs": "--channel",
     "metric_definitions": "--metric",
     "instance_type": "--instance-type",
+    "instance_count": "--instance-count",
     "max_runtime": "--max-runtime",
     "output_path": "--output-path",
     "environment": "--env",
@@ -135,6 +142,7 @@ def _build_spec(args: argparse.Namespace) -> Any:
         metric_definitions=parse_pairs(args.metric, "--metric"),
         rules=args.rule or (),
         instance_type=args.instance_type,
+        instance_count=args.instance_count,
         max_runtime=args.max_runtime,
         output_path=args.output_path,
         environment=parse_pairs(args.env, "--env"),
