@@ -168,6 +168,63 @@ def _moments_jit() -> Any:
     return _JIT
 
 
+_SCAN: Any = None
+
+
+def _scan_jit() -> Any:
+    """The compiled one-pass loop of a numeric arrow column (`_Column._update_numeric`)."""
+    global _SCAN
+    if _SCAN is None:
+        if not _moments_jit():  # pragma: no cover - numba ships with shap
+            _SCAN = False
+            return _SCAN
+        import numba
+
+        @numba.njit(cache=False, nogil=True)
+        def scan(data, valid, voff, out, k, n, total, mean, m2, lo, hi):  # type: ignore[no-untyped-def]
+            # data: one arrow chunk's values (float64 or int64); valid: its validity bitmap
+            # (empty: no nulls), bit ``voff + i`` for value ``i``; the finite values go to
+            # ``out[k:]`` in row order and update the Welford state, the same IEEE steps
+            # as `_moments`
+            nulls = 0
+            nan = 0
+            whole = 0
+            negzero = False
+            check = valid.shape[0] > 0
+            for i in range(data.shape[0]):
+                if check:
+                    j = voff + i
+                    if not (valid[j >> 3] >> (j & 7)) & 1:
+                        nulls += 1
+                        continue
+                v = float(data[i])
+                if v != v:
+                    nan += 1
+                    continue
+                if v - v != 0.0:  # +-inf: present, not a number of the moments or sketch
+                    continue
+                out[k] = v
+                k += 1
+                if math.floor(v) == v:
+                    whole += 1
+                    if v == 0.0 and math.copysign(1.0, v) < 0.0:
+                        negzero = True
+                n += 1.0
+                total += v
+                d = v - mean
+                dn = d / n
+                mean += dn
+                m2 += d * (d - dn)
+                if v < lo:
+                    lo = v
+                if v > hi:
+                    hi = v
+            return k, nulls, nan, whole, negzero, n, total, mean, m2, lo, hi
+
+        _SCAN = scan
+    return _SCAN
+
+
 def _moments(values: Any, state: list[float]) -> int:
     """Update ``state`` with ``values`` (finite float64); the count of whole numbers."""
     if len(values) >= _JIT_MIN:
@@ -227,15 +284,60 @@ class _Column:
             else:
                 self.overflow += count
 
+    def _update_numeric(self, chunks: list[Any], is_float: bool) -> None:
+        """`update` of a float64 or int64 column in one compiled pass per arrow chunk,
+        straight from its buffers: the same counts, moments and sketch as the general path
+        (nulls and NaN are missing, +-inf present but neither in the moments nor the sketch)."""
+        import numpy as np
+
+        scan = _scan_jit()
+        dtype = np.float64 if is_float else np.int64
+        out = np.empty(sum(len(c) for c in chunks), dtype=np.float64)
+        no_bits = np.empty(0, dtype=np.uint8)
+        k, missing, whole, negzero = 0, 0, 0, False
+        state = self.moments
+        for chunk in chunks:
+            if not len(chunk):
+                continue
+            bits, data = chunk.buffers()[:2]
+            values = np.frombuffer(data, dtype=dtype, count=chunk.offset + len(chunk))
+            valid = (
+                no_bits if bits is None or not chunk.null_count else np.frombuffer(bits, np.uint8)
+            )
+            k2, nulls, nan, w, neg, *moments = scan(
+                values[chunk.offset :], valid, chunk.offset, out, k, *state
+            )
+            present = len(chunk) - nulls - nan
+            missing += nulls + nan
+            self.present += present
+            if is_float:
+                self.n_frac += present
+            else:
+                self.n_int += present
+            k, whole, negzero, state = k2, whole + w, negzero or neg, moments
+        self.missing += missing
+        self.moments = list(state)
+        if is_float:
+            self.n_whole += whole
+        if k:
+            if self.sketch is None:
+                self.sketch = DeequKLL(KLL_K, KLL_C)
+            self.sketch.update(out[:k], signed_zeros=negzero)
+            self._final = None
+
     def update(self, array: Any) -> None:
         """Add one chunk (a pyarrow array of int64, double, string or null type)."""
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        typ = array.type
+        if len(array) >= _JIT_MIN and typ in (pa.float64(), pa.int64()) and _scan_jit():
+            chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+            self._update_numeric(chunks, pa.types.is_floating(typ))
+            return
         if isinstance(array, pa.ChunkedArray):
             array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
-        typ = array.type
         nulls = array.null_count
         if pa.types.is_null(typ):
             self.missing += len(array)

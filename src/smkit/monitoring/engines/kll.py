@@ -88,6 +88,7 @@ class DeequKLL:
         self._offset: list[int] = [0]
         self._caps: list[int] = [capacity(0, self.k, self.c)]
         self._total = self._caps[0]
+        self._signed_zeros = False  # whether a -0.0 was ever added (`_order_signed_zeros`)
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -108,14 +109,23 @@ class DeequKLL:
         self._total += self._caps[-1]
 
     # -- update --------------------------------------------------------------------------
-    def update(self, values: Any) -> None:
-        """Add values in order (a 1-D float64 array or anything numpy converts to one)."""
+    def update(self, values: Any, signed_zeros: bool | None = None) -> None:
+        """Add values in order (a 1-D float64 array or anything numpy converts to one).
+
+        ``signed_zeros``: whether ``values`` hold a ``-0.0``, when the caller knows (else
+        it is looked up); while none was added, compactions skip the signed-zero pass.
+        """
         import numpy as np
 
         x = np.ascontiguousarray(values, dtype=np.float64).ravel()
         m = len(x)
         if not m:
             return
+        if not self._signed_zeros:
+            if signed_zeros is None:
+                zero = x == 0.0
+                signed_zeros = bool(zero.any() and np.signbit(x[zero]).any())
+            self._signed_zeros = signed_zeros
         self.count += m
         levels = len(self._bufs)
         slen = [len(b) for b in self._bufs]  # length of what each level received (local)
@@ -158,7 +168,7 @@ class DeequKLL:
                 continue  # nothing arrives and nothing leaves: the buffer stands
             buf = self._bufs[h]
             stream = np.concatenate([buf, incoming]) if len(buf) else incoming
-            incoming = _compact_many(stream, events[h])
+            incoming = _compact_many(stream, events[h], self._signed_zeros)
             self._bufs[h] = stream[start[h] :].copy()
 
     # -- merge (Spark's partial -> final aggregation) -------------------------------------
@@ -172,6 +182,7 @@ class DeequKLL:
             if len(b):
                 self._bufs[i] = np.concatenate([self._bufs[i], b])
         self.count += other.count
+        self._signed_zeros = self._signed_zeros or other._signed_zeros
         while self.held() >= self._total:
             self._condense_one()
         return self
@@ -192,7 +203,7 @@ class DeequKLL:
                 even = len(buf) - len(buf) % 2
                 if self._ncomp[h] % 2 == 1:
                     self._offset[h] = 1 - self._offset[h]
-                out = _compact_many(buf, [(0, even, self._offset[h])])
+                out = _compact_many(buf, [(0, even, self._offset[h])], self._signed_zeros)
                 self._bufs[h + 1] = np.concatenate([self._bufs[h + 1], out])
                 self._bufs[h] = buf[even:].copy()
                 self._ncomp[h] += 1
@@ -266,8 +277,12 @@ def bucket_counts(sorted_sketch: tuple[Any, Any], edges: list[float]) -> list[in
     return counts
 
 
-def _compact_many(stream: Any, events: list[tuple[int, int, int]]) -> Any:
+def _compact_many(
+    stream: Any, events: list[tuple[int, int, int]], signed_zeros: bool = True
+) -> Any:
     """Outputs of compactions ``(start, even_length, offset)`` over ``stream``, in order.
+
+    ``signed_zeros=False`` (the stream holds no ``-0.0``) skips `_order_signed_zeros`.
 
     All of them are one 2-D sort: row ``i`` holds event ``i``'s items, padded with NaN to
     the longest (NaN sorts after every number in numpy as in Java's ``Double.compare``, so
@@ -283,7 +298,8 @@ def _compact_many(stream: Any, events: list[tuple[int, int, int]]) -> Any:
     if len(events) == 1:  # one compaction: sort its slice
         start, even, offset = events[0]
         row = np.sort(stream[start : start + even])[None, :]
-        _order_signed_zeros(row)
+        if signed_zeros:
+            _order_signed_zeros(row)
         return row[0, offset::2].copy()
     width = max(e[1] for e in events)
     first = events[0][0]
@@ -298,7 +314,8 @@ def _compact_many(stream: Any, events: list[tuple[int, int, int]]) -> Any:
             block[i, :even] = stream[start : start + even]
             block[i, even:] = np.nan
         block.sort(axis=1)
-    _order_signed_zeros(block)
+    if signed_zeros:
+        _order_signed_zeros(block)
     out = np.empty(sum(e[1] // 2 for e in events), dtype=np.float64)
     pos = 0
     for i, (_start, even, offset) in enumerate(events):
