@@ -585,24 +585,29 @@ class _RetypeError(Exception):
 _CONV_RE = re.compile(r"CSV column #(\d+).*conversion error to (\w+)")
 
 
-def _csv_ranges(path: str | Path, start: int, block_size: int) -> Iterator[bytes]:
-    """Byte ranges of the file from ``start``, each ending at a newline."""
+def _csv_ranges(path: str | Path, start: int, block_size: int) -> Iterator[bytes | memoryview]:
+    """Byte ranges of the file from ``start``, each ending at a newline.
+
+    Each range is the partial line left by the one before plus the next ``block_size``
+    bytes, cut after their last newline. The partial line is read again with the next block
+    rather than joined to it, and a range is a view of what was read: no copies.
+    """
     with open(path, "rb") as fh:
-        fh.seek(start)
-        carry = b""
+        pos, carry = start, 0  # where the next range starts; bytes of it already seen
         while True:
-            chunk = fh.read(block_size)
-            if not chunk:
-                if carry.strip():
-                    yield carry + b"\n"
+            fh.seek(pos)
+            data = fh.read(carry + block_size)
+            if len(data) <= carry:  # nothing after the partial line
+                if data.strip():
+                    yield data + b"\n"
                 return
-            data = carry + chunk
             cut = data.rfind(b"\n")
             if cut < 0:
-                carry = data
+                carry = len(data)
                 continue
-            yield data[: cut + 1]
-            carry = data[cut + 1 :]
+            yield data if cut + 1 == len(data) else memoryview(data)[: cut + 1]
+            pos += cut + 1
+            carry = len(data) - cut - 1
 
 
 #: Widest CSV profiled (100,000 columns took minutes and gigabytes).
@@ -723,7 +728,7 @@ _SUSPECT = b" \tXx+"
 _SCAN_BLOCK = 1 << 16
 
 
-def _text_suspect(buf: bytes) -> bool:
+def _text_suspect(buf: bytes | memoryview) -> bool:
     """Whether a chunk's bytes hold one of `_SUSPECT` or a dot with a non-digit on either
     side (``5.``, ``.5``, ``1.e5``; a chunk starts and ends at a line break)."""
     import numpy as np
@@ -735,6 +740,7 @@ def _text_suspect(buf: bytes) -> bool:
         return True
     a = np.frombuffer(buf, dtype=np.uint8)
     n = len(a)
+    raw = buf.obj if isinstance(buf, memoryview) else buf  # a view starts at its object's 0
     suspects = [bytes([c]) for c in _SUSPECT]
     # bytes 1 .. n-2 (the edges are tested above), in cache-sized steps, by ufuncs into
     # reused buffers (a pass over 4 MB at once, or new arrays, cost 3x more)
@@ -743,7 +749,7 @@ def _text_suspect(buf: bytes) -> bool:
     for start in range(0, n - 2, _SCAN_BLOCK):
         x = a[start : start + width]
         m = len(x)
-        if any(buf.find(c, start, start + m) >= 0 for c in suspects):  # memchr
+        if any(raw.find(c, start, start + m) >= 0 for c in suspects):  # memchr
             return True
         d = np.equal(x, 46, out=dot[:m])
         if not d.any():
