@@ -337,7 +337,10 @@ class _Column:
             self._update_numeric(chunks, pa.types.is_floating(typ))
             return
         if isinstance(array, pa.ChunkedArray):
-            array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+            if array.num_chunks == 1:
+                array = array.chunk(0)
+            elif not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+                array = array.combine_chunks()  # text is counted chunk by chunk below
         nulls = array.null_count
         if pa.types.is_null(typ):
             self.missing += len(array)
@@ -378,21 +381,26 @@ class _Column:
             array = pc.cast(array, pa.string())
         # text: Deequ's patterns (RE2) on each distinct value once; numbers in row order
         self.missing += nulls
-        valid = array.drop_null()
-        if not len(valid):
+        present = len(array) - nulls
+        if not present:
             return
-        counts = pc.value_counts(valid)
+        counts = pc.value_counts(array)  # first appearances in row order, null among them
+        if nulls:
+            counts = pc.filter(counts, pc.is_valid(counts.field("values")))
         distinct, freq = counts.field("values"), counts.field("counts")
         d_int = pc.match_substring_regex(distinct, INTEGRAL_PATTERN)
         d_frac = pc.match_substring_regex(distinct, FRACTIONAL_PATTERN)
         n_int = pc.sum(pc.filter(freq, d_int)).as_py() or 0
         n_frac = pc.sum(pc.filter(freq, d_frac)).as_py() or 0
-        self.present += len(valid)
+        self.present += present
         self.n_int += n_int
         self.n_frac += n_frac
-        self.n_str += len(valid) - n_int - n_frac
+        self.n_str += present - n_int - n_frac
         self._add_categories(distinct.to_pylist(), freq.to_pylist())
         if n_int or n_frac:
+            if isinstance(array, pa.ChunkedArray):
+                array = array.combine_chunks()
+            valid = array.drop_null()
             numeric = pc.filter(distinct, pc.or_(d_int, d_frac))
             text = pc.filter(valid, pc.is_in(valid, value_set=numeric))
             text = pc.replace_substring_regex(text, "^([-+]?) ", "\\1")  # "- 5" -> "-5"
