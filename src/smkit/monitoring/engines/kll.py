@@ -132,6 +132,33 @@ class DeequKLL:
         start = [0] * levels  # where each level's buffer begins in that stream
         events: list[list[tuple[int, int, int]]] = [[] for _ in range(levels)]
         held = sum(slen)
+        planned = _plan_jit(self, m, slen, held) if m >= _PLAN_JIT_MIN else None
+        if planned is not None:
+            levels, start, events = planned
+        else:
+            self._plan(m, slen, start, events, held)
+            levels = len(self._bufs)
+        incoming = x
+        for h in range(levels):
+            if not len(incoming) and not events[h]:
+                continue  # nothing arrives and nothing leaves: the buffer stands
+            buf = self._bufs[h]
+            stream = np.concatenate([buf, incoming]) if len(buf) else incoming
+            incoming = _compact_many(stream, events[h], self._signed_zeros)
+            self._bufs[h] = stream[start[h] :].copy()
+
+    def _plan(
+        self,
+        m: int,
+        slen: list[int],
+        start: list[int],
+        events: list[list[tuple[int, int, int]]],
+        held: int,
+    ) -> None:
+        """Plan the compactions of ``m`` new values (integer arithmetic only): each level's
+        ``(start, even_length, offset)`` events in ``events``, its buffer's new start in
+        ``start``; levels are added as needed. `_plan_jit` is the same loop, compiled."""
+        levels = len(self._bufs)
         pos = 0
         while True:
             need = self._total - held + 1  # values until the next condense
@@ -162,14 +189,6 @@ class DeequKLL:
                     break
             else:  # pragma: no cover - held > total implies some level is over capacity
                 raise AssertionError("KLL condense found no full level")
-        incoming = x
-        for h in range(levels):
-            if not len(incoming) and not events[h]:
-                continue  # nothing arrives and nothing leaves: the buffer stands
-            buf = self._bufs[h]
-            stream = np.concatenate([buf, incoming]) if len(buf) else incoming
-            incoming = _compact_many(stream, events[h], self._signed_zeros)
-            self._bufs[h] = stream[start[h] :].copy()
 
     # -- merge (Spark's partial -> final aggregation) -------------------------------------
     def merge(self, other: DeequKLL) -> DeequKLL:
@@ -323,6 +342,106 @@ def _compact_many(
         out[pos : pos + half] = block[i, offset : offset + 2 * half : 2]
         pos += half
     return out
+
+
+#: Values per update from which `DeequKLL.update` plans with the compiled loop.
+_PLAN_JIT_MIN = 4096
+_MAX_LEVELS = 128
+_PLAN: Any = None
+_CAPS: dict[tuple[int, float], Any] = {}  # (k, c) -> capacity of levels 0 .. _MAX_LEVELS - 1
+
+
+def _plan_kernel() -> Any:
+    global _PLAN
+    if _PLAN is None:
+        try:
+            import numba
+        except ImportError:  # pragma: no cover - numba ships with shap
+            _PLAN = False
+            return _PLAN
+
+        @numba.njit(cache=False, nogil=True)
+        def plan(m, levels, total, held, slen, start, ncomp, offset, caps, ev):  # type: ignore[no-untyped-def]
+            # `DeequKLL._plan` on arrays: events as rows (level, start, even, offset)
+            ne = 0
+            pos = 0
+            while True:
+                need = total - held + 1
+                if need > m - pos:
+                    slen[0] += m - pos
+                    return ne, levels, total
+                slen[0] += need
+                held += need
+                pos += need
+                found = False
+                for h in range(levels):
+                    length = slen[h] - start[h]
+                    if length >= caps[h]:
+                        if h + 1 >= levels:
+                            if levels + 1 >= caps.shape[0]:
+                                return -1, levels, total
+                            total += caps[levels]
+                            levels += 1
+                        even = length - length % 2
+                        if ncomp[h] % 2 == 1:
+                            offset[h] = 1 - offset[h]
+                        ev[ne, 0] = h
+                        ev[ne, 1] = start[h]
+                        ev[ne, 2] = even
+                        ev[ne, 3] = offset[h]
+                        ne += 1
+                        start[h] += even
+                        slen[h + 1] += even // 2
+                        ncomp[h] += 1
+                        held -= even - even // 2
+                        found = True
+                        break
+                if not found:
+                    return -1, levels, total
+
+        _PLAN = plan
+    return _PLAN
+
+
+def _plan_jit(
+    sketch: DeequKLL, m: int, slen: list[int], held: int
+) -> tuple[int, list[int], list[list[tuple[int, int, int]]]] | None:
+    """`DeequKLL._plan` compiled: ``(levels, start, events)``, the sketch's levels, counts
+    and offsets updated as the loop leaves them (``slen`` too); ``None`` without numba."""
+    import numpy as np
+
+    kernel = _plan_kernel()
+    if not kernel:  # pragma: no cover - numba ships with shap
+        return None
+    levels = len(sketch._bufs)
+    size = _MAX_LEVELS
+    caps = _CAPS.get((sketch.k, sketch.c))
+    if caps is None:
+        caps = np.array([capacity(h, sketch.k, sketch.c) for h in range(size)], dtype=np.int64)
+        _CAPS[(sketch.k, sketch.c)] = caps
+    lens = np.zeros(size, dtype=np.int64)
+    lens[:levels] = slen
+    starts = np.zeros(size, dtype=np.int64)
+    ncomp = np.zeros(size, dtype=np.int64)
+    ncomp[:levels] = sketch._ncomp
+    offset = np.zeros(size, dtype=np.int64)
+    offset[:levels] = sketch._offset
+    ev = np.empty((m + 1, 4), dtype=np.int64)
+    ne, new_levels, _total = kernel(
+        m, levels, sketch._total, held, lens, starts, ncomp, offset, caps, ev
+    )
+    if ne < 0:  # pragma: no cover - over _MAX_LEVELS levels, or no full level
+        raise AssertionError("KLL condense found no full level")
+    while len(sketch._bufs) < new_levels:
+        sketch._expand()
+    sketch._ncomp[:] = ncomp[:new_levels].tolist()
+    sketch._offset[:] = offset[:new_levels].tolist()
+    slen[:] = lens[:new_levels].tolist()
+    rows = ev[:ne]
+    events: list[list[tuple[int, int, int]]] = [[] for _ in range(new_levels)]
+    for h, st, even, off in rows.tolist():
+        events[h].append((st, even, off))
+    return new_levels, starts[:new_levels].tolist(), events
 
 
 def _order_signed_zeros(block: Any) -> None:
