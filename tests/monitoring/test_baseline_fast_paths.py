@@ -132,3 +132,17 @@ def test_text_scan_reads_a_view_of_the_range():
     assert dq._text_suspect(view) is False
     assert dq._text_suspect(memoryview(data)[:11]) is True  # ".5"
     assert dq._text_suspect(memoryview(b"1,2\n+3,4\n")[:9]) is True
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_compiled_compaction_rows_equal_the_sliced_rows(signed, monkeypatch):
+    rng = np.random.default_rng(5)
+    x = rng.choice([-0.0, 0.0, 1.5, -2.0], size=40_000) if signed else rng.normal(size=40_000)
+    datas = []
+    for rows in (None, False):  # compiled fill/gather, then the numpy slices
+        monkeypatch.setattr(kll, "_ROWS", rows)
+        s = kll.DeequKLL()
+        for i in range(0, len(x), 9000):
+            s.update(x[i : i + 9000])
+        datas.append(json.dumps(s.finalized().data()))
+    assert datas[0] == datas[1]

@@ -321,7 +321,19 @@ def _compact_many(
             _order_signed_zeros(row)
         return row[0, offset::2].copy()
     width = max(e[1] for e in events)
-    first = events[0][0]
+    rows = _rows_kernels()
+    if rows:  # compiled fill and gather
+        fill, gather = rows
+        ev = np.array(events, dtype=np.int64)
+        block = np.empty((len(events), width), dtype=np.float64)
+        fill(stream, ev, block)
+        block.sort(axis=1)
+        if signed_zeros:
+            _order_signed_zeros(block)
+        out = np.empty(int((ev[:, 1] // 2).sum()), dtype=np.float64)
+        gather(block, ev, out)
+        return out
+    first = events[0][0]  # without numba
     if all(e[1] == width for e in events) and all(
         e[0] == first + i * width for i, e in enumerate(events)
     ):  # equal lengths, consecutive: a reshape, no padding
@@ -442,6 +454,43 @@ def _plan_jit(
     for h, st, even, off in rows.tolist():
         events[h].append((st, even, off))
     return new_levels, starts[:new_levels].tolist(), events
+
+
+_ROWS: Any = None
+
+
+def _rows_kernels() -> Any:
+    """`_compact_many`'s row fill and gather loops, compiled (``False`` without numba)."""
+    global _ROWS
+    if _ROWS is None:
+        try:
+            import numba
+        except ImportError:  # pragma: no cover - numba ships with shap
+            _ROWS = False
+            return _ROWS
+
+        @numba.njit(cache=False, nogil=True)
+        def fill(stream, ev, block):  # type: ignore[no-untyped-def]
+            # row i: event i's items, then NaN padding
+            for i in range(ev.shape[0]):
+                start, even = ev[i, 0], ev[i, 1]
+                for j in range(even):
+                    block[i, j] = stream[start + j]
+                for j in range(even, block.shape[1]):
+                    block[i, j] = math.nan
+
+        @numba.njit(cache=False, nogil=True)
+        def gather(block, ev, out):  # type: ignore[no-untyped-def]
+            # row i's items at offset_i, offset_i + 2, ... (even_i / 2 of them), in order
+            pos = 0
+            for i in range(ev.shape[0]):
+                half, offset = ev[i, 1] // 2, ev[i, 2]
+                for j in range(half):
+                    out[pos + j] = block[i, offset + 2 * j]
+                pos += half
+
+        _ROWS = (fill, gather)
+    return _ROWS
 
 
 def _order_signed_zeros(block: Any) -> None:
