@@ -19,7 +19,9 @@ Rules (FORMATS.md §2), each reproduced exactly:
   pyarrow reads differently is checked against the patterns (`_check_numeric_text`);
 - ``sum`` is the row-order sum, ``mean = sum / n``, ``std_dev`` the population deviation by
   Welford's one-pass update in row order (bit-identical to the rule at every size: the loop
-  runs compiled by numba above `_JIT_MIN` values, in Python below, same IEEE steps);
+  runs compiled by numba above `_JIT_MIN` values, in Python below, same IEEE steps; a large
+  int64 or double chunk is read straight from its arrow buffers, nulls, NaN, moments and the
+  sketch's numbers in one compiled pass, `_Column._update_numeric`);
 - sketch: Deequ's KLL (`smkit.monitoring.engines.kll`, ``k = 2048``, ``c = 0.64``),
   deterministic, the same items, levels and order as SageMaker's analyzer; ``sketch.data``
   is each level's buffer as the final aggregation leaves it (level ``i`` has weight ``2**i``);
