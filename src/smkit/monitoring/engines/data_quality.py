@@ -19,7 +19,9 @@ Rules (FORMATS.md §2), each reproduced exactly:
   pyarrow reads differently is checked against the patterns (`_check_numeric_text`);
 - ``sum`` is the row-order sum, ``mean = sum / n``, ``std_dev`` the population deviation by
   Welford's one-pass update in row order (bit-identical to the rule at every size: the loop
-  runs compiled by numba above `_JIT_MIN` values, in Python below, same IEEE steps);
+  runs compiled by numba above `_JIT_MIN` values, in Python below, same IEEE steps; a large
+  int64 or double chunk is read straight from its arrow buffers, nulls, NaN, moments and the
+  sketch's numbers in one compiled pass, `_Column._update_numeric`);
 - sketch: Deequ's KLL (`smkit.monitoring.engines.kll`, ``k = 2048``, ``c = 0.64``),
   deterministic, the same items, levels and order as SageMaker's analyzer; ``sketch.data``
   is each level's buffer as the final aggregation leaves it (level ``i`` has weight ``2**i``);
@@ -168,6 +170,63 @@ def _moments_jit() -> Any:
     return _JIT
 
 
+_SCAN: Any = None
+
+
+def _scan_jit() -> Any:
+    """The compiled one-pass loop of a numeric arrow column (`_Column._update_numeric`)."""
+    global _SCAN
+    if _SCAN is None:
+        if not _moments_jit():  # pragma: no cover - numba ships with shap
+            _SCAN = False
+            return _SCAN
+        import numba
+
+        @numba.njit(cache=False, nogil=True)
+        def scan(data, valid, voff, out, k, n, total, mean, m2, lo, hi):  # type: ignore[no-untyped-def]
+            # data: one arrow chunk's values (float64 or int64); valid: its validity bitmap
+            # (empty: no nulls), bit ``voff + i`` for value ``i``; the finite values go to
+            # ``out[k:]`` in row order and update the Welford state, the same IEEE steps
+            # as `_moments`
+            nulls = 0
+            nan = 0
+            whole = 0
+            negzero = False
+            check = valid.shape[0] > 0
+            for i in range(data.shape[0]):
+                if check:
+                    j = voff + i
+                    if not (valid[j >> 3] >> (j & 7)) & 1:
+                        nulls += 1
+                        continue
+                v = float(data[i])
+                if v != v:
+                    nan += 1
+                    continue
+                if v - v != 0.0:  # +-inf: present, not a number of the moments or sketch
+                    continue
+                out[k] = v
+                k += 1
+                if math.floor(v) == v:
+                    whole += 1
+                    if v == 0.0 and math.copysign(1.0, v) < 0.0:
+                        negzero = True
+                n += 1.0
+                total += v
+                d = v - mean
+                dn = d / n
+                mean += dn
+                m2 += d * (d - dn)
+                if v < lo:
+                    lo = v
+                if v > hi:
+                    hi = v
+            return k, nulls, nan, whole, negzero, n, total, mean, m2, lo, hi
+
+        _SCAN = scan
+    return _SCAN
+
+
 def _moments(values: Any, state: list[float]) -> int:
     """Update ``state`` with ``values`` (finite float64); the count of whole numbers."""
     if len(values) >= _JIT_MIN:
@@ -227,15 +286,63 @@ class _Column:
             else:
                 self.overflow += count
 
+    def _update_numeric(self, chunks: list[Any], is_float: bool) -> None:
+        """`update` of a float64 or int64 column in one compiled pass per arrow chunk,
+        straight from its buffers: the same counts, moments and sketch as the general path
+        (nulls and NaN are missing, +-inf present but neither in the moments nor the sketch)."""
+        import numpy as np
+
+        scan = _scan_jit()
+        dtype = np.float64 if is_float else np.int64
+        out = np.empty(sum(len(c) for c in chunks), dtype=np.float64)
+        no_bits = np.empty(0, dtype=np.uint8)
+        k, missing, whole, negzero = 0, 0, 0, False
+        state = self.moments
+        for chunk in chunks:
+            if not len(chunk):
+                continue
+            bits, data = chunk.buffers()[:2]
+            values = np.frombuffer(data, dtype=dtype, count=chunk.offset + len(chunk))
+            valid = (
+                no_bits if bits is None or not chunk.null_count else np.frombuffer(bits, np.uint8)
+            )
+            k2, nulls, nan, w, neg, *moments = scan(
+                values[chunk.offset :], valid, chunk.offset, out, k, *state
+            )
+            present = len(chunk) - nulls - nan
+            missing += nulls + nan
+            self.present += present
+            if is_float:
+                self.n_frac += present
+            else:
+                self.n_int += present
+            k, whole, negzero, state = k2, whole + w, negzero or neg, moments
+        self.missing += missing
+        self.moments = list(state)
+        if is_float:
+            self.n_whole += whole
+        if k:
+            if self.sketch is None:
+                self.sketch = DeequKLL(KLL_K, KLL_C)
+            self.sketch.update(out[:k], signed_zeros=negzero)
+            self._final = None
+
     def update(self, array: Any) -> None:
         """Add one chunk (a pyarrow array of int64, double, string or null type)."""
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        if isinstance(array, pa.ChunkedArray):
-            array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
         typ = array.type
+        if len(array) >= _JIT_MIN and typ in (pa.float64(), pa.int64()) and _scan_jit():
+            chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+            self._update_numeric(chunks, pa.types.is_floating(typ))
+            return
+        if isinstance(array, pa.ChunkedArray):
+            if array.num_chunks == 1:
+                array = array.chunk(0)
+            elif not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+                array = array.combine_chunks()  # text is counted chunk by chunk below
         nulls = array.null_count
         if pa.types.is_null(typ):
             self.missing += len(array)
@@ -276,21 +383,26 @@ class _Column:
             array = pc.cast(array, pa.string())
         # text: Deequ's patterns (RE2) on each distinct value once; numbers in row order
         self.missing += nulls
-        valid = array.drop_null()
-        if not len(valid):
+        present = len(array) - nulls
+        if not present:
             return
-        counts = pc.value_counts(valid)
+        counts = pc.value_counts(array)  # first appearances in row order, null among them
+        if nulls:
+            counts = pc.filter(counts, pc.is_valid(counts.field("values")))
         distinct, freq = counts.field("values"), counts.field("counts")
         d_int = pc.match_substring_regex(distinct, INTEGRAL_PATTERN)
         d_frac = pc.match_substring_regex(distinct, FRACTIONAL_PATTERN)
         n_int = pc.sum(pc.filter(freq, d_int)).as_py() or 0
         n_frac = pc.sum(pc.filter(freq, d_frac)).as_py() or 0
-        self.present += len(valid)
+        self.present += present
         self.n_int += n_int
         self.n_frac += n_frac
-        self.n_str += len(valid) - n_int - n_frac
+        self.n_str += present - n_int - n_frac
         self._add_categories(distinct.to_pylist(), freq.to_pylist())
         if n_int or n_frac:
+            if isinstance(array, pa.ChunkedArray):
+                array = array.combine_chunks()
+            valid = array.drop_null()
             numeric = pc.filter(distinct, pc.or_(d_int, d_frac))
             text = pc.filter(valid, pc.is_in(valid, value_set=numeric))
             text = pc.replace_substring_regex(text, "^([-+]?) ", "\\1")  # "- 5" -> "-5"
@@ -483,24 +595,29 @@ class _RetypeError(Exception):
 _CONV_RE = re.compile(r"CSV column #(\d+).*conversion error to (\w+)")
 
 
-def _csv_ranges(path: str | Path, start: int, block_size: int) -> Iterator[bytes]:
-    """Byte ranges of the file from ``start``, each ending at a newline."""
+def _csv_ranges(path: str | Path, start: int, block_size: int) -> Iterator[bytes | memoryview]:
+    """Byte ranges of the file from ``start``, each ending at a newline.
+
+    Each range is the partial line left by the one before plus the next ``block_size``
+    bytes, cut after their last newline. The partial line is read again with the next block
+    rather than joined to it, and a range is a view of what was read: no copies.
+    """
     with open(path, "rb") as fh:
-        fh.seek(start)
-        carry = b""
+        pos, carry = start, 0  # where the next range starts; bytes of it already seen
         while True:
-            chunk = fh.read(block_size)
-            if not chunk:
-                if carry.strip():
-                    yield carry + b"\n"
+            fh.seek(pos)
+            data = fh.read(carry + block_size)
+            if len(data) <= carry:  # nothing after the partial line
+                if data.strip():
+                    yield data + b"\n"
                 return
-            data = carry + chunk
             cut = data.rfind(b"\n")
             if cut < 0:
-                carry = data
+                carry = len(data)
                 continue
-            yield data[: cut + 1]
-            carry = data[cut + 1 :]
+            yield data if cut + 1 == len(data) else memoryview(data)[: cut + 1]
+            pos += cut + 1
+            carry = len(data) - cut - 1
 
 
 #: Widest CSV profiled (100,000 columns took minutes and gigabytes).
@@ -621,7 +738,7 @@ _SUSPECT = b" \tXx+"
 _SCAN_BLOCK = 1 << 16
 
 
-def _text_suspect(buf: bytes) -> bool:
+def _text_suspect(buf: bytes | memoryview) -> bool:
     """Whether a chunk's bytes hold one of `_SUSPECT` or a dot with a non-digit on either
     side (``5.``, ``.5``, ``1.e5``; a chunk starts and ends at a line break)."""
     import numpy as np
@@ -633,6 +750,7 @@ def _text_suspect(buf: bytes) -> bool:
         return True
     a = np.frombuffer(buf, dtype=np.uint8)
     n = len(a)
+    raw = buf.obj if isinstance(buf, memoryview) else buf  # a view starts at its object's 0
     suspects = [bytes([c]) for c in _SUSPECT]
     # bytes 1 .. n-2 (the edges are tested above), in cache-sized steps, by ufuncs into
     # reused buffers (a pass over 4 MB at once, or new arrays, cost 3x more)
@@ -641,7 +759,7 @@ def _text_suspect(buf: bytes) -> bool:
     for start in range(0, n - 2, _SCAN_BLOCK):
         x = a[start : start + width]
         m = len(x)
-        if any(buf.find(c, start, start + m) >= 0 for c in suspects):  # memchr
+        if any(raw.find(c, start, start + m) >= 0 for c in suspects):  # memchr
             return True
         d = np.equal(x, 46, out=dot[:m])
         if not d.any():

@@ -25,6 +25,9 @@ integer arithmetic (each level's buffer is always a contiguous run of what that 
 received), then runs them level by level: all of level 0's compactions of a chunk are one
 ``np.sort(axis=1)`` over a 2-D gather. The result is identical to the value-by-value
 algorithm whatever the chunk size (a property test checks it against a direct translation).
+From 4,096 values an update plans with a compiled copy of the same integer loop, and the
+2-D block is filled and read by compiled loops (numpy sorts it); the signed-zero pass is
+skipped while the sketch has never been given a ``-0.0``.
 
 Histogram counts come from the sketch's ranks (``KLLSketch.computeMetricFrom``): bucket ``i``
 of ``[min, max]`` cut in 10 counts the weight of items ``< hi_i`` minus that of items
@@ -88,6 +91,7 @@ class DeequKLL:
         self._offset: list[int] = [0]
         self._caps: list[int] = [capacity(0, self.k, self.c)]
         self._total = self._caps[0]
+        self._signed_zeros = False  # whether a -0.0 was ever added (`_order_signed_zeros`)
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -108,20 +112,56 @@ class DeequKLL:
         self._total += self._caps[-1]
 
     # -- update --------------------------------------------------------------------------
-    def update(self, values: Any) -> None:
-        """Add values in order (a 1-D float64 array or anything numpy converts to one)."""
+    def update(self, values: Any, signed_zeros: bool | None = None) -> None:
+        """Add values in order (a 1-D float64 array or anything numpy converts to one).
+
+        ``signed_zeros``: whether ``values`` hold a ``-0.0``, when the caller knows (else
+        it is looked up); while none was added, compactions skip the signed-zero pass.
+        """
         import numpy as np
 
         x = np.ascontiguousarray(values, dtype=np.float64).ravel()
         m = len(x)
         if not m:
             return
+        if not self._signed_zeros:
+            if signed_zeros is None:
+                zero = x == 0.0
+                signed_zeros = bool(zero.any() and np.signbit(x[zero]).any())
+            self._signed_zeros = signed_zeros
         self.count += m
         levels = len(self._bufs)
         slen = [len(b) for b in self._bufs]  # length of what each level received (local)
         start = [0] * levels  # where each level's buffer begins in that stream
         events: list[list[tuple[int, int, int]]] = [[] for _ in range(levels)]
         held = sum(slen)
+        planned = _plan_jit(self, m, slen, held) if m >= _PLAN_JIT_MIN else None
+        if planned is not None:
+            levels, start, events = planned
+        else:
+            self._plan(m, slen, start, events, held)
+            levels = len(self._bufs)
+        incoming = x
+        for h in range(levels):
+            if not len(incoming) and not events[h]:
+                continue  # nothing arrives and nothing leaves: the buffer stands
+            buf = self._bufs[h]
+            stream = np.concatenate([buf, incoming]) if len(buf) else incoming
+            incoming = _compact_many(stream, events[h], self._signed_zeros)
+            self._bufs[h] = stream[start[h] :].copy()
+
+    def _plan(
+        self,
+        m: int,
+        slen: list[int],
+        start: list[int],
+        events: list[list[tuple[int, int, int]]],
+        held: int,
+    ) -> None:
+        """Plan the compactions of ``m`` new values (integer arithmetic only): each level's
+        ``(start, even_length, offset)`` events in ``events``, its buffer's new start in
+        ``start``; levels are added as needed. `_plan_jit` is the same loop, compiled."""
+        levels = len(self._bufs)
         pos = 0
         while True:
             need = self._total - held + 1  # values until the next condense
@@ -152,14 +192,6 @@ class DeequKLL:
                     break
             else:  # pragma: no cover - held > total implies some level is over capacity
                 raise AssertionError("KLL condense found no full level")
-        incoming = x
-        for h in range(levels):
-            if not len(incoming) and not events[h]:
-                continue  # nothing arrives and nothing leaves: the buffer stands
-            buf = self._bufs[h]
-            stream = np.concatenate([buf, incoming]) if len(buf) else incoming
-            incoming = _compact_many(stream, events[h])
-            self._bufs[h] = stream[start[h] :].copy()
 
     # -- merge (Spark's partial -> final aggregation) -------------------------------------
     def merge(self, other: DeequKLL) -> DeequKLL:
@@ -172,6 +204,7 @@ class DeequKLL:
             if len(b):
                 self._bufs[i] = np.concatenate([self._bufs[i], b])
         self.count += other.count
+        self._signed_zeros = self._signed_zeros or other._signed_zeros
         while self.held() >= self._total:
             self._condense_one()
         return self
@@ -192,7 +225,7 @@ class DeequKLL:
                 even = len(buf) - len(buf) % 2
                 if self._ncomp[h] % 2 == 1:
                     self._offset[h] = 1 - self._offset[h]
-                out = _compact_many(buf, [(0, even, self._offset[h])])
+                out = _compact_many(buf, [(0, even, self._offset[h])], self._signed_zeros)
                 self._bufs[h + 1] = np.concatenate([self._bufs[h + 1], out])
                 self._bufs[h] = buf[even:].copy()
                 self._ncomp[h] += 1
@@ -266,8 +299,12 @@ def bucket_counts(sorted_sketch: tuple[Any, Any], edges: list[float]) -> list[in
     return counts
 
 
-def _compact_many(stream: Any, events: list[tuple[int, int, int]]) -> Any:
+def _compact_many(
+    stream: Any, events: list[tuple[int, int, int]], signed_zeros: bool = True
+) -> Any:
     """Outputs of compactions ``(start, even_length, offset)`` over ``stream``, in order.
+
+    ``signed_zeros=False`` (the stream holds no ``-0.0``) skips `_order_signed_zeros`.
 
     All of them are one 2-D sort: row ``i`` holds event ``i``'s items, padded with NaN to
     the longest (NaN sorts after every number in numpy as in Java's ``Double.compare``, so
@@ -283,10 +320,23 @@ def _compact_many(stream: Any, events: list[tuple[int, int, int]]) -> Any:
     if len(events) == 1:  # one compaction: sort its slice
         start, even, offset = events[0]
         row = np.sort(stream[start : start + even])[None, :]
-        _order_signed_zeros(row)
+        if signed_zeros:
+            _order_signed_zeros(row)
         return row[0, offset::2].copy()
     width = max(e[1] for e in events)
-    first = events[0][0]
+    rows = _rows_kernels()
+    if rows:  # compiled fill and gather
+        fill, gather = rows
+        ev = np.array(events, dtype=np.int64)
+        block = np.empty((len(events), width), dtype=np.float64)
+        fill(stream, ev, block)
+        block.sort(axis=1)
+        if signed_zeros:
+            _order_signed_zeros(block)
+        out = np.empty(int((ev[:, 1] // 2).sum()), dtype=np.float64)
+        gather(block, ev, out)
+        return out
+    first = events[0][0]  # without numba
     if all(e[1] == width for e in events) and all(
         e[0] == first + i * width for i, e in enumerate(events)
     ):  # equal lengths, consecutive: a reshape, no padding
@@ -298,7 +348,8 @@ def _compact_many(stream: Any, events: list[tuple[int, int, int]]) -> Any:
             block[i, :even] = stream[start : start + even]
             block[i, even:] = np.nan
         block.sort(axis=1)
-    _order_signed_zeros(block)
+    if signed_zeros:
+        _order_signed_zeros(block)
     out = np.empty(sum(e[1] // 2 for e in events), dtype=np.float64)
     pos = 0
     for i, (_start, even, offset) in enumerate(events):
@@ -306,6 +357,143 @@ def _compact_many(stream: Any, events: list[tuple[int, int, int]]) -> Any:
         out[pos : pos + half] = block[i, offset : offset + 2 * half : 2]
         pos += half
     return out
+
+
+#: Values per update from which `DeequKLL.update` plans with the compiled loop.
+_PLAN_JIT_MIN = 4096
+_MAX_LEVELS = 128
+_PLAN: Any = None
+_CAPS: dict[tuple[int, float], Any] = {}  # (k, c) -> capacity of levels 0 .. _MAX_LEVELS - 1
+
+
+def _plan_kernel() -> Any:
+    global _PLAN
+    if _PLAN is None:
+        try:
+            import numba
+        except ImportError:  # pragma: no cover - numba ships with shap
+            _PLAN = False
+            return _PLAN
+
+        @numba.njit(cache=False, nogil=True)
+        def plan(m, levels, total, held, slen, start, ncomp, offset, caps, ev):  # type: ignore[no-untyped-def]
+            # `DeequKLL._plan` on arrays: events as rows (level, start, even, offset)
+            ne = 0
+            pos = 0
+            while True:
+                need = total - held + 1
+                if need > m - pos:
+                    slen[0] += m - pos
+                    return ne, levels, total
+                slen[0] += need
+                held += need
+                pos += need
+                found = False
+                for h in range(levels):
+                    length = slen[h] - start[h]
+                    if length >= caps[h]:
+                        if h + 1 >= levels:
+                            if levels + 1 >= caps.shape[0]:
+                                return -1, levels, total
+                            total += caps[levels]
+                            levels += 1
+                        even = length - length % 2
+                        if ncomp[h] % 2 == 1:
+                            offset[h] = 1 - offset[h]
+                        ev[ne, 0] = h
+                        ev[ne, 1] = start[h]
+                        ev[ne, 2] = even
+                        ev[ne, 3] = offset[h]
+                        ne += 1
+                        start[h] += even
+                        slen[h + 1] += even // 2
+                        ncomp[h] += 1
+                        held -= even - even // 2
+                        found = True
+                        break
+                if not found:
+                    return -1, levels, total
+
+        _PLAN = plan
+    return _PLAN
+
+
+def _plan_jit(
+    sketch: DeequKLL, m: int, slen: list[int], held: int
+) -> tuple[int, list[int], list[list[tuple[int, int, int]]]] | None:
+    """`DeequKLL._plan` compiled: ``(levels, start, events)``, the sketch's levels, counts
+    and offsets updated as the loop leaves them (``slen`` too); ``None`` without numba."""
+    import numpy as np
+
+    kernel = _plan_kernel()
+    if not kernel:  # pragma: no cover - numba ships with shap
+        return None
+    levels = len(sketch._bufs)
+    size = _MAX_LEVELS
+    caps = _CAPS.get((sketch.k, sketch.c))
+    if caps is None:
+        caps = np.array([capacity(h, sketch.k, sketch.c) for h in range(size)], dtype=np.int64)
+        _CAPS[(sketch.k, sketch.c)] = caps
+    lens = np.zeros(size, dtype=np.int64)
+    lens[:levels] = slen
+    starts = np.zeros(size, dtype=np.int64)
+    ncomp = np.zeros(size, dtype=np.int64)
+    ncomp[:levels] = sketch._ncomp
+    offset = np.zeros(size, dtype=np.int64)
+    offset[:levels] = sketch._offset
+    ev = np.empty((m + 1, 4), dtype=np.int64)
+    ne, new_levels, _total = kernel(
+        m, levels, sketch._total, held, lens, starts, ncomp, offset, caps, ev
+    )
+    if ne < 0:  # pragma: no cover - over _MAX_LEVELS levels, or no full level
+        raise AssertionError("KLL condense found no full level")
+    while len(sketch._bufs) < new_levels:
+        sketch._expand()
+    sketch._ncomp[:] = ncomp[:new_levels].tolist()
+    sketch._offset[:] = offset[:new_levels].tolist()
+    slen[:] = lens[:new_levels].tolist()
+    rows = ev[:ne]
+    events: list[list[tuple[int, int, int]]] = [[] for _ in range(new_levels)]
+    for h, st, even, off in rows.tolist():
+        events[h].append((st, even, off))
+    return new_levels, starts[:new_levels].tolist(), events
+
+
+_ROWS: Any = None
+
+
+def _rows_kernels() -> Any:
+    """`_compact_many`'s row fill and gather loops, compiled (``False`` without numba)."""
+    global _ROWS
+    if _ROWS is None:
+        try:
+            import numba
+        except ImportError:  # pragma: no cover - numba ships with shap
+            _ROWS = False
+            return _ROWS
+
+        @numba.njit(cache=False, nogil=True)
+        def fill(stream, ev, block):  # type: ignore[no-untyped-def]
+            # row i: event i's items, then NaN padding
+            for i in range(ev.shape[0]):
+                start, even = ev[i, 0], ev[i, 1]
+                for j in range(even):
+                    block[i, j] = stream[start + j]
+                for j in range(even, block.shape[1]):
+                    block[i, j] = math.nan
+
+        @numba.njit(cache=False, nogil=True)
+        def gather(block, ev, out):  # type: ignore[no-untyped-def]
+            # row i's items at offset_i, offset_i + 2, ... (even_i / 2 of them), in order
+            pos = 0
+            for i in range(ev.shape[0]):
+                half, offset = ev[i, 1] // 2, ev[i, 2]
+                for j in range(half):
+                    out[pos + j] = block[i, offset + 2 * j]
+                pos += half
+
+        _ROWS = (fill, gather)
+    return _ROWS
 
 
 def _order_signed_zeros(block: Any) -> None:

@@ -1,0 +1,148 @@
+"""The baseline's fast paths give what the general paths give, value for value.
+
+Each compiled or zero-copy path of the data-quality analyzer (numeric columns scanned from
+their arrow buffers, text columns counted chunk by chunk, the compiled KLL plan, CSV ranges
+read without joins) is checked here against the path it replaces, forced by switching the
+fast one off.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from smkit.monitoring.engines import data_quality as dq
+from smkit.monitoring.engines import kll
+
+
+def _numeric_chunks(kind: str, seed: int) -> pa.ChunkedArray:
+    """Several arrow chunks (one a slice, so with an offset) with nulls, NaN, +-inf,
+    -0.0 and 0.0, whole numbers and fractions: 9,000 values, over `dq._JIT_MIN`."""
+    rng = np.random.default_rng(seed)
+    n = 9000
+    if kind == "float":
+        x = rng.choice([-0.0, 0.0, 1.0, -2.5, 3.25, 1e300, -7.0], size=n)
+        x = np.where(rng.random(n) < 0.5, np.round(rng.normal(0, 5, n), 3), x)
+        x[rng.random(n) < 0.01] = np.nan
+        x[rng.random(n) < 0.005] = np.inf
+        x[rng.random(n) < 0.005] = -np.inf
+        whole = pa.array(x, mask=rng.random(n) < 0.05)
+    else:
+        whole = pa.array(rng.integers(-(2**60), 2**60, n), mask=rng.random(n) < 0.05)
+    sliced = whole.slice(1000, 5000)  # offset 1000 in its buffers
+    return pa.chunked_array([whole.slice(0, 1000), sliced, pa.array([], whole.type), whole[6000:]])
+
+
+def _feature(chunks: pa.ChunkedArray, *, fast: bool, monkeypatch: pytest.MonkeyPatch) -> str:
+    with monkeypatch.context() as m:
+        if not fast:
+            m.setattr(dq, "_SCAN", False)  # the general path: to_numpy, masks, `_moments`
+        col = dq._Column("x")
+        col.update(chunks)
+        col.update(chunks.chunk(1))  # a plain array too
+        return json.dumps(col.to_feature())
+
+
+@pytest.mark.parametrize("kind", ["float", "int"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_numeric_scan_equals_the_general_path(kind, seed, monkeypatch):
+    chunks = _numeric_chunks(kind, seed)
+    assert dq._scan_jit(), "numba is a dependency of the baseline's fast path"
+    fast = _feature(chunks, fast=True, monkeypatch=monkeypatch)
+    slow = _feature(chunks, fast=False, monkeypatch=monkeypatch)
+    assert fast == slow
+    assert '"sketch"' in fast
+
+
+def test_text_counted_per_chunk_equals_joined(monkeypatch):
+    rng = np.random.default_rng(3)
+    words = np.array(["red", "green", "7", "-1.5", "+2", "blue", "x y"])
+    parts = [
+        pa.array(words[rng.integers(0, len(words), 3000)], mask=rng.random(3000) < 0.1)
+        for _ in range(3)
+    ]
+    chunked = pa.chunked_array(parts)
+    a, b = dq._Column("s"), dq._Column("s")
+    a.update(chunked)
+    b.update(chunked.combine_chunks().drop_null())  # the nulls dropped first, as before
+    assert a.missing == chunked.null_count and b.missing == 0
+    b.missing = a.missing
+    assert json.dumps(a.to_feature()) == json.dumps(b.to_feature())
+    seen: dict[str, int] = {}
+    for v in chunked.to_pylist():
+        if v is not None:
+            seen[v] = seen.get(v, 0) + 1
+    assert list(a.categories.items()) == list(seen.items())  # first appearances, row order
+
+
+@pytest.mark.parametrize("chunk", [4096, 5000, 65536])
+def test_compiled_kll_plan_equals_the_python_plan(chunk, monkeypatch):
+    x = np.random.default_rng(chunk).normal(size=150_000).round(3)
+    sketches = []
+    for jit_min in (0, 10**12):  # compiled plan always / never
+        monkeypatch.setattr(kll, "_PLAN_JIT_MIN", jit_min)
+        s = kll.DeequKLL()
+        for i in range(0, len(x), chunk):
+            s.update(x[i : i + chunk])
+        sketches.append(s)
+    fast, slow = sketches
+    assert (fast._ncomp, fast._offset, fast._caps) == (slow._ncomp, slow._offset, slow._caps)
+    assert fast.data() == slow.data()
+    assert fast.finalized().data() == slow.finalized().data()
+
+
+def _joined_ranges(path, start, block_size):
+    """The CSV ranges as first written: the partial line joined to the next block."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        carry = b""
+        while True:
+            chunk = fh.read(block_size)
+            if not chunk:
+                if carry.strip():
+                    yield carry + b"\n"
+                return
+            data = carry + chunk
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                carry = data
+                continue
+            yield data[: cut + 1]
+            carry = data[cut + 1 :]
+
+
+def test_csv_ranges_are_the_joined_ranges(tmp_path):
+    rng = np.random.default_rng(4)
+    path = tmp_path / "r.csv"
+    for trial in range(60):
+        lines = ["x" * int(rng.choice([0, 1, 5, 40, 300])) for _ in range(int(rng.integers(0, 40)))]
+        path.write_bytes(("\n".join(lines) + str(rng.choice(["", "\n", "\n  ", "  "]))).encode())
+        for block in (1, 3, 16, 100, 1000):
+            for start in (0, 2):
+                got = [bytes(r) for r in dq._csv_ranges(path, start, block)]
+                assert got == list(_joined_ranges(path, start, block)), (trial, block, start)
+
+
+def test_text_scan_reads_a_view_of_the_range():
+    data = b"1.5,2\n3,.5\n4,5\n"
+    view = memoryview(data)[:6]  # "1.5,2\n": no dot without digits, no suspect byte
+    assert dq._text_suspect(view) is False
+    assert dq._text_suspect(memoryview(data)[:11]) is True  # ".5"
+    assert dq._text_suspect(memoryview(b"1,2\n+3,4\n")[:9]) is True
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_compiled_compaction_rows_equal_the_sliced_rows(signed, monkeypatch):
+    rng = np.random.default_rng(5)
+    x = rng.choice([-0.0, 0.0, 1.5, -2.0], size=40_000) if signed else rng.normal(size=40_000)
+    datas = []
+    for rows in (None, False):  # compiled fill/gather, then the numpy slices
+        monkeypatch.setattr(kll, "_ROWS", rows)
+        s = kll.DeequKLL()
+        for i in range(0, len(x), 9000):
+            s.update(x[i : i + 9000])
+        datas.append(json.dumps(s.finalized().data()))
+    assert datas[0] == datas[1]
