@@ -4,7 +4,7 @@ Run: ``.venv/bin/python benchmarks/serving.py [--duration 15] [--concurrency 1 8
 
 One XGBoost model trained on scikit-learn's wine data is served by
 
-- smkit's local endpoint with data capture off, and with 100% capture on;
+- smkit's local endpoint (one worker) with data capture off, and with 100% capture on;
 - a minimal Starlette app on uvicorn (httptools + uvloop) doing the same parse/predict/format
   with no checks and no capture (the "bare minimal server" reference);
 - ``mlflow models serve`` (1 worker, ``--env-manager local``) when mlflow is importable;
@@ -348,7 +348,13 @@ def main() -> int:
         servers: dict[str, tuple[str, bytes, str]] = {}
         for name, capture in (("smkit", None), ("smkit+capture", DataCaptureSpec(100))):
             ep = session.deploy(
-                ModelSpec(model_data=str(tar), framework="xgboost"),
+                # one worker, as the Starlette and first mlflow references (the default is
+                # one per CPU, measured in the multi-worker pair below)
+                ModelSpec(
+                    model_data=str(tar),
+                    framework="xgboost",
+                    env={"SAGEMAKER_MODEL_SERVER_WORKERS": "1"},
+                ),
                 EndpointSpec(name=name.replace("+", "-"), data_capture=capture),
             )
             servers[name] = (ep.url + "/invocations", csv_body, "text/csv")

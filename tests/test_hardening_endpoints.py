@@ -209,12 +209,17 @@ def test_killed_endpoint_is_failed_within_seconds(session, artifact):
     assert ep.describe()["EndpointStatus"] == "Failed"
 
 
-def test_capture_write_failures_are_reported_on_the_endpoint(session, artifact):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_capture_write_failures_are_reported_on_the_endpoint(session, artifact, workers):
     from smkit.errors import SmkitTimeoutError
 
     ep = session.deploy(
-        ModelSpec(model_data=str(artifact), framework="sklearn"),
-        EndpointSpec(name="cap", data_capture=DataCaptureSpec(sampling_percentage=100)),
+        ModelSpec(
+            model_data=str(artifact),
+            framework="sklearn",
+            env={"SAGEMAKER_MODEL_SERVER_WORKERS": workers},
+        ),
+        EndpointSpec(name=f"cap-{workers}", data_capture=DataCaptureSpec(sampling_percentage=100)),
     )
     # a file where the capture directory must go: every capture write fails, like a full disk
     blocker = session.backend.store.path_for(ep.capture_prefix.rstrip("/"))

@@ -14,7 +14,11 @@ import pytest
 from serving_helpers import WINE_CSV
 from serving_helpers import wine_xgboost as build_wine
 
-from smkit.backends.local.endpoint_server import model_server_settings
+from smkit.backends.local.endpoint_server import (
+    default_workers,
+    model_server_settings,
+    sum_capture_stats,
+)
 from smkit.serving import DataCaptureSpec, EndpointSpec, ModelSpec
 from smkit.session import Session
 
@@ -63,8 +67,12 @@ def _group(pid: int) -> list[psutil.Process]:
     return [parent, *parent.children(recursive=True)]
 
 
-def test_settings_follow_the_toolkit():
-    assert model_server_settings({}) == (1, 60.0, False)
+def test_settings_follow_the_toolkit(monkeypatch):
+    # unset: one worker per CPU, as the model server starts
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2})
+    assert default_workers() == 3
+    assert model_server_settings({}) == (3, 60.0, False)
+    assert model_server_settings({"SAGEMAKER_MODEL_SERVER_WORKERS": "1"})[0] == 1
     assert model_server_settings(
         {"SAGEMAKER_MODEL_SERVER_WORKERS": "3", "SAGEMAKER_MODEL_SERVER_TIMEOUT": "5"}
     ) == (3, 5.0, True)
@@ -226,3 +234,14 @@ def test_a_dead_worker_is_restarted_and_idle_stops_the_pool(session, tmp_path):
     while time.monotonic() < deadline and any(p.is_running() for p in procs):
         time.sleep(0.05)
     assert [p.pid for p in procs if p.is_running() and p.status() != "zombie"] == []
+
+
+def test_worker_capture_stats_add_up():
+    one = {"Submitted": 3, "Written": 1, "Held": 2, "Dropped": 0, "WriteErrors": 4,
+           "LastError": "disk full"}  # fmt: skip
+    two = {"Submitted": 5, "Written": 5, "Held": 0, "Dropped": 0, "WriteErrors": 0,
+           "LastError": None}  # fmt: skip
+    assert sum_capture_stats([two, one]) == {
+        "Submitted": 8, "Written": 6, "Held": 2, "Dropped": 0, "WriteErrors": 4,
+        "LastError": "disk full",
+    }  # fmt: skip

@@ -18,7 +18,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -257,9 +257,14 @@ class LocalCatalog:
         *,
         status: str | None = None,
         message: str | None = None,
+        derive: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         **fields: Any,
     ) -> Resource:
         """Move to ``status`` (if given and allowed) and merge ``fields`` into the data.
+
+        ``derive``, when given, is called with the merged data inside the same transaction
+        and what it returns is merged too (fields computed from several writers' fields,
+        with no update lost between the read and the write).
 
         Raises:
             ResourceNotFoundError: no such resource.
@@ -274,6 +279,8 @@ class LocalCatalog:
             current = row[2]
             data = json.loads(row[3])
             data.update(json.loads(json.dumps(fields, default=str)))
+            if derive is not None:
+                data.update(json.loads(json.dumps(derive(data), default=str)))
             new_status = current
             if status is not None and status != current:
                 allowed = TRANSITIONS[kind].get(current, set())

@@ -27,8 +27,9 @@ Routes (SageMaker's container contract, FORMATS.md §5):
 Model-server variables, read as the inference toolkit reads them (`model_server_settings`):
 
 - ``SAGEMAKER_MODEL_SERVER_WORKERS=N``: N worker processes behind the one port
-  (`smkit.backends.local.workers`); unset, one process (the toolkit's model server would
-  start one per CPU; one uvloop process is the fast path on small models);
+  (`smkit.backends.local.workers`); unset, one per CPU, as the toolkit's model server
+  starts (on this project's 2-core benchmark two workers answer about 1.7x what one does);
+  ``1`` serves from this one process;
 - ``SAGEMAKER_MODEL_SERVER_TIMEOUT`` (default 60 s, the toolkit's
   ``DEFAULT_MODEL_SERVER_TIMEOUT``, written to MMS's ``default_response_timeout``): a
   prediction running longer answers 500 ``WorkerTimeout`` and other requests go on. What
@@ -154,19 +155,16 @@ class EndpointApp:
                     loop = asyncio.get_running_loop()
                     ok = await loop.run_in_executor(None, self.capture.flush, 60.0)
                     stats = self.capture.stats()
-                if self.peers and not _header(scope, b"x-smkit-local"):
+                from_peer = _header(scope, b"x-smkit-local") is not None
+                if self.peers and not from_peer:
                     # several workers: each holds its own queue; drain the siblings' too
                     auth = _header(scope, b"authorization")
                     answers = await asyncio.gather(
                         *(_flush_peer(path, auth) for path in self.peers)
                     )
-                    stats = {"Workers": [stats, *(a[1].get("stats", {}) for a in answers)]}
-                    for code, answer in answers:
-                        if code != 200:
-                            ok = False
-                            stats.update(
-                                {k: v for k, v in answer.items() if k in ("Held", "LastError")}
-                            )
+                    every = [stats, *(a[1].get("stats") or {} for a in answers)]
+                    ok = ok and all(code == 200 for code, _ in answers)
+                    stats = {"Workers": every, **sum_capture_stats(every)}
                 if ok:
                     status, body = 200, json.dumps({"flushed": True, "stats": stats}).encode()
                 elif stats.get("Held"):
@@ -177,9 +175,14 @@ class EndpointApp:
                         f"memory for retry): {stats.get('LastError')}",
                     )
                 else:
+                    why = stats.get("LastError")
                     status, body = _error(
-                        503, "FlushTimeout", "capture writer did not finish in 60 s"
+                        503,
+                        "FlushTimeout",
+                        "capture writer did not finish in 60 s" + (f": {why}" if why else ""),
                     )
+                if status != 200 and from_peer:  # the asking sibling adds these counts up
+                    body = json.dumps({**json.loads(body), "stats": stats}).encode()
                 await _respond(send, status, body, _JSON)
             elif path in ("/invocations", "/ping", "/_smkit/flush"):
                 await _respond(send, *_error(405, "MethodNotAllowed", f"{method} {path}"), _JSON)
@@ -336,6 +339,16 @@ class EndpointApp:
             ) from None
 
 
+def sum_capture_stats(workers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The endpoint's capture counts from its workers' `CaptureWriter.stats`: the counts
+    summed, ``LastError`` the first worker's that has one."""
+    total: dict[str, Any] = {}
+    for key in ("Submitted", "Written", "Held", "Dropped", "WriteErrors"):
+        total[key] = sum(int(w.get(key) or 0) for w in workers)
+    total["LastError"] = next((w["LastError"] for w in workers if w.get("LastError")), None)
+    return total
+
+
 class PredictTimeoutError(Exception):
     """A prediction ran past ``SAGEMAKER_MODEL_SERVER_TIMEOUT``."""
 
@@ -352,7 +365,7 @@ async def _flush_peer(path: str, auth: bytes | None) -> tuple[int, dict[str, Any
     try:
         reader, writer = await asyncio.open_unix_connection(path)
     except OSError as exc:
-        return 503, {"LastError": f"worker at {path} unreachable: {exc}"}
+        return 503, {"stats": {"LastError": f"worker at {path} unreachable: {exc}"}}
     head = b"POST /_smkit/flush HTTP/1.1\r\nhost: worker\r\nx-smkit-local: 1\r\n"
     if auth:
         head += b"authorization: " + auth + b"\r\n"
@@ -368,9 +381,9 @@ async def _flush_peer(path: str, auth: bytes | None) -> tuple[int, dict[str, Any
         code = int(status_line.split()[1])
         answer = json.loads(payload or b"{}")
     except (IndexError, ValueError):
-        return 503, {"LastError": f"worker at {path} answered {data[:200]!r}"}
-    if code != 200:
-        answer = {"LastError": answer.get("message"), "Held": 1}
+        return 503, {"stats": {"LastError": f"worker at {path} answered {data[:200]!r}"}}
+    if code != 200 and not isinstance(answer.get("stats"), dict):
+        answer = {"stats": {"LastError": answer.get("message")}}
     return code, answer
 
 
@@ -680,7 +693,10 @@ def serve(root: str, name: str) -> int:
                 variant=variant,
                 capture=make_capture(
                     lambda stats: wcatalog.update(
-                        "endpoint", name, **{f"CaptureStatsWorker{i}": stats}
+                        "endpoint",
+                        name,
+                        derive=_capture_stats_of_workers,
+                        **{f"CaptureStatsWorker{i}": stats},
                     )
                 ),
                 on_startup=on_ready,
@@ -772,15 +788,30 @@ def serve(root: str, name: str) -> int:
 DEFAULT_MODEL_SERVER_TIMEOUT = 60.0
 
 
+def _capture_stats_of_workers(data: dict[str, Any]) -> dict[str, Any]:
+    """``CaptureStats`` of a several-worker endpoint: the sum of every worker's report
+    (``CaptureStatsWorker<i>``), recomputed in the same transaction as each report."""
+    workers = [v for k, v in sorted(data.items()) if k.startswith("CaptureStatsWorker")]
+    return {"CaptureStats": sum_capture_stats(workers)}
+
+
+def default_workers() -> int:
+    """Worker processes when ``SAGEMAKER_MODEL_SERVER_WORKERS`` is unset: one per CPU, as
+    the model server starts (the CPUs this process may run on, where the OS says)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def model_server_settings(env: Any = None) -> tuple[int, float, bool]:
     """``(workers, timeout_s, timeout_set)`` from the model's environment, as the toolkit reads it.
 
     The inference toolkit (``sagemaker_inference.environment`` / ``model_server``) writes
     ``SAGEMAKER_MODEL_SERVER_WORKERS`` into MMS's ``default_workers_per_model`` (unset: MMS
-    starts one worker per CPU) and ``SAGEMAKER_MODEL_SERVER_TIMEOUT`` (default ``"60"``)
-    into ``default_response_timeout``. Here the variable unset keeps one process (a single
-    uvloop process already saturates this machine's cores on small models, and the fast
-    path stays as it is); ``SAGEMAKER_MODEL_SERVER_WORKERS=N`` starts N worker processes.
+    starts one worker per CPU; the scikit-learn container's server does too) and
+    ``SAGEMAKER_MODEL_SERVER_TIMEOUT`` (default ``"60"``) into ``default_response_timeout``.
+    Here too: unset, one worker per CPU this process may run on (`default_workers`);
+    ``SAGEMAKER_MODEL_SERVER_WORKERS=1`` keeps one process.
 
     Raises:
         ValueError: a variable is not a positive integer.
@@ -788,7 +819,7 @@ def model_server_settings(env: Any = None) -> tuple[int, float, bool]:
     env = os.environ if env is None else env
     raw_workers = (env.get("SAGEMAKER_MODEL_SERVER_WORKERS") or "").strip()
     raw_timeout = (env.get("SAGEMAKER_MODEL_SERVER_TIMEOUT") or "").strip()
-    workers = 1
+    workers = default_workers()
     if raw_workers:
         if not raw_workers.isdigit() or int(raw_workers) < 1:
             raise ValueError(
