@@ -146,3 +146,28 @@ def test_compiled_compaction_rows_equal_the_sliced_rows(signed, monkeypatch):
             s.update(x[i : i + 9000])
         datas.append(json.dumps(s.finalized().data()))
     assert datas[0] == datas[1]
+
+
+def test_compiled_loops_are_loaded_from_the_disk_cache_by_a_new_process():
+    """A one-shot baseline job must not pay numba's compilation (seconds) each time: the
+    second process finds every kernel it runs in the on-disk cache."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, numpy as np\n"
+        "from smkit.monitoring.engines import _kernels as k\n"
+        "v = np.linspace(-5, 5, 10000)\n"
+        "k.moments(v, 0.0, 0.0, 0.0, 0.0, np.inf, -np.inf)\n"
+        "out = np.empty_like(v)\n"
+        "k.scan(v, np.empty(0, np.uint8), 0, out, 0, 0.0, 0.0, 0.0, 0.0, np.inf, -np.inf)\n"
+        "print(json.dumps([sum(f.stats.cache_hits.values()) for f in (k.moments, k.scan)]"
+        " + [sum(f.stats.cache_misses.values()) for f in (k.moments, k.scan)]))\n"
+    )
+    for _ in range(2):
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+    hits_moments, hits_scan, misses_moments, misses_scan = json.loads(run.stdout)
+    assert hits_moments >= 1 and hits_scan >= 1
+    assert misses_moments == misses_scan == 0

@@ -139,34 +139,16 @@ _JIT: Any = None
 
 
 def _moments_jit() -> Any:
+    """The compiled Welford loop (`smkit.monitoring.engines._kernels.moments`), or
+    ``False`` without numba."""
     global _JIT
     if _JIT is None:
         try:
-            import numba
+            from smkit.monitoring.engines import _kernels
         except ImportError:  # pragma: no cover - numba ships with shap
             _JIT = False
             return _JIT
-
-        @numba.njit(cache=False, nogil=True)
-        def kernel(values, n, total, mean, m2, lo, hi):  # type: ignore[no-untyped-def]
-            whole = 0  # values equal to their floor: free in this latency-bound loop
-            for i in range(values.shape[0]):
-                v = values[i]
-                if math.floor(v) == v:
-                    whole += 1
-                n += 1.0
-                total += v
-                d = v - mean
-                dn = d / n
-                mean += dn
-                m2 += d * (d - dn)
-                if v < lo:
-                    lo = v
-                if v > hi:
-                    hi = v
-            return n, total, mean, m2, lo, hi, whole
-
-        _JIT = kernel
+        _JIT = _kernels.moments
     return _JIT
 
 
@@ -174,56 +156,16 @@ _SCAN: Any = None
 
 
 def _scan_jit() -> Any:
-    """The compiled one-pass loop of a numeric arrow column (`_Column._update_numeric`)."""
+    """The compiled one-pass loop of a numeric arrow column (`_Column._update_numeric`;
+    `smkit.monitoring.engines._kernels.scan`), or ``False`` without numba."""
     global _SCAN
     if _SCAN is None:
         if not _moments_jit():  # pragma: no cover - numba ships with shap
             _SCAN = False
             return _SCAN
-        import numba
+        from smkit.monitoring.engines import _kernels
 
-        @numba.njit(cache=False, nogil=True)
-        def scan(data, valid, voff, out, k, n, total, mean, m2, lo, hi):  # type: ignore[no-untyped-def]
-            # data: one arrow chunk's values (float64 or int64); valid: its validity bitmap
-            # (empty: no nulls), bit ``voff + i`` for value ``i``; the finite values go to
-            # ``out[k:]`` in row order and update the Welford state, the same IEEE steps
-            # as `_moments`
-            nulls = 0
-            nan = 0
-            whole = 0
-            negzero = False
-            check = valid.shape[0] > 0
-            for i in range(data.shape[0]):
-                if check:
-                    j = voff + i
-                    if not (valid[j >> 3] >> (j & 7)) & 1:
-                        nulls += 1
-                        continue
-                v = float(data[i])
-                if v != v:
-                    nan += 1
-                    continue
-                if v - v != 0.0:  # +-inf: present, not a number of the moments or sketch
-                    continue
-                out[k] = v
-                k += 1
-                if math.floor(v) == v:
-                    whole += 1
-                    if v == 0.0 and math.copysign(1.0, v) < 0.0:
-                        negzero = True
-                n += 1.0
-                total += v
-                d = v - mean
-                dn = d / n
-                mean += dn
-                m2 += d * (d - dn)
-                if v < lo:
-                    lo = v
-                if v > hi:
-                    hi = v
-            return k, nulls, nan, whole, negzero, n, total, mean, m2, lo, hi
-
-        _SCAN = scan
+        _SCAN = _kernels.scan
     return _SCAN
 
 

@@ -367,54 +367,15 @@ _CAPS: dict[tuple[int, float], Any] = {}  # (k, c) -> capacity of levels 0 .. _M
 
 
 def _plan_kernel() -> Any:
+    """`smkit.monitoring.engines._kernels.kll_plan`, or ``False`` without numba."""
     global _PLAN
     if _PLAN is None:
         try:
-            import numba
+            from smkit.monitoring.engines import _kernels
         except ImportError:  # pragma: no cover - numba ships with shap
             _PLAN = False
             return _PLAN
-
-        @numba.njit(cache=False, nogil=True)
-        def plan(m, levels, total, held, slen, start, ncomp, offset, caps, ev):  # type: ignore[no-untyped-def]
-            # `DeequKLL._plan` on arrays: events as rows (level, start, even, offset)
-            ne = 0
-            pos = 0
-            while True:
-                need = total - held + 1
-                if need > m - pos:
-                    slen[0] += m - pos
-                    return ne, levels, total
-                slen[0] += need
-                held += need
-                pos += need
-                found = False
-                for h in range(levels):
-                    length = slen[h] - start[h]
-                    if length >= caps[h]:
-                        if h + 1 >= levels:
-                            if levels + 1 >= caps.shape[0]:
-                                return -1, levels, total
-                            total += caps[levels]
-                            levels += 1
-                        even = length - length % 2
-                        if ncomp[h] % 2 == 1:
-                            offset[h] = 1 - offset[h]
-                        ev[ne, 0] = h
-                        ev[ne, 1] = start[h]
-                        ev[ne, 2] = even
-                        ev[ne, 3] = offset[h]
-                        ne += 1
-                        start[h] += even
-                        slen[h + 1] += even // 2
-                        ncomp[h] += 1
-                        held -= even - even // 2
-                        found = True
-                        break
-                if not found:
-                    return -1, levels, total
-
-        _PLAN = plan
+        _PLAN = _kernels.kll_plan
     return _PLAN
 
 
@@ -467,32 +428,11 @@ def _rows_kernels() -> Any:
     global _ROWS
     if _ROWS is None:
         try:
-            import numba
+            from smkit.monitoring.engines import _kernels
         except ImportError:  # pragma: no cover - numba ships with shap
             _ROWS = False
             return _ROWS
-
-        @numba.njit(cache=False, nogil=True)
-        def fill(stream, ev, block):  # type: ignore[no-untyped-def]
-            # row i: event i's items, then NaN padding
-            for i in range(ev.shape[0]):
-                start, even = ev[i, 0], ev[i, 1]
-                for j in range(even):
-                    block[i, j] = stream[start + j]
-                for j in range(even, block.shape[1]):
-                    block[i, j] = math.nan
-
-        @numba.njit(cache=False, nogil=True)
-        def gather(block, ev, out):  # type: ignore[no-untyped-def]
-            # row i's items at offset_i, offset_i + 2, ... (even_i / 2 of them), in order
-            pos = 0
-            for i in range(ev.shape[0]):
-                half, offset = ev[i, 1] // 2, ev[i, 2]
-                for j in range(half):
-                    out[pos + j] = block[i, offset + 2 * j]
-                pos += half
-
-        _ROWS = (fill, gather)
+        _ROWS = (_kernels.kll_fill, _kernels.kll_gather)
     return _ROWS
 
 
