@@ -6,9 +6,11 @@ the catalog and starts a *supervisor* process (``python -m smkit.backends.local.
 NAME``). The supervisor
 
 1. copies each channel's objects into ``input/data/<channel>`` (``Downloading``);
-2. runs the entry point with ``sys.executable`` in its own process group, with every
-   ``SM_*`` variable and the hyperparameters as ``--key value`` (``Training``), streaming
-   stdout+stderr line by line into ``logs.txt`` and reading metrics with the regexes;
+2. runs the entry point with ``sys.executable`` in its own process group, once per host
+   (``algo-1`` ... ``algo-N`` for ``InstanceCount=N``, each in its own namespaces, see
+   `smkit.backends.local.hosts`), with every ``SM_*`` variable and the hyperparameters as
+   ``--key value`` (``Training``), streaming stdout+stderr line by line into ``logs.txt``
+   and reading metrics with the regexes;
 3. stops it (SIGTERM, then SIGKILL after a grace period) when ``MaxRuntimeInSeconds`` passes
    or when a stop is requested (catalog status ``Stopping``);
 4. samples CPU / memory (the profiler) while it runs;

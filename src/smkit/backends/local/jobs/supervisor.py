@@ -279,15 +279,19 @@ class _Supervisor:
         pids: list[list[float]] = []
         for index, host in enumerate(self.hosts):
             full = cmd if no_namespaces is not None else wrap_command(cmd, host, hosts_file)
-            proc = subprocess.Popen(
-                full,
-                cwd=str(self.host_paths[index].code),
-                env=self._script_env(host_envs[index], index),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            try:
+                proc = subprocess.Popen(
+                    full,
+                    cwd=str(self.host_paths[index].code),
+                    env=self._script_env(host_envs[index], index),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            except BaseException:
+                self.terminate()  # the hosts already started must not run on alone
+                raise
             self.procs.append(proc)
             try:
                 started = psutil.Process(proc.pid).create_time()
