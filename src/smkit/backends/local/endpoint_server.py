@@ -582,16 +582,20 @@ def _install_code_requirements(
 
 def serve(root: str, name: str) -> int:
     """Load and serve endpoint ``name`` of the local root ``root``; returns an exit code."""
-    import psutil
 
     from smkit.backends.local import LocalBackend
+    from smkit.backends.local.process import process_start_time
     from smkit.backends.local.serving import endpoint_records, teardown_records
 
     backend = LocalBackend(root)
     catalog = backend.catalog
-    me = psutil.Process()
     catalog.update(
-        "endpoint", name, Pid=os.getpid(), ProcessStartTime=me.create_time(), Port=None, Url=None
+        "endpoint",
+        name,
+        Pid=os.getpid(),
+        ProcessStartTime=process_start_time(os.getpid()),
+        Port=None,
+        Url=None,
     )
     try:
         endpoint, config, model = endpoint_records(catalog, name)

@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = ["alive", "kill_group", "process_start_time", "reap", "spawn", "src_pythonpath"]
 
@@ -31,14 +32,57 @@ def src_pythonpath(env: Mapping[str, str]) -> str:
     return os.pathsep.join(filter(None, [src_root, env.get("PYTHONPATH")]))
 
 
-def process_start_time(pid: int) -> float:
-    """The start time of ``pid`` as the OS reports it (``time.time()`` if it cannot be read)."""
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
+def process_start_time(pid: int) -> float | str:
+    """What identifies ``pid`` with its start, for `alive` to tell it from a reused pid.
+
+    On Linux: ``"<boot id>/<seconds after boot>"``. Seconds after boot come from the
+    process's ``starttime`` (clock ticks since boot), so a step of the wall clock (NTP, a
+    resumed VM) cannot change them; the boot id tells one boot from the next. Elsewhere:
+    the start time as seconds since the epoch (``time.time()`` if it cannot be read).
+    """
     import psutil
 
+    boot = _boot_id()
+    since = _since_boot(pid) if boot else None
+    if since is not None:
+        return f"{boot}/{since:.3f}"
     try:
         return float(psutil.Process(pid).create_time())
     except psutil.Error:
         return time.time()
+
+
+def _since_boot(pid: int) -> float | None:
+    """Seconds from boot to the start of ``pid`` (``/proc/<pid>/stat`` field 22, in clock
+    ticks), or ``None`` when it cannot be read."""
+    try:
+        with open(f"/proc/{int(pid)}/stat", "rb") as fh:
+            stat = fh.read()
+        # the command name (field 2) is in parentheses and may hold spaces: split after it
+        fields = stat.rpartition(b")")[2].split()
+        return int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _same_start(proc: Any, started: float | str) -> bool:
+    """Whether ``proc`` started when ``started`` (from `process_start_time`) says."""
+    if isinstance(started, str) and "/" in started:
+        boot, _, since = started.rpartition("/")
+        now = _since_boot(proc.pid)
+        if boot != _boot_id() or now is None:
+            return False
+        return abs(now - float(since)) <= 0.05
+    # a wall-clock start (older records, other systems): a clock step may shift it a little
+    return abs(proc.create_time() - float(started)) <= 1.0
 
 
 def spawn(
@@ -48,7 +92,7 @@ def spawn(
     env: Mapping[str, str] | None = None,
     cwd: str | Path | None = None,
     module: str | None = None,
-) -> tuple[subprocess.Popen[bytes], float]:
+) -> tuple[subprocess.Popen[bytes], float | str]:
     """Start a daemon in its own session, stdout and stderr appended to ``log_path``.
 
     Args:
@@ -89,7 +133,7 @@ def reap() -> None:
             _CHILDREN.remove(proc)
 
 
-def alive(pid: int | None, started: float | None = None) -> bool:
+def alive(pid: int | None, started: float | str | None = None) -> bool:
     """Whether process ``pid`` runs: not a zombie, and started at ``started`` (±1 s) if given."""
     if not pid:
         return False
@@ -97,14 +141,14 @@ def alive(pid: int | None, started: float | None = None) -> bool:
 
     try:
         proc = psutil.Process(int(pid))
-        if started and abs(proc.create_time() - float(started)) > 1.0:
+        if started and not _same_start(proc, started):
             return False  # the pid was reused by another process
         return proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
+    except (psutil.Error, ValueError, TypeError):
         return False
 
 
-def kill_group(pid: int | None, started: float | None, sig: int = signal.SIGKILL) -> bool:
+def kill_group(pid: int | None, started: float | str | None, sig: int = signal.SIGKILL) -> bool:
     """Send ``sig`` to the process group led by ``pid`` if that process still lives.
 
     Returns:

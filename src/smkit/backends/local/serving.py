@@ -76,19 +76,12 @@ def _arn(kind: str, name: str) -> str:
     return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/{name.lower()}"
 
 
-def pid_alive(pid: int | None, start_time: float | None = None) -> bool:
-    """Whether process ``pid`` runs (not a zombie, and started at ``start_time`` if given)."""
-    if not pid:
-        return False
-    import psutil
+def pid_alive(pid: int | None, start_time: float | str | None = None) -> bool:
+    """Whether process ``pid`` runs (not a zombie, and started at ``start_time`` if given,
+    as `smkit.backends.local.process.process_start_time` recorded it)."""
+    from smkit.backends.local.process import alive
 
-    try:
-        proc = psutil.Process(int(pid))
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return not (start_time and abs(proc.create_time() - float(start_time)) > 1.0)
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return False
+    return alive(pid, start_time)
 
 
 def endpoint_records(catalog: Any, name: str) -> tuple[dict, dict, dict]:

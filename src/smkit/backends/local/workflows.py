@@ -64,10 +64,10 @@ def _owner() -> dict[str, Any]:
     """Who runs an execution: this process (pid and start time, against pid reuse)."""
     import os
 
-    import psutil
+    from smkit.backends.local.process import process_start_time
 
     pid = os.getpid()
-    return {"OwnerPid": pid, "OwnerStartTime": psutil.Process(pid).create_time()}
+    return {"OwnerPid": pid, "OwnerStartTime": process_start_time(pid)}
 
 
 def reconcile_execution(catalog: Any, name: str) -> Any:

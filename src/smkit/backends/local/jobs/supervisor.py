@@ -247,10 +247,9 @@ class _Supervisor:
         stops the whole cluster when one instance's algorithm fails); its exit code is the
         job's.
         """
-        import psutil
-
         from smkit.backends.local.hosts import hosts_file_text, namespace_support, wrap_command
         from smkit.backends.local.isolation import redact_argv
+        from smkit.backends.local.process import process_start_time
         from smkit.training.profiler import SystemSampler
 
         entry = self.data["EntryPoint"]
@@ -276,7 +275,7 @@ class _Supervisor:
         self.log(f"smkit: running {' '.join(redact_argv(cmd))} in {code}")
         if len(self.hosts) > 1:
             self.log(f"smkit: {len(self.hosts)} hosts: {', '.join(self.hosts)}")
-        pids: list[list[float]] = []
+        pids: list[list[Any]] = []
         for index, host in enumerate(self.hosts):
             full = cmd if no_namespaces is not None else wrap_command(cmd, host, hosts_file)
             try:
@@ -293,11 +292,7 @@ class _Supervisor:
                 self.terminate()  # the hosts already started must not run on alone
                 raise
             self.procs.append(proc)
-            try:
-                started = psutil.Process(proc.pid).create_time()
-            except psutil.Error:
-                started = time.time()
-            pids.append([proc.pid, started])
+            pids.append([proc.pid, process_start_time(proc.pid)])
         self.proc = self.procs[0]
         self.catalog.update(
             KIND,
