@@ -26,6 +26,23 @@ def _jit(fn):  # type: ignore[no-untyped-def]
 
 
 @_jit
+def _welford(v, n, total, mean, m2, lo, hi):  # type: ignore[no-untyped-def]
+    """One value into the Welford state (count, sum, mean, M2, min, max): the same IEEE
+    steps as `smkit.monitoring.engines.data_quality._moments_py`."""
+    n += 1.0
+    total += v
+    d = v - mean
+    dn = d / n
+    mean += dn
+    m2 += d * (d - dn)
+    if v < lo:
+        lo = v
+    if v > hi:
+        hi = v
+    return n, total, mean, m2, lo, hi
+
+
+@_jit
 def moments(values, n, total, mean, m2, lo, hi):  # type: ignore[no-untyped-def]
     """Welford moments of finite float64 ``values`` from the state; also the count of
     whole numbers (free in this latency-bound loop)."""
@@ -34,16 +51,7 @@ def moments(values, n, total, mean, m2, lo, hi):  # type: ignore[no-untyped-def]
         v = values[i]
         if math.floor(v) == v:
             whole += 1
-        n += 1.0
-        total += v
-        d = v - mean
-        dn = d / n
-        mean += dn
-        m2 += d * (d - dn)
-        if v < lo:
-            lo = v
-        if v > hi:
-            hi = v
+        n, total, mean, m2, lo, hi = _welford(v, n, total, mean, m2, lo, hi)
     return n, total, mean, m2, lo, hi, whole
 
 
@@ -78,16 +86,7 @@ def scan(data, valid, voff, out, k, n, total, mean, m2, lo, hi):  # type: ignore
             whole += 1
             if v == 0.0 and math.copysign(1.0, v) < 0.0:
                 negzero = True
-        n += 1.0
-        total += v
-        d = v - mean
-        dn = d / n
-        mean += dn
-        m2 += d * (d - dn)
-        if v < lo:
-            lo = v
-        if v > hi:
-            hi = v
+        n, total, mean, m2, lo, hi = _welford(v, n, total, mean, m2, lo, hi)
     return k, nulls, nan, whole, negzero, n, total, mean, m2, lo, hi
 
 
@@ -95,7 +94,6 @@ def scan(data, valid, voff, out, k, n, total, mean, m2, lo, hi):  # type: ignore
 def kll_plan(m, levels, total, held, slen, start, ncomp, offset, caps, ev):  # type: ignore[no-untyped-def]
     """`DeequKLL._plan` on arrays: the compaction events as rows (level, start, even,
     offset)."""
-    # `DeequKLL._plan` on arrays: events as rows (level, start, even, offset)
     ne = 0
     pos = 0
     while True:

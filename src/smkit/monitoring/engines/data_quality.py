@@ -57,7 +57,14 @@ from typing import Any
 
 from smkit.errors import ConfigError, FormatError, SourceNotFoundError
 from smkit.monitoring.engines.capture import ReadStats, field_text, iter_capture_rows
-from smkit.monitoring.engines.kll import KLL_C, KLL_K, DeequKLL, bucket_edges, kll_bounds
+from smkit.monitoring.engines.kll import (
+    KLL_C,
+    KLL_K,
+    DeequKLL,
+    bucket_edges,
+    compiled,
+    kll_bounds,
+)
 
 __all__ = [
     "CATEGORICAL_DEFAULTS",
@@ -143,12 +150,8 @@ def _moments_jit() -> Any:
     ``False`` without numba."""
     global _JIT
     if _JIT is None:
-        try:
-            from smkit.monitoring.engines import _kernels
-        except ImportError:  # pragma: no cover - numba ships with shap
-            _JIT = False
-            return _JIT
-        _JIT = _kernels.moments
+        kernels = compiled()
+        _JIT = kernels.moments if kernels else False
     return _JIT
 
 
@@ -160,12 +163,8 @@ def _scan_jit() -> Any:
     `smkit.monitoring.engines._kernels.scan`), or ``False`` without numba."""
     global _SCAN
     if _SCAN is None:
-        if not _moments_jit():  # pragma: no cover - numba ships with shap
-            _SCAN = False
-            return _SCAN
-        from smkit.monitoring.engines import _kernels
-
-        _SCAN = _kernels.scan
+        kernels = compiled()
+        _SCAN = kernels.scan if kernels else False
     return _SCAN
 
 

@@ -366,16 +366,22 @@ _PLAN: Any = None
 _CAPS: dict[tuple[int, float], Any] = {}  # (k, c) -> capacity of levels 0 .. _MAX_LEVELS - 1
 
 
+def compiled() -> Any:
+    """`smkit.monitoring.engines._kernels`, imported at first need, or ``None`` without
+    numba (the callers then run their Python loops)."""
+    try:
+        from smkit.monitoring.engines import _kernels
+    except ImportError:  # pragma: no cover - numba ships with shap
+        return None
+    return _kernels
+
+
 def _plan_kernel() -> Any:
     """`smkit.monitoring.engines._kernels.kll_plan`, or ``False`` without numba."""
     global _PLAN
     if _PLAN is None:
-        try:
-            from smkit.monitoring.engines import _kernels
-        except ImportError:  # pragma: no cover - numba ships with shap
-            _PLAN = False
-            return _PLAN
-        _PLAN = _kernels.kll_plan
+        kernels = compiled()
+        _PLAN = kernels.kll_plan if kernels else False
     return _PLAN
 
 
@@ -427,12 +433,8 @@ def _rows_kernels() -> Any:
     """`_compact_many`'s row fill and gather loops, compiled (``False`` without numba)."""
     global _ROWS
     if _ROWS is None:
-        try:
-            from smkit.monitoring.engines import _kernels
-        except ImportError:  # pragma: no cover - numba ships with shap
-            _ROWS = False
-            return _ROWS
-        _ROWS = (_kernels.kll_fill, _kernels.kll_gather)
+        kernels = compiled()
+        _ROWS = (kernels.kll_fill, kernels.kll_gather) if kernels else False
     return _ROWS
 
 

@@ -70,7 +70,6 @@ class _Supervisor:
         self.host_tails: list[list[str]] = [[] for _ in self.hosts]
         self._log_lock = threading.Lock()
         self.transitions: list[dict[str, Any]] = list(self.data["SecondaryStatusTransitions"])
-        self.proc: subprocess.Popen[bytes] | None = None
         self.runtime_exceeded = False
         self.log_tail: list[str] = []
         self.log_fh: Any = None
@@ -293,7 +292,6 @@ class _Supervisor:
                 raise
             self.procs.append(proc)
             pids.append([proc.pid, process_start_time(proc.pid)])
-        self.proc = self.procs[0]
         self.catalog.update(
             KIND,
             self.name,
@@ -305,7 +303,7 @@ class _Supervisor:
         sampler = None
         if profiler and not profiler.get("DisableProfiler"):
             interval = profiler.get("ProfilingIntervalInMilliseconds", 500) / 1000.0
-            sampler = SystemSampler(self.proc.pid, interval).start()
+            sampler = SystemSampler(self.procs[0].pid, interval).start()
         max_runtime = float(self.data["StoppingCondition"]["MaxRuntimeInSeconds"])
         watchdog = threading.Thread(
             target=self._watch, args=(start + max_runtime,), daemon=True, name="smkit-watchdog"
