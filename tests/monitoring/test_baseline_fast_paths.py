@@ -9,10 +9,13 @@ fast one off.
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from smkit.monitoring.engines import data_quality as dq
 from smkit.monitoring.engines import kll
@@ -139,13 +142,98 @@ def test_compiled_compaction_rows_equal_the_sliced_rows(signed, monkeypatch):
     rng = np.random.default_rng(5)
     x = rng.choice([-0.0, 0.0, 1.5, -2.0], size=40_000) if signed else rng.normal(size=40_000)
     datas = []
-    for rows in (None, False):  # compiled fill/gather, then the numpy slices
-        monkeypatch.setattr(kll, "_ROWS", rows)
+    for kernel in (None, False):  # compiled compaction, then numpy's sorts
+        monkeypatch.setattr(kll, "_COMPACT", kernel)
         s = kll.DeequKLL()
         for i in range(0, len(x), 9000):
             s.update(x[i : i + 9000])
         datas.append(json.dumps(s.finalized().data()))
     assert datas[0] == datas[1]
+
+
+def _sorted_compactions(stream, events):
+    """What `kll._compact_many` must give, by the definition: each range sorted in
+    ``java.lang.Double.compare``'s order (``-0.0`` before ``0.0``), every second item."""
+    out = []
+    for start, even, offset in events:
+        part = sorted(stream[start : start + even].tolist(), key=lambda v: (v, math.copysign(1, v)))
+        out += part[offset::2]
+    return out
+
+
+_ORDERS = ["random", "sorted", "reversed", "runs", "sawtooth"]
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.sampled_from(_ORDERS),
+    st.sampled_from(["normal", "signed zeros", "few values", "wide", "integers"]),
+    st.lists(st.integers(0, 3500), min_size=1, max_size=6),
+    st.integers(0, 2**32 - 1),
+)
+def test_compiled_compaction_is_sorted_compaction(order, values, lengths, seed):
+    """The kernel's two sorts (merge of a few runs, radix otherwise) and numpy's 2-D sort
+    against the definition, on ranges of every order the levels see (a level above 0
+    receives sorted runs)."""
+    rng = np.random.default_rng(seed)
+    n = sum(lengths) + 3
+    x = {
+        "normal": lambda: rng.normal(0, 3, n).round(4),
+        "signed zeros": lambda: rng.choice([-0.0, 0.0, -1.0, 2.5], n),
+        "few values": lambda: rng.choice([1.0, 2.0, 3.0], n),
+        "wide": lambda: rng.choice([-1, 1], n) * 10.0 ** rng.uniform(-300, 300, n),
+        "integers": lambda: rng.integers(-1000, 1000, n).astype(float),
+    }[values]()
+    if order == "sorted":
+        x = np.sort(x)
+    elif order == "reversed":
+        x = np.sort(x)[::-1].copy()
+    elif order == "runs":  # a handful of ascending runs, as a level above 0 receives
+        cuts = np.sort(rng.integers(0, n, rng.integers(1, 20)))
+        x = np.concatenate([np.sort(p) for p in np.split(x, cuts)])
+    elif order == "sawtooth":
+        x = np.tile(np.arange(7.0), n // 7 + 1)[:n]
+    events, pos = [], int(rng.integers(0, 3))
+    for length in lengths:
+        even = length - length % 2
+        events.append((pos, even, int(rng.integers(0, 2))))
+        pos += length
+    want = [(v, math.copysign(1, v)) for v in _sorted_compactions(x, events)]
+    kernel = kll._compact_kernel()
+    assert kernel, "numba is a dependency of the baseline's fast path"
+    try:
+        for path in (kernel, False):  # compiled, then numpy's sorts
+            kll._COMPACT = path
+            got = kll._compact_many(x, events)
+            assert [(v, math.copysign(1, v)) for v in got.tolist()] == want, path
+    finally:
+        kll._COMPACT = kernel
+
+
+def test_grouped_csv_ranges_give_the_same_statistics(tmp_path, monkeypatch):
+    """Consecutive ranges are given to the statistics together (`dq._GROUP_ROWS`), split
+    where the parsed types change (a column empty in the first range): the statistics are
+    those of one range at a time."""
+    rng = np.random.default_rng(8)
+    n = 6000
+    late = (
+        [""] * 2000
+        + [str(v) for v in rng.integers(0, 9, 2000)]
+        + [f"{v:.2f}" for v in rng.normal(size=2000)]
+    )
+    cols = {
+        "x": [f"{v:.3f}" for v in rng.normal(size=n)],
+        "late": late,  # null type in the first ranges, then int64, then double
+        "s": [str(v) for v in rng.choice(["a", "b", "7", ""], n)],
+    }
+    path = tmp_path / "g.csv"
+    path.write_text("x,late,s\n" + "".join(f"{a},{b},{c}\n" for a, b, c in zip(*cols.values())))
+    outs = []
+    for group in (1, 10**9):
+        monkeypatch.setattr(dq, "_GROUP_ROWS", group)
+        outs.append(json.dumps(dq.compute_statistics(path, block_size=4096), sort_keys=True))
+    assert outs[0] == outs[1]
+    assert '"late"' in outs[0] and '"Fractional"' in outs[0]
 
 
 def test_compiled_loops_are_loaded_from_the_disk_cache_by_a_new_process():
@@ -162,12 +250,15 @@ def test_compiled_loops_are_loaded_from_the_disk_cache_by_a_new_process():
         "k.moments(v, 0.0, 0.0, 0.0, 0.0, np.inf, -np.inf)\n"
         "out = np.empty_like(v)\n"
         "k.scan(v, np.empty(0, np.uint8), 0, out, 0, 0.0, 0.0, 0.0, 0.0, np.inf, -np.inf)\n"
-        "print(json.dumps([sum(f.stats.cache_hits.values()) for f in (k.moments, k.scan)]"
-        " + [sum(f.stats.cache_misses.values()) for f in (k.moments, k.scan)]))\n"
+        "bits = np.arange(4000.0)[::-1].copy().view(np.uint64)\n"
+        "k.kll_compact(bits, np.array([[0, 4000, 0]]), np.empty(2000, np.uint64))\n"
+        "fs = (k.moments, k.scan, k.kll_compact)\n"
+        "print(json.dumps([sum(f.stats.cache_hits.values()) for f in fs]"
+        " + [sum(f.stats.cache_misses.values()) for f in fs]))\n"
     )
     for _ in range(2):
         run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert run.returncode == 0, run.stderr
-    hits_moments, hits_scan, misses_moments, misses_scan = json.loads(run.stdout)
-    assert hits_moments >= 1 and hits_scan >= 1
-    assert misses_moments == misses_scan == 0
+    counts = json.loads(run.stdout)
+    hits, misses = counts[:3], counts[3:]
+    assert min(hits) >= 1 and max(misses) == 0, (hits, misses)

@@ -1,12 +1,14 @@
 """The baseline engines' compiled loops (numba), cached on disk.
 
-Each function here is the compiled copy of a loop that `smkit.monitoring.engines.data_quality`
-and `smkit.monitoring.engines.kll` also run in Python below their size thresholds, with the
-same IEEE steps. They live in this module, imported only when a large column needs them
-(numba takes about half a second to import), and are compiled with ``cache=True``: the
-first process on a machine compiles them (a few seconds) and writes the machine code next
-to this file (``__pycache__``, or numba's user cache when that is read-only); every later
-process loads it in milliseconds, so a one-shot baseline job does not pay the compilation.
+Each function here is the compiled copy of a loop that
+`smkit.monitoring.engines.data_quality` and `smkit.monitoring.engines.kll` also run in
+Python below their size thresholds, with the same IEEE steps; `kll_compact` sorts what numpy
+sorts there, with its own sorts (a merge of runs, a radix sort), to the same order. They
+live in this module, imported only when a large column needs them (numba takes about half a
+second to import), and are compiled with ``cache=True``: the first process on a machine
+compiles them (a few seconds) and writes the machine code next to this file
+(``__pycache__``, or numba's user cache when that is read-only); every later process loads
+it in milliseconds, so a one-shot baseline job does not pay the compilation.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from __future__ import annotations
 import math
 
 import numba
+import numpy as np
 
-__all__ = ["kll_fill", "kll_gather", "kll_plan", "moments", "scan"]
+__all__ = ["kll_compact", "kll_plan", "moments", "scan"]
 
 
 def _jit(fn):  # type: ignore[no-untyped-def]
@@ -131,25 +134,134 @@ def kll_plan(m, levels, total, held, slen, start, ncomp, offset, caps, ev):  # t
             return -1, levels, total
 
 
+_TOP = np.uint64(1) << np.uint64(63)
+_DIGIT = np.uint64(2047)  # radix digits of 11 bits: 6 passes over a 64-bit key
+#: Ranges with at most this many ascending runs are merged instead of radix sorted
+#: (a level above 0 receives sorted runs: its ranges hold a few).
+_MERGE_RUNS = 16
+
+
 @_jit
-def kll_fill(stream, ev, block):  # type: ignore[no-untyped-def]
-    """Row ``i`` of ``block``: event ``i``'s items, then NaN padding."""
-    # row i: event i's items, then NaN padding
+def _key(u):  # type: ignore[no-untyped-def]
+    """A double's bits as an unsigned key in ``java.lang.Double.compare``'s order
+    (``-0.0`` before ``0.0``): negatives inverted, positives with the top bit set (no
+    branch: the data's signs would mispredict it)."""
+    return u ^ ((np.uint64(0) - (u >> np.uint64(63))) | _TOP)
+
+
+@_jit
+def _unkey(u):  # type: ignore[no-untyped-def]
+    """The double's bits back from `_key`."""
+    return u ^ (((u >> np.uint64(63)) - np.uint64(1)) | _TOP)
+
+
+@_jit
+def _radix_sort(a, b, n, hist):  # type: ignore[no-untyped-def]
+    """Sort keys ``a[:n]`` (LSD radix, 11-bit digits, a digit shared by all keys
+    skipped); the array that holds the result (``a`` or ``b``)."""
+    hist[:] = 0
+    for j in range(n):
+        u = a[j]
+        for d in range(6):
+            hist[d, (u >> np.uint64(11 * d)) & _DIGIT] += 1
+    src, dst = a, b
+    for d in range(6):
+        shift = np.uint64(11 * d)
+        if hist[d, (src[0] >> shift) & _DIGIT] == n:
+            continue
+        pos = 0
+        for digit in range(2048):
+            count = hist[d, digit]
+            hist[d, digit] = pos
+            pos += count
+        for j in range(n):
+            u = src[j]
+            digit = (u >> shift) & _DIGIT
+            dst[hist[d, digit]] = u
+            hist[d, digit] += 1
+        src, dst = dst, src
+    return src
+
+
+@_jit
+def _merge_runs(a, b, n, bounds, runs):  # type: ignore[no-untyped-def]
+    """Merge the ascending runs of keys ``a[:n]`` (run ``r`` starts at ``bounds[r]``,
+    ``bounds[runs] == n``) pairwise until one is left; the array that holds it."""
+    src, dst = a, b
+    while runs > 1:
+        merged = 0
+        for r in range(0, runs, 2):
+            lo, mid = bounds[r], bounds[r + 1]
+            hi = bounds[r + 2] if r + 2 <= runs else mid
+            i, j, k = lo, mid, lo
+            while i < mid and j < hi:
+                if src[j] < src[i]:
+                    dst[k] = src[j]
+                    j += 1
+                else:
+                    dst[k] = src[i]
+                    i += 1
+                k += 1
+            while i < mid:
+                dst[k] = src[i]
+                i += 1
+                k += 1
+            while j < hi:
+                dst[k] = src[j]
+                j += 1
+                k += 1
+            bounds[merged] = lo
+            merged += 1
+        bounds[merged] = n
+        runs = merged
+        src, dst = dst, src
+    return src
+
+
+@_jit
+def kll_compact(bits, ev, out):  # type: ignore[no-untyped-def]
+    """Compactions over a level's stream, in order: for each row ``(start, even, offset)``
+    of ``ev``, the ``even`` items from ``start`` sorted (``java.lang.Double.compare``'s
+    order), then every second one from ``offset`` appended to ``out``.
+
+    ``bits`` and ``out`` are float64 arrays viewed as uint64. A range of a few ascending
+    runs is merged, any other radix sorted; both order the keys of `_key`, so ``-0.0``
+    comes before ``0.0`` with no signed-zero pass (numpy's sort, whose SIMD networks may
+    even turn one into the other, needs `smkit.monitoring.engines.kll._order_signed_zeros`).
+    """
+    width = 0
     for i in range(ev.shape[0]):
-        start, even = ev[i, 0], ev[i, 1]
-        for j in range(even):
-            block[i, j] = stream[start + j]
-        for j in range(even, block.shape[1]):
-            block[i, j] = math.nan
-
-
-@_jit
-def kll_gather(block, ev, out):  # type: ignore[no-untyped-def]
-    """Row ``i``'s items at ``offset_i``, ``offset_i + 2``, ... (``even_i / 2`` of them)."""
-    # row i's items at offset_i, offset_i + 2, ... (even_i / 2 of them), in order
+        width = max(width, ev[i, 1])
+    a = np.empty(width, np.uint64)
+    b = np.empty(width, np.uint64)
+    bounds = np.empty(_MERGE_RUNS + 2, np.int64)
+    hist = np.empty((6, 2048), np.int64)
     pos = 0
     for i in range(ev.shape[0]):
-        half, offset = ev[i, 1] // 2, ev[i, 2]
+        start, even, offset = ev[i, 0], ev[i, 1], ev[i, 2]
+        if even == 0:
+            continue
+        # keys, and the count of descents without a branch (random data would mispredict)
+        prev = _key(bits[start])
+        a[0] = prev
+        runs = 1
+        for j in range(1, even):
+            u = _key(bits[start + j])
+            a[j] = u
+            runs += u < prev
+            prev = u
+        if runs <= _MERGE_RUNS:  # where the runs start: a second, predictable pass
+            r = 1
+            bounds[0] = 0
+            for j in range(1, even):
+                if a[j] < a[j - 1]:
+                    bounds[r] = j
+                    r += 1
+            bounds[runs] = even
+            res = _merge_runs(a, b, even, bounds, runs)
+        else:
+            res = _radix_sort(a, b, even, hist)
+        half = even // 2
         for j in range(half):
-            out[pos + j] = block[i, offset + 2 * j]
+            out[pos + j] = _unkey(res[offset + 2 * j])
         pos += half

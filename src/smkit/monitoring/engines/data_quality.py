@@ -97,6 +97,9 @@ ROBUST_ALPHA = 0.05
 CHI2_ALPHA = 0.05
 _JIT_MIN = 4096
 _CHUNK_ROWS = 65_536
+#: Rows of consecutive CSV ranges given to the statistics together: one thread-pool round
+#: per column for about this many rows (a round per 4 MB range cost 30% more CPU).
+_GROUP_ROWS = 131_072
 #: Deequ's ``StatefulDataType`` patterns (FORMATS.md §2; *inferred*: SageMaker's analyzer is
 #: closed, Deequ's is what it is built on). Anything else present is a String; ``true`` /
 #: ``false`` match Deequ's Boolean, which SageMaker's four types do not have: such columns
@@ -570,6 +573,7 @@ def _iter_csv(
 ) -> Iterator[tuple[list[str], list[Any]]]:
     """Tables of consecutive byte ranges of a CSV, parsed by pyarrow in a prefetch thread.
 
+    Consecutive tables of one schema are joined (chunked arrays) up to `_GROUP_ROWS` rows.
     The first range's inferred column types are kept for the rest (``types`` overrides them
     by column index after a conversion error). Fields may not contain newlines (as Spark's
     CSV reader without ``multiLine``).
@@ -616,7 +620,7 @@ def _iter_csv(
         )
         return pcsv.read_csv(pa.py_buffer(buf), read_options=read, convert_options=convert)
 
-    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=2)
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=4)
     stop = threading.Event()
 
     def produce() -> None:
@@ -645,11 +649,23 @@ def _iter_csv(
     thread = threading.Thread(target=produce, name="smkit-csv-reader", daemon=True)
     thread.start()
     produced = False
+    group: list[Any] = []  # parsed tables of the same schema, given to the caller together
+
+    def grouped() -> tuple[list[str], list[Any]]:
+        cols = [
+            pa.chunked_array([c for t in group for c in t.column(i).chunks], type=typ)
+            for i, typ in enumerate(group[0].schema.types)
+        ]
+        group.clear()
+        return names, cols
+
     try:
         while True:
             kind, item = q.get()
             if kind == "end":
-                if not produced:  # a header without rows: the columns exist, all empty
+                if group:
+                    yield grouped()
+                elif not produced:  # a header without rows: the columns exist, all empty
                     yield names, [pa.nulls(0) for _ in names]
                 return
             if kind == "error":
@@ -660,7 +676,11 @@ def _iter_csv(
                     _raise_csv(item, path)
                 raise item
             produced = True
-            yield names, list(item.columns)
+            if group and item.schema != group[0].schema:
+                yield grouped()
+            group.append(item)
+            if sum(t.num_rows for t in group) >= _GROUP_ROWS:
+                yield grouped()
     finally:
         stop.set()
         while thread.is_alive():
