@@ -62,22 +62,29 @@ def main() -> int:
     else:
         kept = []
     machine = f"{cores()} cores, {platform.machine()}, Python {platform.python_version()}"
-    lines = [
-        f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine} by `python benchmarks/run_all.py`.",
-        "",
-        "| benchmark | figure | smkit | reference | ratio | note |",
-        "|---|---|---|---|---|---|",
-    ]
-    lines.extend(kept)
+    today = f"{datetime.now(UTC):%Y-%m-%d}"
+    measured = f"Measured {today} on {machine} by `python benchmarks/run_all.py`."
+    if kept:  # a partial run: the first line keeps the other rows' date
+        first = args.out.read_text().splitlines()[0].split("; ")[0].rstrip(".")
+        measured = f"{first}; {', '.join(args.only)} re-measured {today}."
+    new = []
     for r in rows:
         ref = f"{r['reference']:.4g}" if r.get("reference") is not None else "-"
         ratio = f"{r['ratio']:.2f}x" if r.get("ratio") is not None else "-"
         if r.get("ratio_text"):
             ratio = r["ratio_text"]
-        lines.append(
+        new.append(
             f"| {r['benchmark']} | {r['figure']} ({r['unit']}) | {r['smkit']:.4g} | "
             f"{ref} | {ratio} | {r.get('note', '')} |"
         )
+    lines = [
+        measured,
+        "",
+        "| benchmark | figure | smkit | reference | ratio | note |",
+        "|---|---|---|---|---|---|",
+    ]
+    # rows grouped by benchmark in name order (sorted is stable: each one's rows keep theirs)
+    lines.extend(sorted(kept + new, key=lambda line: line.split("|")[1].strip()))
     args.out.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
     if failures:

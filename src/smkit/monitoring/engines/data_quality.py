@@ -620,7 +620,7 @@ def _iter_csv(
         )
         return pcsv.read_csv(pa.py_buffer(buf), read_options=read, convert_options=convert)
 
-    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=4)
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=2)
     stop = threading.Event()
 
     def produce() -> None:
