@@ -296,6 +296,13 @@ for _ in range(5):
 weights = [p.detach().flatten().tolist() for p in model.parameters()]
 out = {"sum": value.item(), "weights": weights, "world": dist.get_world_size()}
 json.dump(out, open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], me + ".json"), "w"))
+# the usual teardown: all ranks meet, and rank 0 (the TCPStore's host) leaves last; a rank
+# whose store went away first can abort in gloo's teardown ("terminate called without an
+# active exception", seen once in CI)
+dist.barrier()
+if rank == 0:
+    import time
+    time.sleep(1.0)
 dist.destroy_process_group()
 """
 

@@ -320,9 +320,12 @@ class EmulatorApp:
                 [(b"content-type", b"application/json")],
             )
             return
-        if resp.status_code == 500 and resp.headers.get("content-type", "").startswith("text/html"):
-            # moto's answer to an action it does not implement: answer as AWS does for an
-            # unknown action instead of an HTML page
+        if resp.status_code in (404, 500) and resp.headers.get("content-type", "").startswith(
+            "text/html"
+        ):
+            # moto's answer to an action it does not implement is an HTML page (500 in
+            # earlier releases, werkzeug's 404 in 5.2.6; its services answer in XML or
+            # JSON): answer as AWS does for an unknown action
             status, body_out, hdrs = unknown_action(scope, body)
             await _send(send, status, body_out, hdrs)
             return
