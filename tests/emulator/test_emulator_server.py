@@ -130,3 +130,10 @@ def test_an_action_moto_does_not_implement_is_an_unknown_action(emulator: Emulat
     assert resp.status_code == 400
     assert "<Code>InvalidAction</Code>" in resp.text
     assert "NoSuchAction" in resp.text
+    # a real 404 without a body passes through: moto labels it text/html, and S3 clients
+    # (the SageMaker SDK's default bucket) read it as "no such bucket, create it"
+    s3 = emulator.client("s3", config=Config(retries={"max_attempts": 1}))
+    with pytest.raises(ClientError) as info:
+        s3.head_bucket(Bucket="no-such-bucket-for-head")
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert info.value.response["Error"]["Code"] == "404"

@@ -320,12 +320,11 @@ class EmulatorApp:
                 [(b"content-type", b"application/json")],
             )
             return
-        if resp.status_code in (404, 500) and resp.headers.get("content-type", "").startswith(
-            "text/html"
+        if _is_unimplemented_page(
+            scope["method"], resp.status_code, resp.headers.get("content-type", ""), content
         ):
-            # moto's answer to an action it does not implement is an HTML page (500 in
-            # earlier releases, werkzeug's 404 in 5.2.6; its services answer in XML or
-            # JSON): answer as AWS does for an unknown action
+            # moto's answer to an action it does not implement: answer as AWS does for an
+            # unknown action instead of an HTML page
             status, body_out, hdrs = unknown_action(scope, body)
             await _send(send, status, body_out, hdrs)
             return
@@ -335,6 +334,21 @@ class EmulatorApp:
             if k.lower().encode() not in _HOP
         ]
         await _send(send, resp.status_code, content, out)
+
+
+def _is_unimplemented_page(method: str, status: int, content_type: str, content: bytes) -> bool:
+    """Whether moto answered that it does not implement the action.
+
+    moto's services answer in XML or JSON. An action it does not know gets ``text/html``
+    instead: an HTML error page with status 500 (a JSON-protocol action without a handler)
+    or an empty 404 (a query-protocol ``Action`` it does not know, moto 5.2.6). An answer
+    to ``HEAD`` is never one of these: moto labels bodiless answers ``text/html`` too, and
+    S3 ``HeadBucket`` on a missing bucket (404) must pass through unchanged.
+    """
+    if method == "HEAD" or status not in (404, 500) or not content_type.startswith("text/html"):
+        return False
+    head = content.lstrip()[:64].lower()
+    return not head or head.startswith((b"<!doctype html", b"<html"))
 
 
 def unknown_action(
