@@ -851,7 +851,7 @@ def compute_statistics(
     *,
     fmt: str | None = None,
     header: bool = True,
-    block_size: int = 4 << 20,
+    block_size: int = 8 << 20,
     read_stats: ReadStats | None = None,
 ) -> dict[str, Any]:
     """Statistics of a dataset, in SageMaker's ``statistics.json`` shape.
@@ -861,7 +861,8 @@ def compute_statistics(
             JSONL lines (``fmt="capture"``).
         fmt: ``csv``, ``jsonl`` or ``capture``; detected from the file when ``None``.
         header: Whether a CSV's first row names the columns (else ``_c0``, ``_c1``...).
-        block_size: Bytes per CSV chunk.
+        block_size: Bytes per CSV range parsed at once (8 MB: on 2 cores the 1 M x 20
+            baseline took 8-13% less time than with 4 MB, for about 40 MB more peak).
         read_stats: Filled with the count of lines read and skipped.
 
     Raises:
