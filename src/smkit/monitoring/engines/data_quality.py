@@ -20,8 +20,9 @@ Rules (FORMATS.md §2), each reproduced exactly:
 - ``sum`` is the row-order sum, ``mean = sum / n``, ``std_dev`` the population deviation by
   Welford's one-pass update in row order (bit-identical to the rule at every size: the loop
   runs compiled by numba above `_JIT_MIN` values, in Python below, same IEEE steps; a large
-  int64 or double chunk is read straight from its arrow buffers, nulls, NaN, moments and the
-  sketch's numbers in one compiled pass, `_Column._update_numeric`);
+  int64 or double chunk is read straight from its arrow buffers, nulls, NaN and the
+  sketch's numbers in one compiled pass, `_Column.scan_numeric`, and the moments of up to
+  four columns run in one loop, their Welford chains interleaved, `_lane_moments`);
 - sketch: Deequ's KLL (`smkit.monitoring.engines.kll`, ``k = 2048``, ``c = 0.64``),
   deterministic, the same items, levels and order as SageMaker's analyzer; ``sketch.data``
   is each level's buffer as the final aggregation leaves it (level ``i`` has weight ``2**i``);
@@ -185,6 +186,25 @@ def _moments(values: Any, state: list[float]) -> int:
     return int(np.count_nonzero(np.floor(values) == values))
 
 
+def _fast_numeric(array: Any) -> bool:
+    """Whether `_Column.update` takes the compiled numeric path for ``array``."""
+    import pyarrow as pa
+
+    return len(array) >= _JIT_MIN and array.type in (pa.float64(), pa.int64()) and bool(_scan_jit())
+
+
+def _lane_moments(columns: list[_Column], values: Any, starts: list[int], lens: list[int]) -> None:
+    """Welford moments of each column's finite values ``values[start:start + len]``, the
+    columns' chains interleaved (`smkit.monitoring.engines._kernels.moments_lanes`)."""
+    import numpy as np
+
+    kernel = compiled().moments_lanes
+    state = np.array([c.moments for c in columns], dtype=np.float64)
+    kernel(values, np.asarray(starts, np.int64), np.asarray(lens, np.int64), state)
+    for col, row in zip(columns, state.tolist()):
+        col.moments = row
+
+
 # --------------------------------------------------------------------------------------
 # one column's state
 # --------------------------------------------------------------------------------------
@@ -231,17 +251,26 @@ class _Column:
                 self.overflow += count
 
     def _update_numeric(self, chunks: list[Any], is_float: bool) -> None:
-        """`update` of a float64 or int64 column in one compiled pass per arrow chunk,
-        straight from its buffers: the same counts, moments and sketch as the general path
-        (nulls and NaN are missing, +-inf present but neither in the moments nor the sketch)."""
+        """`update` of a float64 or int64 column straight from its buffers, one compiled
+        pass per arrow chunk: the same counts, moments and sketch as the general path
+        (nulls and NaN are missing, +-inf present but neither in the moments nor the
+        sketch)."""
+        import numpy as np
+
+        out = np.empty(sum(len(c) for c in chunks), dtype=np.float64)
+        k = self.scan_numeric(chunks, is_float, out, 0)
+        _lane_moments([self], out, [0], [k])
+
+    def scan_numeric(self, chunks: list[Any], is_float: bool, out: Any, at: int) -> int:
+        """`_update_numeric` but for the moments: the finite values are written to
+        ``out[at:]`` (room for every row) and their count returned; the caller updates
+        the moments (`_lane_moments`, several columns at once)."""
         import numpy as np
 
         scan = _scan_jit()
         dtype = np.float64 if is_float else np.int64
-        out = np.empty(sum(len(c) for c in chunks), dtype=np.float64)
         no_bits = np.empty(0, dtype=np.uint8)
-        k, missing, whole, negzero = 0, 0, 0, False
-        state = self.moments
+        k, missing, whole, negzero = at, 0, 0, False
         for chunk in chunks:
             if not len(chunk):
                 continue
@@ -250,9 +279,7 @@ class _Column:
             valid = (
                 no_bits if bits is None or not chunk.null_count else np.frombuffer(bits, np.uint8)
             )
-            k2, nulls, nan, w, neg, *moments = scan(
-                values[chunk.offset :], valid, chunk.offset, out, k, *state
-            )
+            k, nulls, nan, w, neg = scan(values[chunk.offset :], valid, chunk.offset, out, k)
             present = len(chunk) - nulls - nan
             missing += nulls + nan
             self.present += present
@@ -260,16 +287,17 @@ class _Column:
                 self.n_frac += present
             else:
                 self.n_int += present
-            k, whole, negzero, state = k2, whole + w, negzero or neg, moments
+            whole += w
+            negzero = negzero or neg
         self.missing += missing
-        self.moments = list(state)
         if is_float:
             self.n_whole += whole
-        if k:
+        if k > at:
             if self.sketch is None:
                 self.sketch = DeequKLL(KLL_K, KLL_C)
-            self.sketch.update(out[:k], signed_zeros=negzero)
+            self.sketch.update(out[at:k], signed_zeros=negzero)
             self._final = None
+        return k - at
 
     def update(self, array: Any) -> None:
         """Add one chunk (a pyarrow array of int64, double, string or null type)."""
@@ -278,7 +306,7 @@ class _Column:
         import pyarrow.compute as pc
 
         typ = array.type
-        if len(array) >= _JIT_MIN and typ in (pa.float64(), pa.int64()) and _scan_jit():
+        if _fast_numeric(array):
             chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
             self._update_numeric(chunks, pa.types.is_floating(typ))
             return
@@ -461,6 +489,7 @@ def _pool() -> Any:
 
         workers = min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2)
         _POOL = ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="smkit-dq")
+        _POOL.workers = max(workers, 1)  # type: ignore[attr-defined]
     return _POOL
 
 
@@ -478,6 +507,7 @@ class StatisticsBuilder:
     def __init__(self) -> None:
         self.columns: dict[str, _Column] = {}
         self.item_count = 0
+        self._lanes: Any = None  # the numeric columns' finite values (`_update_parallel`)
 
     def update(self, names: list[str], arrays: list[Any]) -> None:
         """Add one chunk: column names and pyarrow arrays of equal length."""
@@ -494,12 +524,48 @@ class StatisticsBuilder:
             for col, array in work:
                 col.update(array)
         else:  # columns are independent: their states do not depend on the order
-            for _ in pool.map(lambda item: item[0].update(item[1]), work):
-                pass
+            self._update_parallel(pool, work, rows)
         for name, col in self.columns.items():
             if name not in names:
                 col.missing += rows
         self.item_count += rows
+
+    def _update_parallel(self, pool: Any, work: list[tuple[_Column, Any]], rows: int) -> None:
+        """`update` on the thread pool: every column's scan, sketch or text counts, one
+        task each; then the numeric columns' moments, interleaved (`_lane_moments`), in
+        one task per worker."""
+        import numpy as np
+        import pyarrow as pa
+
+        numeric = [(col, a) for col, a in work if _fast_numeric(a)]
+        if len(numeric) < 2:
+            for _ in pool.map(lambda item: item[0].update(item[1]), work):
+                pass
+            return
+        need = len(numeric) * rows
+        if self._lanes is None or len(self._lanes) < need:  # reused by later updates
+            self._lanes = np.empty(need, dtype=np.float64)
+        values = self._lanes
+        slot = {id(col): i * rows for i, (col, _a) in enumerate(numeric)}
+
+        def task(item: tuple[_Column, Any]) -> int:
+            col, array = item
+            at = slot.get(id(col))
+            if at is None:
+                col.update(array)
+                return 0
+            chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+            return col.scan_numeric(chunks, pa.types.is_floating(array.type), values, at)
+
+        written = dict(zip([id(col) for col, _a in work], pool.map(task, work)))
+        cols = [col for col, _a in numeric]
+        starts = [slot[id(col)] for col in cols]
+        lens = [written[id(col)] for col in cols]
+        workers = getattr(pool, "workers", 1)
+        step = -(-len(cols) // workers)  # ceil: one share per worker
+        shares = [slice(i, i + step) for i in range(0, len(cols), step)]
+        for _ in pool.map(lambda sh: _lane_moments(cols[sh], values, starts[sh], lens[sh]), shares):
+            pass
 
     def result(self) -> dict[str, Any]:
         """The ``statistics.json`` content."""
