@@ -402,3 +402,39 @@ def test_cli_deploy_outlives_its_creator(artifacts, tmp_path):
         _cli(root, "endpoints", "delete", "cli-wine")
     gone = json.loads(_cli(root, "endpoints", "list", "--all", "--json").stdout)
     assert gone[0]["EndpointStatus"] == "Deleted"
+
+
+def test_a_delete_cut_short_by_an_interrupt_is_finished_by_the_cleanup(tmp_path, monkeypatch):
+    """A signal that lands while the use case's own teardown deletes its endpoint leaves it
+    "Deleting" with its server maybe still up; the interrupt cleanup must finish the delete
+    (a fresh-clone CI run reported such an endpoint as "already stopped (Deleting)")."""
+    import psutil
+
+    from smkit.backends.local.serving import LocalServing
+    from smkit.usecases._run import Interrupted, RunContext
+
+    ctx = RunContext(Session("local", root=tmp_path / "root"))
+    tar, src = custom_model(tmp_path)
+    endpoint = ctx.session.deploy(
+        ModelSpec(model_data=str(tar), entry_point="inference.py", source_dir=str(src)),
+        EndpointSpec(name="cut-short"),
+    )
+    backend = ctx.session.backend
+    pid = backend.describe_endpoint(endpoint.name)["Pid"]
+    real_stop = LocalServing._stop_pid
+
+    def interrupted(*args, **kwargs):
+        raise Interrupted(signal.SIGTERM)  # as the signal arrives while the server drains
+
+    monkeypatch.setattr(LocalServing, "_stop_pid", staticmethod(interrupted))
+    with pytest.raises(Interrupted):
+        backend.delete_endpoint(endpoint.name, force=True)
+    assert backend.describe_endpoint(endpoint.name)["EndpointStatus"] == "Deleting"
+    assert psutil.pid_exists(pid)
+    monkeypatch.setattr(LocalServing, "_stop_pid", staticmethod(real_stop))
+    stopped, failed, ended = ctx.cleanup()
+    assert (stopped, failed, ended) == ([f"endpoint {endpoint.name}"], [], [])
+    desc = backend.describe_endpoint(endpoint.name)
+    assert desc["EndpointStatus"] == "Deleted"
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
+    ctx.session.close()

@@ -306,15 +306,20 @@ class TrackedSession(Session):
             return super().deploy(model, spec, **options)
         backend = self._serving()
 
+        local = self._local()
+
         def live(name: str) -> bool:
-            return backend.describe_endpoint(name).get("EndpointStatus") in (
+            status = backend.describe_endpoint(name).get("EndpointStatus")
+            # a local delete runs in this process: "Deleting" means an interrupt cut it
+            # short (the server may still run), so it is finished here; on AWS it goes on
+            return status in (
                 "Creating",
                 "InService",
                 "Updating",
                 "SystemUpdating",
                 "RollingBack",
                 "Failed",
-            )
+            ) or (local and status == "Deleting")
 
         def delete(name: str) -> None:
             backend.delete_endpoint(name, force=True)
