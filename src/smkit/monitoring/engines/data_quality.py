@@ -481,15 +481,20 @@ _PARALLEL_ROWS = 16_384
 _POOL: Any = None
 
 
+def _workers() -> int:
+    """Threads for the column updates: the cores this process may use, at most 8."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2
+    return max(1, min(8, cores))
+
+
 def _pool() -> Any:
     global _POOL
     if _POOL is None:
-        import os
         from concurrent.futures import ThreadPoolExecutor
 
-        workers = min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2)
-        _POOL = ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="smkit-dq")
-        _POOL.workers = max(workers, 1)  # type: ignore[attr-defined]
+        _POOL = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="smkit-dq")
     return _POOL
 
 
@@ -537,7 +542,7 @@ class StatisticsBuilder:
         import numpy as np
         import pyarrow as pa
 
-        numeric = [(col, a) for col, a in work if _fast_numeric(a)]
+        numeric = [i for i, (_col, array) in enumerate(work) if _fast_numeric(array)]
         if len(numeric) < 2:
             for _ in pool.map(lambda item: item[0].update(item[1]), work):
                 pass
@@ -546,23 +551,21 @@ class StatisticsBuilder:
         if self._lanes is None or len(self._lanes) < need:  # reused by later updates
             self._lanes = np.empty(need, dtype=np.float64)
         values = self._lanes
-        slot = {id(col): i * rows for i, (col, _a) in enumerate(numeric)}
+        slot = {i: j * rows for j, i in enumerate(numeric)}  # work index -> its values' start
 
-        def task(item: tuple[_Column, Any]) -> int:
-            col, array = item
-            at = slot.get(id(col))
-            if at is None:
+        def task(i: int) -> int:
+            col, array = work[i]
+            if i not in slot:
                 col.update(array)
                 return 0
             chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
-            return col.scan_numeric(chunks, pa.types.is_floating(array.type), values, at)
+            return col.scan_numeric(chunks, pa.types.is_floating(array.type), values, slot[i])
 
-        written = dict(zip([id(col) for col, _a in work], pool.map(task, work)))
-        cols = [col for col, _a in numeric]
-        starts = [slot[id(col)] for col in cols]
-        lens = [written[id(col)] for col in cols]
-        workers = getattr(pool, "workers", 1)
-        step = -(-len(cols) // workers)  # ceil: one share per worker
+        written = list(pool.map(task, range(len(work))))
+        cols = [work[i][0] for i in numeric]
+        starts = [slot[i] for i in numeric]
+        lens = [written[i] for i in numeric]
+        step = -(-len(cols) // _workers())  # ceil: one share per worker
         shares = [slice(i, i + step) for i in range(0, len(cols), step)]
         for _ in pool.map(lambda sh: _lane_moments(cols[sh], values, starts[sh], lens[sh]), shares):
             pass
